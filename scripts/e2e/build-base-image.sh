@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds the local base image `pgha-base:bookworm` from Debian's packages, for machines that
+# cannot pull from a registry: debootstrap a bookworm rootfs, install PostgreSQL 15, PgBouncer,
+# pgBackRest and the client tools into it, then `docker import` it.
+# Users with registry access never need this: the node image builds FROM postgres:16 by default.
+set -euo pipefail
+
+IMAGE=${PGHA_BASE_IMAGE:-pgha-base:bookworm}
+PACKAGES="postgresql-15 postgresql-client-15 pgbouncer pgbackrest ca-certificates procps"
+
+log() { printf '[build-base-image] %s\n' "$*" >&2; }
+
+if docker image inspect "$IMAGE" >/dev/null 2>&1 && [ "${PGHA_REBUILD_BASE:-0}" != 1 ]; then
+  log "$IMAGE already exists (PGHA_REBUILD_BASE=1 rebuilds it)"
+  exit 0
+fi
+
+# The Debian mirror this machine's apt already uses, so no host name is written down here.
+mirror=${DEBIAN_MIRROR:-}
+if [ -z "$mirror" ]; then
+  mirror=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+    | grep -v security | grep -oE 'https?://[^ ]+/debian/?' | head -n 1 || true)
+fi
+[ -n "$mirror" ] || { log "no Debian mirror found in apt sources; set DEBIAN_MIRROR"; exit 1; }
+
+if ! command -v debootstrap >/dev/null 2>&1; then
+  log "installing debootstrap"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq debootstrap >/dev/null
+fi
+
+root=$(mktemp -d /tmp/pgha-rootfs.XXXXXX)
+cleanup() { umount "$root/proc" 2>/dev/null || true; rm -rf "$root"; }
+trap cleanup EXIT
+
+log "debootstrap bookworm into $root"
+debootstrap --variant=minbase bookworm "$root" "$mirror" >/tmp/pgha-debootstrap.log 2>&1 \
+  || { tail -n 30 /tmp/pgha-debootstrap.log >&2; exit 1; }
+
+# No service may start inside the chroot while packages install.
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod +x "$root/usr/sbin/policy-rc.d"
+# Keep the Debian packaging from creating a default cluster: the node scripts run initdb themselves.
+mkdir -p "$root/etc/postgresql-common"
+echo "create_main_cluster = false" >"$root/etc/postgresql-common/createcluster.conf"
+
+log "installing $PACKAGES"
+mount -t proc proc "$root/proc"
+chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PACKAGES \
+  >/tmp/pgha-base-apt.log 2>&1 || { tail -n 30 /tmp/pgha-base-apt.log >&2; exit 1; }
+umount "$root/proc"
+chroot "$root" apt-get clean
+rm -rf "$root"/var/lib/apt/lists/* "$root/usr/sbin/policy-rc.d"
+
+log "importing $root as $IMAGE"
+tar -C "$root" -c . | docker import \
+  --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change 'ENV LANG=C.UTF-8' \
+  --change 'CMD ["bash"]' - "$IMAGE" >/dev/null
+log "built $IMAGE"
