@@ -1,0 +1,228 @@
+import { z } from "zod";
+
+/** Where the cluster runs: containers on a local Docker engine, or EC2 instances on AWS. */
+export type Platform = "docker" | "aws";
+
+/** `off`: asynchronous replication. `any1`: a commit waits for any one replica (no committed-data loss). */
+export type SynchronousMode = "off" | "any1";
+
+/** PgBouncer's pool_mode. */
+export type PoolMode = "session" | "transaction" | "statement";
+
+/** Names that the cluster reserves for its own roles. */
+export const RESERVED_ROLES = ["postgres", "replicator", "pgbouncer_auth", "pgha_monitor"] as const;
+
+const identifier = (key: string) =>
+    z
+        .string({ error: `${key} must be a string` })
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+            error: `${key} must be a lower-case SQL identifier (a-z, 0-9, _; starts with a letter or _; at most 63 characters)`,
+        });
+
+const integer = (key: string, min: number, max: number) =>
+    z
+        .number({ error: `${key} must be an integer from ${min} to ${max}` })
+        .int({ error: `${key} must be an integer from ${min} to ${max}` })
+        .min(min, { error: `${key} must be an integer from ${min} to ${max}` })
+        .max(max, { error: `${key} must be an integer from ${min} to ${max}` });
+
+const port = (key: string) => integer(key, 1024, 65535);
+
+const ipv4 = (key: string) =>
+    z.string({ error: `${key} must be an IPv4 address` }).regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, {
+        error: `${key} must be an IPv4 address such as 127.0.0.1 (or 0.0.0.0 to listen on every interface)`,
+    });
+
+const cidr = (key: string) =>
+    z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12]\d|3[0-2])$/, {
+        error: `${key} must be IPv4 CIDR blocks such as 10.0.0.0/16`,
+    });
+
+const oneOf = <T extends string>(key: string, values: readonly [T, ...T[]]) =>
+    z.enum(values, { error: `${key} must be one of ${values.map((v) => `"${v}"`).join(", ")}` });
+
+const instanceType = (key: string, example: string) =>
+    z.string({ error: `${key} must be an EC2 instance type such as ${example}` }).regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {
+        error: `${key} must be an EC2 instance type such as ${example}`,
+    });
+
+/** The schema of every `pgha:*` key, with its default. Pulumi.yaml documents the same keys. */
+export const configSchema = z
+    .object({
+        platform: oneOf("pgha:platform", ["docker", "aws"]),
+        replicas: integer("pgha:replicas", 0, 15).default(2),
+        postgresVersion: z
+            .union([z.literal(15), z.literal(16), z.literal(17)], { error: "pgha:postgresVersion must be one of 15, 16, 17" })
+            .default(16),
+        databaseName: identifier("pgha:databaseName").default("app"),
+        appUser: identifier("pgha:appUser")
+            .refine((u) => !(RESERVED_ROLES as readonly string[]).includes(u), {
+                error: `pgha:appUser must not be one of the cluster's own roles (${RESERVED_ROLES.join(", ")})`,
+            })
+            .default("app"),
+        baseImage: z
+            .string({ error: "pgha:baseImage must be a string" })
+            .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, { error: "pgha:baseImage must be a Docker image reference such as postgres:16" })
+            .optional(),
+        bindAddress: ipv4("pgha:bindAddress").default("127.0.0.1"),
+        primaryPort: port("pgha:primaryPort").default(5432),
+        replicaBasePort: port("pgha:replicaBasePort").default(5433),
+        pgbouncerPort: port("pgha:pgbouncerPort").default(6432),
+        synchronousMode: oneOf("pgha:synchronousMode", ["off", "any1"]).default("off"),
+        maxConnections: integer("pgha:maxConnections", 20, 10000).default(200),
+        poolMode: oneOf("pgha:poolMode", ["session", "transaction", "statement"]).default("transaction"),
+        poolSize: integer("pgha:poolSize", 1, 1000).default(20),
+        maxClientConnections: integer("pgha:maxClientConnections", 1, 100000).default(1000),
+        walKeepSizeMb: integer("pgha:walKeepSizeMb", 0, 1048576).default(512),
+        maxSlotWalKeepSizeMb: integer("pgha:maxSlotWalKeepSizeMb", 64, 10485760).default(8192),
+        awsVpcId: z.string().regex(/^vpc-[0-9a-f]+$/, { error: "pgha:awsVpcId must look like vpc-0123abcd" }).optional(),
+        awsSubnetIds: z
+            .array(z.string().regex(/^subnet-[0-9a-f]+$/, { error: "pgha:awsSubnetIds entries must look like subnet-0123abcd" }), {
+                error: "pgha:awsSubnetIds must be a list of subnet ids",
+            })
+            .default([]),
+        awsVpcCidr: cidr("pgha:awsVpcCidr").default("10.42.0.0/16"),
+        awsAvailabilityZones: integer("pgha:awsAvailabilityZones", 2, 6).default(3),
+        awsPrimaryInstanceType: instanceType("pgha:awsPrimaryInstanceType", "m7i.large").default("m7i.large"),
+        awsReplicaInstanceType: instanceType("pgha:awsReplicaInstanceType", "m7i.large").default("m7i.large"),
+        awsPgbouncerInstanceType: instanceType("pgha:awsPgbouncerInstanceType", "t3.small").default("t3.small"),
+        awsPgbouncerColocated: z.boolean({ error: "pgha:awsPgbouncerColocated must be true or false" }).default(false),
+        awsAmiId: z.string().regex(/^ami-[0-9a-f]+$/, { error: "pgha:awsAmiId must look like ami-0123abcd" }).optional(),
+        awsDataVolumeSizeGb: integer("pgha:awsDataVolumeSizeGb", 10, 16384).default(100),
+        awsAppCidrs: z.array(cidr("pgha:awsAppCidrs"), { error: "pgha:awsAppCidrs must be a list of CIDR blocks" }).default([]),
+        awsAppSecurityGroupIds: z
+            .array(z.string().regex(/^sg-[0-9a-f]+$/, { error: "pgha:awsAppSecurityGroupIds entries must look like sg-0123abcd" }), {
+                error: "pgha:awsAppSecurityGroupIds must be a list of security group ids",
+            })
+            .default([]),
+    })
+    .strict()
+    .superRefine((c, ctx) => {
+        if (c.synchronousMode === "any1" && c.replicas < 1) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["synchronousMode"],
+                message: `pgha:synchronousMode "any1" needs at least 1 replica (pgha:replicas is 0): commits would wait forever`,
+            });
+        }
+        if (c.maxSlotWalKeepSizeMb < c.walKeepSizeMb) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["maxSlotWalKeepSizeMb"],
+                message: `pgha:maxSlotWalKeepSizeMb (${c.maxSlotWalKeepSizeMb}) must be at least pgha:walKeepSizeMb (${c.walKeepSizeMb})`,
+            });
+        }
+        if (c.poolSize >= c.maxConnections - 10) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["poolSize"],
+                message: `pgha:poolSize (${c.poolSize}) must be below pgha:maxConnections - 10 (${c.maxConnections - 10}): PostgreSQL keeps slots for replication and admin`,
+            });
+        }
+        if (c.platform === "docker") {
+            const ports = [
+                ["pgha:primaryPort", c.primaryPort],
+                ["pgha:pgbouncerPort", c.pgbouncerPort],
+                ...Array.from({ length: c.replicas }, (_, i) => [`replica ${i + 1} (pgha:replicaBasePort + ${i})`, c.replicaBasePort + i] as const),
+            ] as const;
+            const seen = new Map<number, string>();
+            for (const [name, p] of ports) {
+                if (p > 65535) {
+                    ctx.addIssue({ code: "custom", path: ["replicaBasePort"], message: `${name} would be port ${p}, above 65535: lower pgha:replicaBasePort` });
+                } else if (seen.has(p)) {
+                    ctx.addIssue({ code: "custom", path: ["replicaBasePort"], message: `${name} and ${seen.get(p)} would both publish port ${p}: choose ports that do not overlap` });
+                }
+                seen.set(p, name);
+            }
+        }
+        if ((c.awsVpcId === undefined) !== (c.awsSubnetIds.length === 0)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["awsVpcId"],
+                message: "pgha:awsVpcId and pgha:awsSubnetIds go together: set both to use an existing VPC, or neither to create one",
+            });
+        }
+        if (c.awsSubnetIds.length === 1) {
+            ctx.addIssue({ code: "custom", path: ["awsSubnetIds"], message: "pgha:awsSubnetIds needs at least 2 private subnets in different availability zones" });
+        }
+        if (c.awsAppCidrs.some((cidrBlock) => cidrBlock.endsWith("/0"))) {
+            ctx.addIssue({ code: "custom", path: ["awsAppCidrs"], message: "pgha:awsAppCidrs must not contain a /0 block: the database is never reachable from the internet" });
+        }
+    });
+
+/** The validated stack configuration, with every default filled in. */
+export type ClusterConfig = Omit<z.infer<typeof configSchema>, "baseImage"> & {
+    /** Image the node image builds FROM; defaults to the official `postgres:<postgresVersion>`. */
+    readonly baseImage: string;
+    /** The AWS provider's region (`aws:region`), required when platform is aws. */
+    readonly awsRegion?: string;
+};
+
+/** Thrown when the stack configuration is invalid; its message lists every problem. */
+export class ConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(`Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** The `pgha:` keys this program reads, in the order README lists them. */
+export const CONFIG_KEYS = Object.keys(configSchema.shape);
+
+const OPTIONAL_STRING_KEYS = new Set(["baseImage", "awsVpcId", "awsAmiId"]);
+
+/** Pulumi stores scalar config values as strings: `replicas: 2` arrives as "2". */
+function parseValue(raw: string): unknown {
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return raw;
+    }
+}
+
+/**
+ * Validates the raw `pgha:*` config of a stack (as `pulumi.runtime.allConfig()` returns it:
+ * `{"pgha:replicas": "2", ...}`) and fills in defaults. Keys of other namespaces are ignored.
+ * @throws ConfigError naming every bad or unknown key and what is allowed, before anything is created.
+ */
+export function parseClusterConfig(all: Record<string, string>, namespace = "pgha"): ClusterConfig {
+    const prefix = `${namespace}:`;
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(all)) {
+        if (key.startsWith(prefix)) {
+            const name = key.slice(prefix.length);
+            // Pulumi.yaml declares optional strings with an empty default: empty means unset.
+            if (value === "" && OPTIONAL_STRING_KEYS.has(name)) {
+                continue;
+            }
+            // String-typed keys stay strings even if they look like JSON (a database called "123").
+            raw[name] = name === "baseImage" || name === "databaseName" || name === "appUser" ? value : parseValue(value);
+        }
+    }
+    const result = configSchema.safeParse(raw, { reportInput: true });
+    const problems = result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, prefix));
+    const awsRegion = all["aws:region"];
+    if (raw.platform === "aws" && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(awsRegion ?? "")) {
+        problems.push(`aws:region must be set to an AWS region such as eu-west-1 when pgha:platform is "aws", got ${JSON.stringify(awsRegion ?? null)}`);
+    }
+    if (!result.success || problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    return { ...result.data, baseImage: result.data.baseImage ?? `postgres:${result.data.postgresVersion}`, awsRegion };
+}
+
+function describeIssue(issue: z.core.$ZodIssue, prefix: string): string {
+    if (issue.code === "unrecognized_keys") {
+        const where = issue.path.length ? `${prefix}${issue.path.join(".")}.` : prefix;
+        return `unknown config key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => where + k).join(", ")}; allowed: ${allowedKeys(issue.path, prefix)}`;
+    }
+    if (issue.code === "invalid_value" || issue.code === "invalid_type" || issue.code === "custom" || issue.code === "too_small" || issue.code === "too_big" || issue.code === "invalid_format" || issue.code === "invalid_union") {
+        return "input" in issue && issue.code !== "custom" ? `${issue.message}, got ${JSON.stringify(issue.input)}` : issue.message;
+    }
+    return `${prefix}${issue.path.join(".")}: ${issue.message}`;
+}
+
+function allowedKeys(path: PropertyKey[], prefix: string): string {
+    const where = path.length ? `${prefix}${path.join(".")}.` : prefix;
+    return CONFIG_KEYS.map((k) => where + k).join(", ");
+}

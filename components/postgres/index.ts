@@ -1,0 +1,7 @@
+export * from "./topology";
+export * from "./postgresqlConf";
+export * from "./pgbouncerIni";
+export * from "./bootstrapSql";
+export * from "./scram";
+export * from "./nodeFiles";
+export * from "./rolePlans";

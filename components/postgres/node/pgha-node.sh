@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# pgha-node: runs one node of a pgha cluster. Platform-neutral: Docker runs it as the container
+# entrypoint, EC2 from a systemd unit. Everything it needs is in /etc/pgha:
+#   node.env            PGHA_ROLE, PGHA_NODE, PG_MAJOR, PGDATA, and for replicas PGHA_PRIMARY_HOST, PGHA_SLOT
+#   postgresql.conf, pg_hba.conf, bootstrap.sql, pgbouncer.ini (rendered by the Pulumi program)
+#   secrets/<name>.password  one value per file (a SCRAM verifier or a password), root-only; or
+#   PGHA_SECRET_<NAME> environment variables, which are moved into those files and unset at start
+# Usage: pgha-node primary | replica | pgbouncer | reconcile-slots | health
+set -euo pipefail
+
+PGHA_ETC=${PGHA_ETC:-/etc/pgha}
+# shellcheck source=/dev/null
+. "$PGHA_ETC/node.env"
+SECRETS="$PGHA_ETC/secrets"
+RUN=/run/pgha
+PGBIN="/usr/lib/postgresql/$PG_MAJOR/bin"
+export PATH="$PGBIN:$PATH"
+
+log() { printf '%s pgha-node[%s]: %s\n' "$(date -u +%FT%TZ)" "$PGHA_NODE" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# Runs a command as the postgres OS user (the node starts as root to prepare directories).
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then
+    setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/var/lib/postgresql "$@"
+  else
+    "$@"
+  fi
+}
+
+# Reads one secret; refuses values that could break out of a quoted config or SQL literal.
+secret() {
+  local file="$SECRETS/$1.password" value
+  [ -r "$file" ] || die "missing secret $file"
+  value=$(cat "$file")
+  case "$value" in *"'"* | *'\'* | *'"'* | *$'\n'* | "") die "secret $1 is empty or has a quote, backslash or newline" ;; esac
+  printf '%s' "$value"
+}
+
+# Moves PGHA_SECRET_* variables into root-only files, so no child process inherits them.
+materialize_secrets() {
+  install -d -m 0700 "$SECRETS"
+  local var name
+  for var in $(compgen -e); do
+    case "$var" in
+      PGHA_SECRET_*)
+        name=${var#PGHA_SECRET_}
+        (umask 077; printf '%s' "${!var}" >"$SECRETS/${name,,}.password")
+        unset "$var"
+        ;;
+    esac
+  done
+}
+
+prepare() {
+  materialize_secrets
+  install -d -o postgres -g postgres -m 0700 "$RUN"
+  install -d -o postgres -g postgres -m 2775 /var/run/postgresql
+  install -d -o postgres -g postgres -m 0700 "$(dirname "$PGDATA")"
+}
+
+# Writes a postgres-owned 0600 file from stdin.
+write_private() {
+  local target=$1
+  (umask 077; cat >"$target.tmp")
+  chown postgres:postgres "$target.tmp"
+  mv "$target.tmp" "$target"
+}
+
+# PGDATA/postgresql.conf only includes the rendered file, so a base backup carries no node identity.
+link_config() {
+  echo "include '$PGHA_ETC/postgresql.conf'" | as_pg tee "$PGDATA/postgresql.conf" >/dev/null
+}
+
+run_primary() {
+  prepare
+  if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    log "initialising a new cluster in $PGDATA"
+    install -d -o postgres -g postgres -m 0700 "$PGDATA"
+    as_pg initdb -D "$PGDATA" --username=postgres --auth-local=peer --auth-host=scram-sha-256 \
+      --encoding=UTF8 --locale=C.UTF-8 --data-checksums >/dev/null
+  fi
+  link_config
+  rm -f "$PGDATA/standby.signal"
+
+  # Roles, database and functions, applied on a socket-only server so nothing connects meanwhile.
+  # synchronous_standby_names is cleared there: no replica is connected yet to acknowledge.
+  write_private "$RUN/bootstrap-vars.sql" <<EOF
+\\set superuser_password '$(secret superuser)'
+\\set replicator_password '$(secret replicator)'
+\\set app_password '$(secret app)'
+\\set pgbouncer_auth_password '$(secret pgbouncer_auth)'
+\\set monitor_password '$(secret monitor)'
+EOF
+  as_pg pg_ctl -D "$PGDATA" -w -t 300 -l "$RUN/bootstrap.log" \
+    -o "-c listen_addresses='' -c synchronous_standby_names=''" start >/dev/null \
+    || { cat "$RUN/bootstrap.log" >&2; die "bootstrap server did not start"; }
+  as_pg psql -X -q -v ON_ERROR_STOP=1 -d postgres -f "$RUN/bootstrap-vars.sql" -f "$PGHA_ETC/bootstrap.sql" \
+    || { as_pg pg_ctl -D "$PGDATA" -m fast -w stop; die "bootstrap.sql failed"; }
+  rm -f "$RUN/bootstrap-vars.sql"
+  as_pg pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  log "starting primary"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/var/lib/postgresql postgres -D "$PGDATA"
+}
+
+run_replica() {
+  prepare
+  printf '*:*:*:replicator:%s\n' "$(secret replicator)" | write_private "$RUN/pgpass"
+  export PGPASSFILE="$RUN/pgpass"
+  # A replica whose clone finished keeps its data: a restart resumes streaming from its slot.
+  if [ ! -e "$PGDATA/.pgha-cloned" ]; then
+    rm -rf "$PGDATA"
+    install -d -o postgres -g postgres -m 0700 "$PGDATA"
+    log "waiting for the primary $PGHA_PRIMARY_HOST"
+    for i in $(seq 1 300); do
+      as_pg pg_isready -q -h "$PGHA_PRIMARY_HOST" -p 5432 -t 2 && break
+      [ "$i" = 300 ] && die "primary $PGHA_PRIMARY_HOST not ready after 300 s"
+      sleep 1
+    done
+    log "cloning from $PGHA_PRIMARY_HOST with slot $PGHA_SLOT"
+    as_pg env PGPASSFILE="$PGPASSFILE" pg_basebackup -h "$PGHA_PRIMARY_HOST" -p 5432 -U replicator -w \
+      -D "$PGDATA" -X stream -S "$PGHA_SLOT" --checkpoint=fast \
+      || { rm -rf "$PGDATA"; die "pg_basebackup failed"; }
+    as_pg touch "$PGDATA/.pgha-cloned"
+  fi
+  link_config
+  as_pg touch "$PGDATA/standby.signal"
+  log "starting replica, streaming from $PGHA_PRIMARY_HOST"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/var/lib/postgresql postgres -D "$PGDATA"
+}
+
+run_pgbouncer() {
+  prepare
+  printf '"pgbouncer_auth" "%s"\n' "$(secret pgbouncer_auth)" | write_private "$RUN/userlist.txt"
+  log "starting pgbouncer"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups pgbouncer "$PGHA_ETC/pgbouncer.ini"
+}
+
+# Makes the primary's pgha_ slots exactly PGHA_EXPECTED_SLOTS: creates the missing ones (WAL
+# reserved at once, so a new replica's clone finds it) and drops the others, ending the walsender
+# that still holds one. Runs as the replicator, which may manage slots and end its own sessions.
+reconcile_slots() {
+  materialize_secrets
+  printf '%s:5432:postgres:replicator:%s\n' "$PGHA_PRIMARY_HOST" "$(secret replicator)" >"/tmp/pgpass"
+  chmod 0600 /tmp/pgpass
+  export PGPASSFILE=/tmp/pgpass
+  local expected="{${PGHA_EXPECTED_SLOTS// /,}}"
+  for i in $(seq 1 120); do
+    pg_isready -q -h "$PGHA_PRIMARY_HOST" -p 5432 -t 2 && break
+    [ "$i" = 120 ] && die "primary $PGHA_PRIMARY_HOST not ready after 120 s"
+    sleep 1
+  done
+  psql -X -q -v ON_ERROR_STOP=1 -h "$PGHA_PRIMARY_HOST" -U replicator -d postgres -v expected="$expected" <<'EOF'
+SELECT count(*) AS created FROM (
+  SELECT pg_create_physical_replication_slot(name, true)
+  FROM unnest(:'expected'::text[]) AS name
+  WHERE name <> '' AND name NOT IN (SELECT slot_name FROM pg_replication_slots)
+) s \gset
+SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+WHERE slot_name LIKE 'pgha\_%' AND slot_name <> ALL (:'expected'::text[]) AND active_pid IS NOT NULL;
+SELECT pg_sleep(0.5);
+SELECT count(*) AS dropped FROM (
+  SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+  WHERE slot_name LIKE 'pgha\_%' AND slot_name <> ALL (:'expected'::text[]) AND NOT active
+) s \gset
+\echo slots created: :created dropped: :dropped
+EOF
+  rm -f /tmp/pgpass
+}
+
+health() {
+  case "$PGHA_ROLE" in
+    primary) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = f ] ;;
+    replica) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = t ] ;;
+    pgbouncer) pg_isready -q -h 127.0.0.1 -p 6432 -t 2 ;;
+    *) die "no health check for role $PGHA_ROLE" ;;
+  esac
+}
+
+case "${1:-}" in
+  primary) run_primary ;;
+  replica) run_replica ;;
+  pgbouncer) run_pgbouncer ;;
+  reconcile-slots) reconcile_slots ;;
+  health) health ;;
+  *) die "usage: pgha-node primary|replica|pgbouncer|reconcile-slots|health" ;;
+esac

@@ -1,0 +1,97 @@
+import { MAX_REPLICAS, NodeSpec } from "./topology";
+import { SynchronousMode } from "../config";
+
+/** Where files live on a node; the same on Docker and EC2 so the role script is shared. */
+export const NODE_PATHS = {
+    /** Rendered configuration and the role script. */
+    etc: "/etc/pgha",
+    /** Secret inputs (one file per role password), readable by root only. */
+    secrets: "/etc/pgha/secrets",
+    /** Files derived from secrets at start-up (pgpass, PgBouncer userlist), owned by postgres, mode 0600. */
+    run: "/run/pgha",
+    /** The data directory. */
+    pgdata: "/var/lib/postgresql/data/pgdata",
+} as const;
+
+/** The PostgreSQL port inside the cluster network. */
+export const POSTGRES_PORT = 5432;
+
+/** The settings every node of a cluster shares. */
+export interface PostgresSettings {
+    readonly maxConnections: number;
+    readonly synchronousMode: SynchronousMode;
+    readonly walKeepSizeMb: number;
+    readonly maxSlotWalKeepSizeMb: number;
+}
+
+/**
+ * WAL senders and slots for the largest cluster plus 5 for backups, a rejoining node and tools.
+ * Sized for MAX_REPLICAS rather than the current count because a standby refuses to run with a
+ * lower `max_wal_senders` than its primary: a per-count value would restart every node on scaling.
+ */
+export const WAL_SENDERS = MAX_REPLICAS + 5;
+
+/**
+ * Renders postgresql.conf for a node. Primary and replicas share every setting except the
+ * replica's upstream (`primary_conninfo`, `primary_slot_name`), so a replica can be promoted as is.
+ * @param upstreamHost for a replica, the host name of the primary on the cluster network.
+ */
+export function renderPostgresqlConf(settings: PostgresSettings, node: NodeSpec, upstreamHost?: string): string {
+    if (node.role === "replica" && (!upstreamHost || !node.slotName)) {
+        throw new Error(`replica ${node.name} needs an upstream host and a slot name`);
+    }
+    const lines = [
+        "# Rendered by pgha. Shared by every node; edit the Pulumi program, not this file.",
+        "listen_addresses = '*'",
+        `port = ${POSTGRES_PORT}`,
+        `cluster_name = '${node.identity}'`,
+        `max_connections = ${settings.maxConnections}`,
+        "unix_socket_directories = '/var/run/postgresql'",
+        `hba_file = '${NODE_PATHS.etc}/pg_hba.conf'`,
+        "password_encryption = 'scram-sha-256'",
+        "",
+        "# Replication",
+        "wal_level = replica",
+        "wal_log_hints = on            # lets pg_rewind bring a former primary back as a replica",
+        `max_wal_senders = ${WAL_SENDERS}`,
+        `max_replication_slots = ${WAL_SENDERS}`,
+        `wal_keep_size = '${settings.walKeepSizeMb}MB'`,
+        `max_slot_wal_keep_size = '${settings.maxSlotWalKeepSizeMb}MB'   # a dead replica cannot fill the disk`,
+        "hot_standby = on",
+        "hot_standby_feedback = on",
+        "wal_receiver_status_interval = '1s'",
+        "recovery_target_timeline = 'latest'",
+        "synchronous_commit = on",
+        `synchronous_standby_names = '${settings.synchronousMode === "any1" ? "ANY 1 (*)" : ""}'`,
+        "",
+        "# Logging to stderr: the platform collects it (docker logs, journald).",
+        "log_line_prefix = '%m [%p] %q%u@%d '",
+        "log_replication_commands = on",
+        "log_min_duration_statement = 1000",
+    ];
+    if (node.role === "replica") {
+        lines.push(
+            "",
+            "# Upstream",
+            `primary_conninfo = 'host=${upstreamHost} port=${POSTGRES_PORT} user=replicator passfile=${NODE_PATHS.run}/pgpass application_name=${node.identity} connect_timeout=5 keepalives_idle=10'`,
+            `primary_slot_name = '${node.slotName}'`,
+        );
+    }
+    return lines.join("\n") + "\n";
+}
+
+/** Renders pg_hba.conf: SCRAM only; replication only for the replicator from the cluster's networks. */
+export function renderPgHba(clusterCidrs: readonly string[], clientCidrs: readonly string[]): string {
+    const rows = [
+        "# Rendered by pgha. TYPE DATABASE USER ADDRESS METHOD",
+        "local all postgres peer",
+        "local all all scram-sha-256",
+        ...clusterCidrs.map((c) => `host replication replicator ${c} scram-sha-256`),
+        // The replicator may also open a plain session to manage replication slots, nothing else.
+        ...clusterCidrs.map((c) => `host postgres replicator ${c} scram-sha-256`),
+        "host all replicator all reject",
+        "host replication all all reject",
+        ...clientCidrs.map((c) => `host all all ${c} scram-sha-256`),
+    ];
+    return rows.join("\n") + "\n";
+}
