@@ -151,19 +151,38 @@ reconcile_slots() {
     sleep 1
   done
   psql -X -q -v ON_ERROR_STOP=1 -h "$PGHA_PRIMARY_HOST" -U replicator -d postgres -v expected="$expected" <<'EOF'
+SELECT set_config('pgha.expected_slots', :'expected', false) AS expected_slots \gset
 SELECT count(*) AS created FROM (
   SELECT pg_create_physical_replication_slot(name, true)
   FROM unnest(:'expected'::text[]) AS name
   WHERE name <> '' AND name NOT IN (SELECT slot_name FROM pg_replication_slots)
 ) s \gset
-SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
-WHERE slot_name LIKE 'pgha\_%' AND slot_name <> ALL (:'expected'::text[]) AND active_pid IS NOT NULL;
-SELECT pg_sleep(0.5);
-SELECT count(*) AS dropped FROM (
-  SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
-  WHERE slot_name LIKE 'pgha\_%' AND slot_name <> ALL (:'expected'::text[]) AND NOT active
-) s \gset
-\echo slots created: :created dropped: :dropped
+\echo slots created: :created
+-- A removed replica still streams until its container goes: end its walsender and drop the
+-- slot in the moment before it reconnects, retrying on "slot is active".
+DO $$
+DECLARE
+  s record;
+  attempt int;
+BEGIN
+  FOR s IN SELECT slot_name FROM pg_replication_slots
+           WHERE slot_name LIKE 'pgha\_%' AND slot_name <> ALL (current_setting('pgha.expected_slots')::text[]) LOOP
+    FOR attempt IN 1..300 LOOP
+      BEGIN
+        PERFORM pg_terminate_backend(active_pid, 1000) FROM pg_replication_slots
+          WHERE slot_name = s.slot_name AND active_pid IS NOT NULL;
+        PERFORM pg_drop_replication_slot(s.slot_name);
+        RAISE NOTICE 'slot dropped: %', s.slot_name;
+        EXIT;
+      EXCEPTION WHEN object_in_use THEN
+        IF attempt = 300 THEN
+          RAISE;
+        END IF;
+        PERFORM pg_sleep(0.01);
+      END;
+    END LOOP;
+  END LOOP;
+END $$;
 EOF
   rm -f /tmp/pgpass
 }
