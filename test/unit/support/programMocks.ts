@@ -58,6 +58,7 @@ export interface ProgramRun {
 /**
  * Runs the real index.ts for `stack` under pulumi.runtime.setMocks and records every resource.
  * Unmocked provider functions throw, so a new data-source call cannot slip by untested.
+ * A program error rejects with the error, its `resources` property holding what was declared.
  */
 export async function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
     const resources: RecordedResource[] = [];
@@ -97,7 +98,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
                     }),
                 );
                 outputs = Object.fromEntries(entries);
-            })().then(resolve, reject);
+            })().then(resolve, (error) => reject(Object.assign(error, { resources })));
         });
     });
     // Let registrations that no output waits on finish too.

@@ -1,0 +1,193 @@
+import { isSecret, RecordedResource, runProgram } from "./support/programMocks";
+
+const CONTAINER = "docker:index/container:Container";
+const VOLUME = "docker:index/volume:Volume";
+const PASSWORD = "random:index/randomPassword:RandomPassword";
+
+const ofType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
+const named = (resources: RecordedResource[], name: string) => {
+    const found = resources.find((r) => r.custom && r.name === name);
+    if (!found) throw new Error(`no resource ${name}`);
+    return found;
+};
+/** Inputs as JSON with every secret replaced by a marker: what a reader of the plan sees in clear. */
+const inClear = (value: unknown): unknown =>
+    isSecret(value) ? "[secret]" : Array.isArray(value) ? value.map(inClear) : value && typeof value === "object" ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inClear(v)])) : value;
+const unwrap = (value: unknown): any => (isSecret(value) ? unwrap(value.value) : value);
+const uploaded = (container: RecordedResource, file: string): string => {
+    const upload = unwrap(container.inputs.uploads).find((u: any) => u.file === file);
+    if (!upload) throw new Error(`${container.name} has no upload ${file}`);
+    return upload.content;
+};
+
+describe("dev stack on Docker", () => {
+    test.each([0, 1, 2, 5])("declares the resource graph for %i replicas", async (replicas) => {
+        const { resources } = await runProgram("dev", { replicas });
+        const containers = ofType(resources, CONTAINER).map((r) => r.name).sort();
+        const expectedReplicas = Array.from({ length: replicas }, (_, i) => `pgha-dev-replica-${i + 1}`);
+        expect(containers).toEqual(["pgha-dev-pgbouncer", "pgha-dev-primary", ...expectedReplicas, "pgha-dev-slots"].sort());
+        expect(ofType(resources, VOLUME).map((r) => r.inputs.name).sort()).toEqual(["pgha-dev-primary-data", ...expectedReplicas.map((n) => `${n}-data`)].sort());
+        expect(ofType(resources, "docker:index/network:Network")).toHaveLength(1);
+        expect(ofType(resources, "docker:index/image:Image")).toHaveLength(1);
+        expect(ofType(resources, PASSWORD)).toHaveLength(6);
+
+        // The slot job is told exactly the replicas' slots; PgBouncer's read-only entry lists exactly the replicas.
+        const slotsEnv = uploaded(named(resources, "pgha-dev-slots"), "/etc/pgha/node.env");
+        expect(slotsEnv).toContain(`PGHA_EXPECTED_SLOTS="${expectedReplicas.map((_, i) => `pgha_replica_${i + 1}`).join(" ")}"`);
+        const ini = uploaded(named(resources, "pgha-dev-pgbouncer"), "/etc/pgha/pgbouncer.ini");
+        const readHosts = replicas === 0 ? "pgha-dev-primary" : expectedReplicas.join(",");
+        expect(ini).toContain(`app_ro = host=${readHosts} port=5432 dbname=app`);
+        expect(ini).toContain("app = host=pgha-dev-primary port=5432 dbname=app");
+    });
+
+    test("each replica clones through its own slot and names itself", async () => {
+        const { resources } = await runProgram("dev", { replicas: 2 });
+        for (const n of [1, 2]) {
+            const replica = named(resources, `pgha-dev-replica-${n}`);
+            expect(replica.inputs.command).toEqual(["replica"]);
+            expect(uploaded(replica, "/etc/pgha/node.env")).toContain(`PGHA_SLOT="pgha_replica_${n}"`);
+            const conf = uploaded(replica, "/etc/pgha/postgresql.conf");
+            expect(conf).toContain(`primary_slot_name = 'pgha_replica_${n}'`);
+            expect(conf).toContain(`application_name=replica_${n} `);
+            expect(conf).toContain("hot_standby_feedback = on");
+            expect(replica.inputs.volumes).toEqual([{ volumeName: `pgha-dev-replica-${n}-data`, containerPath: "/var/lib/postgresql/data" }]);
+        }
+        const primaryConf = uploaded(named(resources, "pgha-dev-primary"), "/etc/pgha/postgresql.conf");
+        expect(primaryConf).not.toContain("primary_conninfo");
+        expect(primaryConf).toContain("synchronous_standby_names = ''");
+    });
+
+    test("synchronous mode any1 makes the primary wait for any one replica", async () => {
+        const { resources, outputs } = await runProgram("dev", { synchronousMode: "any1" });
+        expect(uploaded(named(resources, "pgha-dev-primary"), "/etc/pgha/postgresql.conf")).toContain("synchronous_standby_names = 'ANY 1 (*)'");
+        expect(outputs.synchronousMode.value).toBe("any1");
+    });
+
+    test("ports are published on 127.0.0.1 only, unless configured otherwise", async () => {
+        const { resources } = await runProgram("dev", { replicas: 2 });
+        const ports = ofType(resources, CONTAINER).flatMap((c) => (c.inputs.ports ?? []).map((p: any) => [c.name, p.ip, p.internal, p.external]));
+        expect(ports.sort()).toEqual(
+            [
+                ["pgha-dev-pgbouncer", "127.0.0.1", 6432, 6432],
+                ["pgha-dev-primary", "127.0.0.1", 5432, 5432],
+                ["pgha-dev-replica-1", "127.0.0.1", 5432, 5433],
+                ["pgha-dev-replica-2", "127.0.0.1", 5432, 5434],
+            ].sort(),
+        );
+        const open = await runProgram("dev", { bindAddress: "0.0.0.0", pgbouncerPort: 7432 });
+        expect(named(open.resources, "pgha-dev-pgbouncer").inputs.ports).toEqual([{ internal: 6432, external: 7432, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(open.outputs.pgbouncerEndpoint.value).toEqual({ host: "127.0.0.1", port: 7432 });
+    });
+
+    test("every long-running container has a health check and is waited for; the slot job must exit 0", async () => {
+        const { resources } = await runProgram("dev");
+        for (const c of ofType(resources, CONTAINER)) {
+            if (c.name === "pgha-dev-slots") {
+                expect(c.inputs).toMatchObject({ attach: true, mustRun: false, restart: "no" });
+            } else {
+                expect([c.name, c.inputs.healthcheck.tests]).toEqual([c.name, ["CMD", "/etc/pgha/bin/pgha-node", "health"]]);
+                expect(c.inputs).toMatchObject({ wait: true, restart: "unless-stopped", stopSignal: "SIGINT" });
+            }
+        }
+    });
+
+    test("every password is a secret: in container inputs, and in the stack outputs", async () => {
+        const { resources, outputs } = await runProgram("dev");
+        const passwords = (await Promise.all(ofType(resources, PASSWORD).map(async (p) => p.name))).map((name) => `pw${name.replace(/[^a-z0-9]/gi, "")}`.padEnd(32, "x").slice(0, 32));
+        expect(passwords).toHaveLength(6);
+        // Nothing a reader of the plan sees in clear contains a password or a SCRAM verifier.
+        const clear = JSON.stringify(resources.map((r) => inClear(r.inputs)));
+        for (const pw of passwords) {
+            expect(clear).not.toContain(pw);
+        }
+        expect(clear).not.toContain("SCRAM-SHA-256$");
+        // The secrets do reach the containers, as secret environment values.
+        const primaryEnv: string[] = unwrap(named(resources, "pgha-dev-primary").inputs.envs);
+        expect(isSecret(named(resources, "pgha-dev-primary").inputs.envs)).toBe(true);
+        expect(primaryEnv.map((e) => e.split("=")[0]).sort()).toEqual(
+            ["PGHA_SECRET_APP", "PGHA_SECRET_MONITOR", "PGHA_SECRET_PGBOUNCER_AUTH", "PGHA_SECRET_REPLICATOR", "PGHA_SECRET_SUPERUSER"].sort(),
+        );
+        // The primary stores SCRAM verifiers only, never a password.
+        for (const e of primaryEnv) {
+            expect(e.slice(e.indexOf("=") + 1)).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
+        }
+        expect(unwrap(named(resources, "pgha-dev-replica-1").inputs.envs)).toEqual([expect.stringMatching(/^PGHA_SECRET_REPLICATOR=pw/)]);
+        expect(unwrap(named(resources, "pgha-dev-pgbouncer").inputs.envs)).toEqual([expect.stringMatching(/^PGHA_SECRET_PGBOUNCER_AUTH=pw/)]);
+
+        for (const key of ["writeConnectionString", "readConnectionString", "monitorPassword"]) {
+            expect([key, outputs[key].secret]).toEqual([key, true]);
+        }
+        for (const [key, output] of Object.entries(outputs)) {
+            if (!output.secret) {
+                for (const pw of passwords) {
+                    expect([key, JSON.stringify(output.value)]).not.toEqual([key, expect.stringContaining(pw)]);
+                }
+            }
+        }
+    });
+
+    test("outputs follow the contract later tools read", async () => {
+        const { outputs } = await runProgram("dev", { replicas: 1 });
+        const values = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+        expect(values).toEqual({
+            platform: "docker",
+            clusterName: "pgha-dev",
+            primaryEndpoint: { host: "127.0.0.1", port: 5432 },
+            replicaEndpoints: [{ name: "replica-1", host: "127.0.0.1", port: 5433, slotName: "pgha_replica_1", applicationName: "replica_1" }],
+            pgbouncerEndpoint: { host: "127.0.0.1", port: 6432 },
+            databaseName: "app",
+            readOnlyDatabaseName: "app_ro",
+            synchronousMode: "off",
+            writeConnectionString: expect.stringMatching(/^postgresql:\/\/app:pw[a-z0-9]+@127\.0\.0\.1:6432\/app$/i),
+            readConnectionString: expect.stringMatching(/^postgresql:\/\/app:pw[a-z0-9]+@127\.0\.0\.1:6432\/app_ro$/i),
+            monitorUser: "pgha_monitor",
+            monitorPassword: expect.stringMatching(/^pw/),
+        });
+    });
+
+    test("running the program twice declares identical resource inputs (a second `pulumi up` changes nothing)", async () => {
+        const first = await runProgram("dev");
+        const second = await runProgram("dev");
+        const canonical = (run: typeof first) => run.resources.map((r) => JSON.stringify([r.type, r.name, r.inputs])).sort();
+        expect(canonical(second)).toEqual(canonical(first));
+    });
+
+    test("scaling up adds a replica without changing the primary, the other replicas or their volumes", async () => {
+        const two = await runProgram("dev", { replicas: 2 });
+        const three = await runProgram("dev", { replicas: 3 });
+        for (const name of ["pgha-dev-primary", "pgha-dev-replica-1", "pgha-dev-replica-2", "pgha-dev-primary-data", "pgha-dev-replica-1-data"]) {
+            expect([name, named(three.resources, name).inputs]).toEqual([name, named(two.resources, name).inputs]);
+        }
+        // Only the slot job (new slot) and PgBouncer (new read host) change beside the new replica.
+        const changed = three.resources
+            .filter((r) => r.custom)
+            .filter((r) => {
+                const before = two.resources.find((b) => b.custom && b.name === r.name);
+                return !before || JSON.stringify(before.inputs) !== JSON.stringify(r.inputs);
+            })
+            .map((r) => r.name)
+            .sort();
+        expect(changed).toEqual(["pgha-dev-pgbouncer", "pgha-dev-replica-3", "pgha-dev-replica-3-data", "pgha-dev-slots"]);
+    });
+
+    test("the node image builds FROM the configured base image, postgres:<version> by default", async () => {
+        const byDefault = await runProgram("dev");
+        expect(named(byDefault.resources, "pgha-dev-image").inputs).toMatchObject({
+            imageName: "pgha-dev-node:pg16",
+            skipPush: true,
+            build: { context: "components/docker/image", dockerfile: "components/docker/image/Dockerfile", args: { BASE_IMAGE: "postgres:16" } },
+        });
+        const local = await runProgram("dev", { baseImage: "pgha-base:bookworm", postgresVersion: 15 });
+        expect(named(local.resources, "pgha-dev-image").inputs.build.args).toEqual({ BASE_IMAGE: "pgha-base:bookworm" });
+        expect(uploaded(named(local.resources, "pgha-dev-primary"), "/etc/pgha/node.env")).toContain('PG_MAJOR="15"');
+    });
+
+    test("an invalid config fails before any resource is declared", async () => {
+        const error = await runProgram("dev", { replicas: 40 }).then(
+            () => undefined,
+            (e: Error & { resources?: RecordedResource[] }) => e,
+        );
+        expect(error?.message).toContain("pgha:replicas must be an integer from 0 to 15, got 40");
+        expect(error?.resources).toEqual([]);
+    });
+});
