@@ -1,4 +1,10 @@
-/** Two suites: `unit` (mocks only, seconds) and `e2e` (a real Docker engine, minutes). */
+/**
+ * Three suites:
+ * - `unit`: the program and its renderers under Pulumi mocks (seconds);
+ * - `e2e`: self-contained tests on the local Docker engine (the e2e engine itself, the EC2 bootstrap);
+ * - `cluster`: tests of the dev stack, deployed once by globalSetup with the real program, torn down after.
+ * Pass test paths before `--selectProjects`, which takes every value after it.
+ */
 const common = {
   preset: "ts-jest",
   testEnvironment: "node",
@@ -8,6 +14,13 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
-    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },
+    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/*.test.ts"] },
+    {
+      ...common,
+      displayName: "cluster",
+      testMatch: ["<rootDir>/test/e2e/cluster/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/e2e/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/e2e/globalTeardown.ts",
+    },
   ],
 };

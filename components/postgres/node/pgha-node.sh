@@ -125,8 +125,33 @@ run_replica() {
   fi
   link_config
   as_pg touch "$PGDATA/standby.signal"
+  local floor
+  floor=$(standby_setting_floor)
   log "starting replica, streaming from $PGHA_PRIMARY_HOST"
-  exec setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/var/lib/postgresql postgres -D "$PGDATA"
+  # shellcheck disable=SC2086 # $floor is a list of -c options
+  exec setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/var/lib/postgresql postgres -D "$PGDATA" $floor
+}
+
+# PostgreSQL refuses to run a standby whose max_connections (and four other settings) are lower
+# than the primary's it last replayed. When such a setting is lowered, the primary restarts first;
+# until a replica has replayed that change, it keeps the recorded value (it applies the lower one at
+# its next restart). Prints -c options for the settings that must stay higher for now.
+standby_setting_floor() {
+  local name key recorded configured
+  while read -r name key; do
+    recorded=$(as_pg pg_controldata "$PGDATA" | sed -n "s/^$key setting: *//p")
+    configured=$(as_pg postgres -D "$PGDATA" -C "$name")
+    if [ -n "$recorded" ] && [ "$configured" -lt "$recorded" ]; then
+      log "$name $configured is below the primary's last replayed $recorded: starting with $recorded for now"
+      printf -- ' -c %s=%s' "$name" "$recorded"
+    fi
+  done <<'EOF'
+max_connections max_connections
+max_worker_processes max_worker_processes
+max_wal_senders max_wal_senders
+max_prepared_transactions max_prepared_xacts
+max_locks_per_transaction max_locks_per_xact
+EOF
 }
 
 run_pgbouncer() {
