@@ -1,0 +1,59 @@
+import { parseVerifyArgs, USAGE } from "./args";
+import { pgConnector, type Connect, type ConnectOptions } from "./db";
+import { EXIT, InputError } from "./errors";
+import { loadOutputs, outputSecrets, runPulumi, type PulumiRunner } from "./outputs";
+import { redact } from "./redact";
+import { exitCodeOf, renderJson, renderTable } from "./report";
+import { runChecks } from "./run";
+
+/** What {@link main} talks to; tests replace any of it. */
+export interface MainDeps {
+    /** Where the report (or usage) goes. */
+    readonly stdout: (text: string) => void;
+    /** Where error messages go. */
+    readonly stderr: (text: string) => void;
+    /** Runs the Pulumi CLI for `--stack`. */
+    readonly runPulumi: PulumiRunner;
+    /** Makes the connector the checks use, from the timeout flags. */
+    readonly connector: (opts: ConnectOptions) => Connect;
+}
+
+/** The real dependencies: process streams, the `pulumi` binary, `pg`. */
+export const defaultDeps: MainDeps = {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    runPulumi,
+    connector: pgConnector,
+};
+
+/**
+ * The whole command: parses `argv` (without node and the script), loads the outputs, runs the
+ * checks, prints the table or JSON, and returns the exit code: 0 all passed (warnings allowed),
+ * 1 a check failed, 2 unusable input. Never throws.
+ */
+export async function main(argv: readonly string[], deps: MainDeps = defaultDeps): Promise<number> {
+    const wantsJson = argv.includes("--json");
+    const inputError = (message: string) => {
+        deps.stderr(`verify-replication: ${message}\n`);
+        if (wantsJson) deps.stdout(`${JSON.stringify({ ok: false, error: message, checks: [] }, null, 2)}\n`);
+        return EXIT.usage;
+    };
+    let secrets: string[] = [];
+    try {
+        const parsed = parseVerifyArgs(argv);
+        if (parsed.help) {
+            deps.stdout(USAGE);
+            return EXIT.ok;
+        }
+        const { options } = parsed;
+        const outputs = await loadOutputs(options.source, deps.runPulumi);
+        secrets = outputSecrets(outputs);
+        const report = await runChecks(outputs, options, deps.connector(options));
+        deps.stdout(options.json ? renderJson(report, secrets) : renderTable(report, secrets));
+        return exitCodeOf(report);
+    } catch (err) {
+        if (err instanceof InputError) return inputError(redact(err.message, secrets));
+        deps.stderr(`verify-replication: internal error: ${redact(String((err as Error)?.stack ?? err), secrets)}\n`);
+        return EXIT.checkFailed;
+    }
+}

@@ -1,0 +1,71 @@
+import { EXIT } from "./errors";
+import { formatMs } from "./format";
+import { redact } from "./redact";
+import { CHECK_IDS, type CheckResult, type Metrics, type Report } from "./types";
+
+/**
+ * Builds the report from results in any order: sorts them by check id, then by `nodeOrder`
+ * (nodes not listed go last, in the order they came), and sets `ok`.
+ */
+export function buildReport(clusterName: string, results: readonly CheckResult[], durationMs: number, nodeOrder: readonly string[] = []): Report {
+    const order = (r: CheckResult) => CHECK_IDS.indexOf(r.check);
+    const nodeRank = (r: CheckResult) => (nodeOrder.includes(r.node) ? nodeOrder.indexOf(r.node) : nodeOrder.length);
+    const checks = results
+        .map((r, i) => ({ r, i }))
+        .sort((a, b) => order(a.r) - order(b.r) || nodeRank(a.r) - nodeRank(b.r) || a.i - b.i)
+        .map(({ r }) => r);
+    return { ok: checks.every((c) => c.status !== "FAIL"), clusterName, durationMs: Math.round(durationMs), checks };
+}
+
+/** The exit code of a finished run: 0 when nothing failed (warnings allowed), else 1. */
+export function exitCodeOf(report: Report): number {
+    return report.ok ? EXIT.ok : EXIT.checkFailed;
+}
+
+function cleanMetrics(metrics: Metrics, secrets: readonly string[]): Metrics {
+    const out: Metrics = {};
+    for (const [k, v] of Object.entries(metrics)) out[k] = typeof v === "string" ? redact(v, secrets) : v;
+    return out;
+}
+
+/** The results with every password removed from their text (see {@link redact}). */
+function sanitize(report: Report, secrets: readonly string[]): Report {
+    return {
+        ...report,
+        clusterName: redact(report.clusterName, secrets),
+        checks: report.checks.map((c) => ({
+            check: c.check,
+            node: redact(c.node, secrets),
+            status: c.status,
+            detail: redact(c.detail, secrets).replace(/\s*\n\s*/g, " "),
+            ...(c.metrics ? { metrics: cleanMetrics(c.metrics, secrets) } : {}),
+        })),
+    };
+}
+
+/**
+ * The machine-readable report: `{ ok, clusterName, durationMs, checks: [{ check, node, status, detail, metrics? }] }`,
+ * pretty-printed, with every known secret and any URL password removed.
+ */
+export function renderJson(report: Report, secrets: readonly string[] = []): string {
+    return `${JSON.stringify(sanitize(report, secrets), null, 2)}\n`;
+}
+
+/**
+ * The report as an aligned table (CHECK, NODE, STATUS, DETAIL) and a summary line,
+ * with every known secret and any URL password removed.
+ */
+export function renderTable(report: Report, secrets: readonly string[] = []): string {
+    const clean = sanitize(report, secrets);
+    const header = ["CHECK", "NODE", "STATUS", "DETAIL"];
+    const rows = clean.checks.map((c) => [c.check, c.node, c.status, c.detail]);
+    const widths = [0, 1, 2].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join("  ").trimEnd();
+    const count = (s: string) => clean.checks.filter((c) => c.status === s).length;
+    const [fail, warn, pass] = [count("FAIL"), count("WARN"), count("PASS")];
+    const verdict = clean.ok ? (warn > 0 ? "OK with warnings" : "OK") : "FAILED";
+    const summary =
+        `${verdict}: cluster ${clean.clusterName}, ${pass} PASS, ${warn} WARN, ${fail} FAIL in ${formatMs(clean.durationMs)}` +
+        (clean.ok ? "" : ` (failed: ${[...new Set(clean.checks.filter((c) => c.status === "FAIL").map((c) => c.check))].join(", ")})`);
+    return [line(header), ...rows.map(line), "", summary].join("\n") + "\n";
+}
