@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { InputError } from "./errors";
+import { formatMs } from "./format";
 
 /** Where the stack outputs come from. */
 export type OutputsSource = { kind: "stack"; stack: string } | { kind: "file"; path: string };
@@ -180,10 +181,8 @@ export function parseVerifyArgs(argv: readonly string[]): ParsedArgs {
         lagFailBytes: bytes("lag-fail-bytes"),
     };
     if (options.lagWarnMs > options.lagFailMs) {
-        throw new InputError(
-            `--lag-warn (${options.lagWarnMs} ms) must not be above --lag-fail (${options.lagFailMs} ms)` +
-                (values["lag-warn"] === undefined ? ": lower --lag-warn too (default 30s)" : ""),
-        );
+        const shown = (flag: "lag-warn" | "lag-fail", ms: number) => `--${flag} ${formatMs(ms)}${values[flag] === undefined ? " (default)" : ""}`;
+        throw new InputError(`${shown("lag-warn", options.lagWarnMs)} must not be above ${shown("lag-fail", options.lagFailMs)}: give both, warn <= fail`);
     }
     if (options.lagWarnBytes !== undefined && options.lagFailBytes !== undefined && options.lagWarnBytes > options.lagFailBytes) {
         throw new InputError(`--lag-warn-bytes (${options.lagWarnBytes}) must not be above --lag-fail-bytes (${options.lagFailBytes})`);

@@ -71,8 +71,18 @@ export function pgConnector(opts: ConnectOptions): Connect {
             void client.end().catch(() => undefined);
             throw err;
         }
-        const query = async <R,>(sql: string, params?: readonly unknown[]) =>
-            (await client.query(sql, params ? [...params] : undefined)).rows as R[];
+        // After a client-side timeout the server is still busy with that statement and every later
+        // query would queue behind it: fail them at once instead of waiting out another timeout.
+        let stuck: Error | undefined;
+        const query = async <R,>(sql: string, params?: readonly unknown[]) => {
+            if (stuck) throw stuck;
+            try {
+                return (await client.query(sql, params ? [...params] : undefined)).rows as R[];
+            } catch (err) {
+                if (isClientTimeout(err)) stuck = err as Error;
+                throw err;
+            }
+        };
         return {
             query,
             async tx<T>(fn: (q: TxQuery) => Promise<T>, txOpts?: { rollback?: boolean }) {

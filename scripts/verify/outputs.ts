@@ -41,8 +41,8 @@ const replicaSchema = z.object(
 );
 
 const connectionString = z
-    .string({ error: "must be a postgresql://user:password@host:port/database URL" })
-    .refine(isPostgresUrl, { error: "must be a postgresql://user:password@host:port/database URL" });
+    .string({ error: "must be a postgresql:// (or postgres://) URL naming user, password, host, port and database" })
+    .refine(isPostgresUrl, { error: "must be a postgresql:// (or postgres://) URL naming user, password, host, port and database" });
 
 /** zod schema of the stack outputs (unknown extra keys are allowed and dropped). */
 export const clusterOutputsSchema = z.object(
