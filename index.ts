@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseClusterConfig } from "./components/config";
 import { ClusterEndpoints } from "./components/endpoints";
+import { AwsPostgresCluster } from "./components/aws";
 import { DockerPostgresCluster } from "./components/docker";
 import { ReplicationSecrets } from "./components/secrets/replicationSecrets";
 
@@ -18,7 +19,7 @@ function declareCluster(): ClusterEndpoints {
         case "docker":
             return new DockerPostgresCluster(clusterName, { config, secrets });
         case "aws":
-            throw new Error('pgha:platform "aws" validates, but its EC2 resources are not implemented yet (issue 5); deploy the dev stack with platform "docker"');
+            return new AwsPostgresCluster(clusterName, { config, secrets });
         default: {
             const unknown: never = config.platform;
             throw new Error(`unknown platform ${unknown}`);

@@ -1,0 +1,194 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfig } from "../config";
+import { ClusterEndpoints } from "../endpoints";
+import { clusterNodes, PGBOUNCER_PORT, POSTGRES_PORT } from "../postgres";
+import { CREDENTIAL_NAMES, CredentialName, ReplicationSecrets } from "../secrets/replicationSecrets";
+import { assertNitroInstanceType, DebianArch, instanceArchitecture, latestDebianAmi } from "./ami";
+import { CredentialStore } from "./credentialStore";
+import { ClusterNetwork, VpcChoice } from "./network";
+import { NodeInstance } from "./nodeInstance";
+import { NodeReservation } from "./nodeReservation";
+import { NodeRole } from "./nodeRole";
+import { composeEc2Nodes, Ec2Composition } from "./nodeRoles";
+import { RoleOnNode } from "./nodeScript";
+import { ReplicationSlots } from "./replicationSlots";
+import { ClusterSecurityGroups } from "./securityGroups";
+import { renderSlotsDocument } from "./slotsDocument";
+import { encodeUserData, renderUserData } from "./userData";
+
+/** Options of {@link AwsPostgresCluster}. */
+export interface AwsPostgresClusterArgs {
+    /** The validated stack configuration (platform aws, with `aws:region`). */
+    readonly config: ClusterConfig;
+    /** The cluster's credentials. */
+    readonly secrets: ReplicationSecrets;
+}
+
+/** What every node's configuration is rendered from, resolved together. */
+interface Resolved {
+    arns: Record<CredentialName, string>;
+    composition: Ec2Composition;
+}
+
+/**
+ * The cluster on AWS EC2, private to its VPC: the primary and each replica on their own instance,
+ * spread over the subnets' availability zones (primary in the first subnet, replica i in subnet
+ * (i + 1) mod n), PgBouncer on its own instance or on the primary's, the credentials in Secrets
+ * Manager under a KMS key of the cluster, and the replication slots kept by an SSM association.
+ * Nodes are configured by user data rendered from the same role plans as on Docker; endpoints are
+ * the nodes' private IPs, reachable from the application's networks (PgBouncer) and through SSM
+ * port forwarding.
+ */
+export class AwsPostgresCluster extends pulumi.ComponentResource implements ClusterEndpoints {
+    public readonly primaryEndpoint: ClusterEndpoints["primaryEndpoint"];
+    public readonly replicaEndpoints: ClusterEndpoints["replicaEndpoints"];
+    public readonly pgbouncerEndpoint: ClusterEndpoints["pgbouncerEndpoint"];
+    /** Instance id by node name (`primary`, `replica-1`, `pgbouncer`): SSM sessions target these. */
+    public readonly instanceIds: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: AwsPostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("pgha:aws:PostgresCluster", name, {}, opts);
+        const { config, secrets } = args;
+        const region = config.awsRegion;
+        if (!region) {
+            throw new Error("aws:region must be set when pgha:platform is aws (pulumi config set aws:region eu-west-1)");
+        }
+        const colocated = config.awsPgbouncerColocated;
+        assertNitroInstanceType("pgha:awsPrimaryInstanceType", config.awsPrimaryInstanceType);
+        assertNitroInstanceType("pgha:awsReplicaInstanceType", config.awsReplicaInstanceType);
+        if (!colocated) {
+            assertNitroInstanceType("pgha:awsPgbouncerInstanceType", config.awsPgbouncerInstanceType);
+        }
+        const vpc: VpcChoice = config.awsVpcId
+            ? { kind: "existing", vpcId: config.awsVpcId, subnetIds: config.awsSubnetIds }
+            : { kind: "new", cidr: config.awsVpcCidr, availabilityZones: config.awsAvailabilityZones };
+        const nodes = clusterNodes(config.replicas);
+
+        const network = new ClusterNetwork(`${name}-network`, { clusterName: name, vpc }, { parent: this });
+        const groups = new ClusterSecurityGroups(
+            `${name}-sg`,
+            { clusterName: name, vpcId: network.vpcId, appCidrs: config.awsAppCidrs, appSecurityGroupIds: config.awsAppSecurityGroupIds },
+            { parent: this },
+        );
+        const store = new CredentialStore(`${name}-credentials`, { clusterName: name, passwords: secrets.passwords, verifiers: secrets.verifiers }, { parent: this });
+        const nodeRole = new NodeRole(
+            `${name}-node`,
+            { clusterName: name, region, secretArns: CREDENTIAL_NAMES.map((c) => store.secrets[c].arn), keyArn: store.key.arn },
+            { parent: this },
+        );
+
+        // Addresses and data volumes first: every node's configuration names the others' addresses.
+        const subnets = network.nodeSubnets;
+        const postgresGroups = colocated ? [groups.postgres.id, groups.pgbouncer.id] : [groups.postgres.id];
+        const primaryReservation = new NodeReservation(
+            `${name}-primary`,
+            { clusterName: name, nodeName: "primary", role: "primary", subnet: subnets[0], securityGroupIds: postgresGroups, dataVolumeSizeGb: config.awsDataVolumeSizeGb },
+            { parent: this },
+        );
+        const replicaReservations = nodes.replicas.map(
+            (node, i) =>
+                new NodeReservation(
+                    `${name}-${node.name}`,
+                    {
+                        clusterName: name,
+                        nodeName: node.name,
+                        role: "replica",
+                        subnet: subnets[(i + 1) % subnets.length],
+                        securityGroupIds: [groups.postgres.id],
+                        dataVolumeSizeGb: config.awsDataVolumeSizeGb,
+                    },
+                    { parent: this },
+                ),
+        );
+        // Next to the primary: PgBouncer's server connections go there, and it follows the primary's zone anyway.
+        const pgbouncerReservation = colocated
+            ? undefined
+            : new NodeReservation(
+                  `${name}-pgbouncer`,
+                  { clusterName: name, nodeName: "pgbouncer", role: "pgbouncer", subnet: subnets[0], securityGroupIds: [groups.pgbouncer.id] },
+                  { parent: this },
+              );
+
+        const resolved: pulumi.Output<Resolved> = pulumi
+            .all([network.vpcCidr, store.arns(), primaryReservation.privateIp, pulumi.all(replicaReservations.map((s) => s.privateIp))])
+            .apply(([vpcCidr, arns, primary, replicas]) => ({ arns, composition: composeEc2Nodes(config, vpcCidr, { primary, replicas }) }));
+        const userData = (nodeName: string, dataVolumeId: pulumi.Input<string> | undefined, roles: (c: Ec2Composition) => RoleOnNode[]) =>
+            pulumi.all([resolved, dataVolumeId]).apply(([f, volumeId]) => {
+                try {
+                    return encodeUserData(
+                        renderUserData({
+                            clusterName: name,
+                            nodeName,
+                            region,
+                            postgresVersion: config.postgresVersion,
+                            roles: roles(f.composition),
+                            secretArns: f.arns,
+                            dataVolumeId: volumeId,
+                        }),
+                    );
+                } catch (e) {
+                    throw new pulumi.ResourceError(`user data of ${nodeName}: ${(e as Error).message}`, this);
+                }
+            });
+
+        const amis = new Map<DebianArch, pulumi.Output<string>>();
+        const amiFor = (instanceType: string): pulumi.Input<string> => {
+            if (config.awsAmiId) return config.awsAmiId;
+            const arch = instanceArchitecture(instanceType);
+            if (!amis.has(arch)) amis.set(arch, latestDebianAmi(arch, { parent: this }));
+            return amis.get(arch)!;
+        };
+        // Nodes install packages and read their secrets at boot: the route out, the values and the role's permission must exist first.
+        const nodeOpts: pulumi.ComponentResourceOptions = { parent: this, dependsOn: [...network.egress, ...store.versions, nodeRole.policy] };
+        const instance = (nodeName: string, role: "primary" | "replica" | "pgbouncer", instanceType: string, reservation: NodeReservation, data: pulumi.Input<string>) =>
+            new NodeInstance(
+                `${name}-${nodeName}`,
+                {
+                    clusterName: name,
+                    nodeName,
+                    role,
+                    instanceType,
+                    ami: amiFor(instanceType),
+                    ignoreAmiUpdates: config.awsAmiId === undefined,
+                    instanceProfile: nodeRole.instanceProfile.name,
+                    networkInterfaceId: reservation.networkInterface.id,
+                    dataVolumeId: reservation.dataVolume?.id,
+                    userDataBase64: data,
+                },
+                nodeOpts,
+            );
+
+        const primary = instance("primary", "primary", config.awsPrimaryInstanceType, primaryReservation, userData("primary", primaryReservation.dataVolume?.id, (c) => c.primary));
+        const replicas = nodes.replicas.map((node, i) =>
+            instance(node.name, "replica", config.awsReplicaInstanceType, replicaReservations[i], userData(node.name, replicaReservations[i].dataVolume?.id, (c) => c.replicas[i])),
+        );
+        const pgbouncer = pgbouncerReservation
+            ? instance("pgbouncer", "pgbouncer", config.awsPgbouncerInstanceType, pgbouncerReservation, userData("pgbouncer", undefined, (c) => c.pgbouncer ?? []))
+            : undefined;
+
+        new ReplicationSlots(
+            `${name}-slots`,
+            {
+                clusterName: name,
+                documentContent: resolved.apply((f) => renderSlotsDocument({ region, plan: f.composition.slotJob, secretArns: f.arns })),
+                primaryInstanceId: primary.instance.id,
+                expectedSlots: resolved.apply((f) => f.composition.expectedSlots),
+            },
+            { parent: this },
+        );
+
+        this.primaryEndpoint = primaryReservation.privateIp.apply((host) => ({ host, port: POSTGRES_PORT }));
+        this.replicaEndpoints = pulumi
+            .all(replicaReservations.map((s) => s.privateIp))
+            .apply((ips) => nodes.replicas.map((node, i) => ({ name: node.name, host: ips[i], port: POSTGRES_PORT, slotName: node.slotName ?? "", applicationName: node.identity })));
+        this.pgbouncerEndpoint = (pgbouncerReservation ?? primaryReservation).privateIp.apply((host) => ({ host, port: PGBOUNCER_PORT }));
+        const instances: Record<string, NodeInstance> = { primary, ...Object.fromEntries(replicas.map((r, i) => [nodes.replicas[i].name, r])), ...(pgbouncer ? { pgbouncer } : {}) };
+        this.instanceIds = pulumi.all(Object.fromEntries(Object.entries(instances).map(([node, i]) => [node, i.instance.id])));
+        this.registerOutputs({
+            primaryEndpoint: this.primaryEndpoint,
+            replicaEndpoints: this.replicaEndpoints,
+            pgbouncerEndpoint: this.pgbouncerEndpoint,
+            instanceIds: this.instanceIds,
+        });
+    }
+}

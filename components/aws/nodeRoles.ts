@@ -1,0 +1,68 @@
+/**
+ * Which roles each EC2 node runs, with their plans: the EC2 platform's composition of the
+ * platform-neutral role plans. Pure, so the e2e test boots exactly what the program deploys.
+ */
+import { ClusterConfig } from "../config";
+import { ClusterFacts, clusterNodes, NODE_PATHS, pgbouncerPlan, primaryPlan, replicaPlan, RolePlan, slotsPlan } from "../postgres";
+import { RoleOnNode } from "./nodeScript";
+import { slotsParameterValue } from "./slotsDocument";
+
+/** PGHA_ETC of a PgBouncer that shares the primary's instance: apart from the primary's /etc/pgha. */
+export const COLOCATED_PGBOUNCER_ETC = `${NODE_PATHS.etc}/pgbouncer`;
+
+/** The nodes' fixed private addresses (their network interfaces'), known before any instance exists. */
+export interface NodeAddresses {
+    readonly primary: string;
+    /** Replica i's address at index i - 1. */
+    readonly replicas: readonly string[];
+}
+
+/** What every node of the cluster runs, and what the slot job needs. */
+export interface Ec2Composition {
+    readonly primary: RoleOnNode[];
+    /** Replica i's roles at index i - 1. */
+    readonly replicas: RoleOnNode[][];
+    /** The PgBouncer instance's roles; absent when PgBouncer shares the primary's instance. */
+    readonly pgbouncer?: RoleOnNode[];
+    /** The slot job's plan, with no replica: the expected slots are the SSM association's parameter. */
+    readonly slotJob: RolePlan;
+    /** That parameter's value. */
+    readonly expectedSlots: string;
+}
+
+/** The facts every role shares on EC2: pg_hba admits the VPC's CIDR block, not Docker's `samenet`. */
+export function ec2Facts(config: ClusterConfig, vpcCidr: string): ClusterFacts {
+    return { pgMajor: config.postgresVersion, postgres: config, bootstrap: config, clusterCidrs: [vpcCidr], clientCidrs: [vpcCidr] };
+}
+
+/**
+ * Composes the plans of every node: the primary (with PgBouncer in {@link COLOCATED_PGBOUNCER_ETC}
+ * when `config.awsPgbouncerColocated`), each replica streaming from the primary's address, and
+ * PgBouncer routing the read-write entry to the primary and the read-only one to the replicas.
+ * @throws Error when the addresses do not match `config.replicas`.
+ */
+export function composeEc2Nodes(config: ClusterConfig, vpcCidr: string, addresses: NodeAddresses): Ec2Composition {
+    const nodes = clusterNodes(config.replicas);
+    if (addresses.replicas.length !== nodes.replicas.length) {
+        throw new Error(`${nodes.replicas.length} replicas but ${addresses.replicas.length} replica addresses`);
+    }
+    const facts = ec2Facts(config, vpcCidr);
+    const colocated = config.awsPgbouncerColocated;
+    const pgbouncer: RoleOnNode = {
+        role: "pgbouncer",
+        etc: colocated ? COLOCATED_PGBOUNCER_ETC : NODE_PATHS.etc,
+        plan: pgbouncerPlan(facts, {
+            ...config,
+            readOnlyDatabaseName: `${config.databaseName}_ro`,
+            primaryHost: addresses.primary,
+            replicaHosts: [...addresses.replicas],
+        }),
+    };
+    return {
+        primary: [{ role: "primary", etc: NODE_PATHS.etc, plan: primaryPlan(facts, nodes.primary) }, ...(colocated ? [pgbouncer] : [])],
+        replicas: nodes.replicas.map((node) => [{ role: "replica", etc: NODE_PATHS.etc, plan: replicaPlan(facts, node, addresses.primary) }]),
+        pgbouncer: colocated ? undefined : [pgbouncer],
+        slotJob: slotsPlan(facts, [], addresses.primary),
+        expectedSlots: slotsParameterValue(nodes.replicas.map((r) => r.slotName ?? "")),
+    };
+}
