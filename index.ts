@@ -4,7 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { parseClusterConfig } from "./components/config";
-import { ClusterEndpoints } from "./components/endpoints";
+import { BackupSummary, ClusterEndpoints } from "./components/endpoints";
+import { BackupSettings, STANZA } from "./components/postgres";
 import { AwsPostgresCluster } from "./components/aws";
 import { DockerPostgresCluster } from "./components/docker";
 import { ReplicationSecrets } from "./components/secrets/replicationSecrets";
@@ -14,7 +15,10 @@ const clusterName = `pgha-${pulumi.getStack()}`;
 
 const secrets = new ReplicationSecrets(`${clusterName}-secrets`);
 
-function declareCluster(): ClusterEndpoints {
+/** What index.ts reads from a platform's cluster. */
+type Cluster = ClusterEndpoints & { backup?: BackupSettings; backupAccess?: pulumi.Output<unknown> };
+
+function declareCluster(): Cluster {
     switch (config.platform) {
         case "docker":
             return new DockerPostgresCluster(clusterName, { config, secrets });
@@ -47,3 +51,16 @@ export const readConnectionString = connectionString(config.appUser, secrets.pas
 /** The monitoring role used by `npm run verify` (member of pg_monitor). */
 export const monitorUser = "pgha_monitor";
 export const monitorPassword = pulumi.secret(secrets.passwords.monitor);
+/** Backup schedule, retention and repository; absent when backups are off. */
+export const backup: BackupSummary | undefined =
+    cluster.backup &&
+    (({ repository: r, retentionDays, intervalHours, fullIntervalDays, archiveTimeoutSeconds }) => ({
+        stanza: STANZA,
+        intervalHours,
+        fullIntervalDays,
+        retentionDays,
+        archiveTimeoutSeconds,
+        repository: { endpoint: r.endpoint, port: r.port, bucket: r.bucket, region: r.region, path: r.path },
+    }))(cluster.backup);
+/** Docker: how `npm run backup` / `npm run restore` reach the repository (secret: it holds the S3 key). */
+export const backupAccess = cluster.backupAccess;

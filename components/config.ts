@@ -75,6 +75,26 @@ export const configSchema = z
         maxClientConnections: integer("pgha:maxClientConnections", 1, 100000).default(1000),
         walKeepSizeMb: integer("pgha:walKeepSizeMb", 0, 1048576).default(512),
         maxSlotWalKeepSizeMb: integer("pgha:maxSlotWalKeepSizeMb", 64, 10485760).default(8192),
+        backupEnabled: z.boolean({ error: "pgha:backupEnabled must be true or false" }).default(true),
+        backupIntervalHours: integer("pgha:backupIntervalHours", 1, 168).default(6),
+        backupFullIntervalDays: integer("pgha:backupFullIntervalDays", 1, 365).default(7),
+        backupRetentionDays: integer("pgha:backupRetentionDays", 1, 3650).default(30),
+        archiveTimeoutSeconds: integer("pgha:archiveTimeoutSeconds", 10, 3600).default(60),
+        backupS3Image: z
+            .string({ error: "pgha:backupS3Image must be a string" })
+            .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, { error: "pgha:backupS3Image must be a Docker image reference such as minio/minio:latest" })
+            .default("minio/minio:latest"),
+        backupS3Endpoint: z
+            .string()
+            .regex(/^[a-z0-9.-]+(:\d{1,5})?$/, { error: "pgha:backupS3Endpoint must be a host name with an optional port, such as s3.eu-west-1.amazonaws.com (no scheme: TLS is always used)" })
+            .optional(),
+        backupS3Bucket: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "pgha:backupS3Bucket must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)" })
+            .optional(),
+        backupS3Region: z.string().regex(/^[a-z0-9-]+$/, { error: "pgha:backupS3Region must be a region name such as us-east-1" }).default("us-east-1"),
+        backupS3AccessKey: z.string().optional(),
+        backupS3SecretKey: z.string().optional(),
         awsVpcId: z.string().regex(/^vpc-[0-9a-f]+$/, { error: "pgha:awsVpcId must look like vpc-0123abcd" }).optional(),
         awsSubnetIds: z
             .array(z.string().regex(/^subnet-[0-9a-f]+$/, { error: "pgha:awsSubnetIds entries must look like subnet-0123abcd" }), {
@@ -135,6 +155,13 @@ export const configSchema = z
                 seen.set(p, name);
             }
         }
+        if (c.platform === "docker" && c.backupS3Endpoint !== undefined && (c.backupS3AccessKey === undefined || c.backupS3SecretKey === undefined)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["backupS3Endpoint"],
+                message: "pgha:backupS3Endpoint needs pgha:backupS3AccessKey and pgha:backupS3SecretKey (set the secret with `pulumi config set --secret`)",
+            });
+        }
         if ((c.awsVpcId === undefined) !== (c.awsSubnetIds.length === 0)) {
             ctx.addIssue({
                 code: "custom",
@@ -169,7 +196,9 @@ export class ConfigError extends Error {
 /** The `pgha:` keys this program reads, in the order README lists them. */
 export const CONFIG_KEYS = Object.keys(configSchema.shape);
 
-const OPTIONAL_STRING_KEYS = new Set(["baseImage", "awsVpcId", "awsAmiId"]);
+const OPTIONAL_STRING_KEYS = new Set(["baseImage", "awsVpcId", "awsAmiId", "backupS3Endpoint", "backupS3Bucket", "backupS3AccessKey", "backupS3SecretKey"]);
+
+const STRING_KEYS = new Set(["baseImage", "databaseName", "appUser", "backupS3Image", "backupS3Endpoint", "backupS3Bucket", "backupS3AccessKey", "backupS3SecretKey", "backupS3Region"]);
 
 /** Pulumi stores scalar config values as strings: `replicas: 2` arrives as "2". */
 function parseValue(raw: string): unknown {
@@ -196,7 +225,7 @@ export function parseClusterConfig(all: Record<string, string>, namespace = "pgh
                 continue;
             }
             // String-typed keys stay strings even if they look like JSON (a database called "123").
-            raw[name] = name === "baseImage" || name === "databaseName" || name === "appUser" ? value : parseValue(value);
+            raw[name] = STRING_KEYS.has(name) ? value : parseValue(value);
         }
     }
     const result = configSchema.safeParse(raw, { reportInput: true });

@@ -22,3 +22,13 @@ export interface ClusterEndpoints {
     readonly replicaEndpoints: pulumi.Output<ReplicaEndpoint[]>;
     readonly pgbouncerEndpoint: pulumi.Output<Endpoint>;
 }
+
+/** A cluster's backup facts, as the `backup` stack output shows them (no secret). */
+export interface BackupSummary {
+    readonly stanza: string;
+    readonly intervalHours: number;
+    readonly fullIntervalDays: number;
+    readonly retentionDays: number;
+    readonly archiveTimeoutSeconds: number;
+    readonly repository: { endpoint: string; port: number; bucket: string; region: string; path: string };
+}

@@ -1,8 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
+import {
+    backupSchedulerPlan,
+    BackupSettings,
+    ClusterFacts,
+    clusterNodes,
+    primaryPlan,
+    pgbouncerPlan,
+    replicaPlan,
+    RolePlan,
+    SecretNeed,
+    secretEnv,
+    slotsPlan,
+    STANZA,
+} from "../postgres";
 import { ClusterConfig } from "../config";
-import { ClusterFacts, clusterNodes, primaryPlan, pgbouncerPlan, replicaPlan, RolePlan, secretEnv, slotsPlan } from "../postgres";
 import { ReplicationSecrets } from "../secrets/replicationSecrets";
 import { ClusterEndpoints } from "../endpoints";
+import { BackupScheduler } from "./backupScheduler";
+import { BackupStore } from "./backupStore";
 import { ClusterNetwork } from "./network";
 import { ContainerContext } from "./nodeContainer";
 import { NodeImage } from "./nodeImage";
@@ -26,6 +41,10 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
     public readonly primaryEndpoint: ClusterEndpoints["primaryEndpoint"];
     public readonly replicaEndpoints: ClusterEndpoints["replicaEndpoints"];
     public readonly pgbouncerEndpoint: ClusterEndpoints["pgbouncerEndpoint"];
+    /** Backup settings every node shares; undefined when backups are off. */
+    public readonly backup?: BackupSettings;
+    /** What `npm run backup` and `npm run restore` need to reach the repository from a new container. */
+    public readonly backupAccess?: pulumi.Output<DockerBackupAccess>;
 
     constructor(name: string, args: DockerPostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:docker:PostgresCluster", name, {}, opts);
@@ -41,26 +60,66 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
         const image = new NodeImage(`${name}-image`, { baseImage: config.baseImage, imageName: `${name}-node:pg${config.postgresVersion}` }, { parent: this });
         const network = new ClusterNetwork(`${name}-network`, { networkName: `${name}-net`, labels }, { parent: this });
         const context: ContainerContext = { image: image.ref, networkName: network.networkName, labels, bindAddress: config.bindAddress };
+
+        // Backups: the local S3-compatible server unless an endpoint is configured.
+        const store = config.backupEnabled && config.backupS3Endpoint === undefined
+            ? new BackupStore(`${name}-s3`, { context, containerName: containerName("s3"), image: config.backupS3Image }, { parent: this })
+            : undefined;
+        const s3Credentials: Record<"s3_key" | "s3_key_secret", pulumi.Output<string>> | undefined = store
+            ? { s3_key: store.accessKey, s3_key_secret: store.secretKey }
+            : config.backupS3AccessKey !== undefined && config.backupS3SecretKey !== undefined
+              ? { s3_key: pulumi.secret(config.backupS3AccessKey), s3_key_secret: pulumi.secret(config.backupS3SecretKey) }
+              : undefined;
+        this.backup = config.backupEnabled ? dockerBackupSettings(config, name, store) : undefined;
+
         const facts: ClusterFacts = {
             pgMajor: config.postgresVersion,
-            postgres: config,
+            postgres: this.backup ? { ...config, archive: { stanza: STANZA, timeoutSeconds: config.archiveTimeoutSeconds } } : config,
             bootstrap: config,
             // Docker publishes ports through the network's gateway, which is on the same subnet.
             clusterCidrs: ["samenet"],
             clientCidrs: ["samenet"],
+            backup: this.backup,
         };
         // On Docker the secrets ship as container environment (Pulumi secrets), apart from the
         // readable config files; the primary gets verifiers only.
+        const secretValue = (need: SecretNeed): pulumi.Output<string> => {
+            if (need.credential === "s3_key" || need.credential === "s3_key_secret") {
+                if (!s3Credentials) throw new Error(`no S3 credentials for ${need.credential}`);
+                return s3Credentials[need.credential];
+            }
+            return (need.form === "verifier" ? secrets.verifiers : secrets.passwords)[need.credential];
+        };
         const withSecrets = (plan: RolePlan) => ({
             files: plan.files,
-            secretEnvs: plan.secrets.map((s) => secretEnv(s.credential, (s.form === "verifier" ? secrets.verifiers : secrets.passwords)[s.credential])),
+            secretEnvs: plan.secrets.map((need) => secretEnv(need.credential, secretValue(need))),
         });
 
         const primary = new PostgresNode(
             `${name}-primary`,
-            { context, node: nodes.primary, containerName: primaryHost, hostPort: config.primaryPort, ...withSecrets(primaryPlan(facts, nodes.primary)) },
+            {
+                context,
+                node: nodes.primary,
+                containerName: primaryHost,
+                hostPort: config.primaryPort,
+                shareSocket: this.backup !== undefined,
+                ...withSecrets(primaryPlan(facts, nodes.primary)),
+            },
             { parent: this },
         );
+        if (this.backup) {
+            new BackupScheduler(
+                `${name}-backup`,
+                {
+                    context,
+                    containerName: containerName("backup"),
+                    dataVolumeName: primary.dataVolumeName,
+                    socketVolumeName: primary.socketVolumeName!,
+                    ...withSecrets(backupSchedulerPlan(facts, config.databaseName, store !== undefined)),
+                },
+                { parent: this, dependsOn: [primary.container, ...(store ? [store.container] : [])] },
+            );
+        }
         const slots = new ReplicationSlots(
             `${name}-slots`,
             { context, containerName: containerName("slots"), ...withSecrets(slotsPlan(facts, nodes.replicas, primaryHost)) },
@@ -105,6 +164,52 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
             nodes.replicas.map((node, i) => ({ name: node.name, host, port: config.replicaBasePort + i, slotName: node.slotName ?? "", applicationName: node.identity })),
         );
         this.pgbouncerEndpoint = pulumi.output({ host, port: config.pgbouncerPort });
+        if (this.backup && s3Credentials) {
+            this.backupAccess = pulumi.secret(
+                pulumi.all([image.ref, network.networkName, s3Credentials.s3_key, s3Credentials.s3_key_secret]).apply(([nodeImage, dockerNetwork, accessKey, secretKey]) => ({
+                    schedulerContainer: containerName("backup"),
+                    nodeImage,
+                    network: dockerNetwork,
+                    accessKey,
+                    secretKey,
+                })),
+            );
+        }
         this.registerOutputs({ primaryEndpoint: this.primaryEndpoint, replicaEndpoints: this.replicaEndpoints, pgbouncerEndpoint: this.pgbouncerEndpoint });
     }
+}
+
+/** How a new container reaches the dev stack's backup repository (a secret output). */
+export interface DockerBackupAccess {
+    /** The scheduler container, where `pgha-node backup` runs. */
+    readonly schedulerContainer: string;
+    /** The node image a restore container runs. */
+    readonly nodeImage: string;
+    /** The cluster network, where the S3 endpoint resolves. */
+    readonly network: string;
+    readonly accessKey: string;
+    readonly secretKey: string;
+}
+
+/** The dev stack's repository: the local server (verified against its own certificate), or the configured endpoint. */
+function dockerBackupSettings(config: ClusterConfig, clusterName: string, store: BackupStore | undefined): BackupSettings {
+    const [host, port] = store ? [store.endpoint.host, store.endpoint.port] : (config.backupS3Endpoint ?? "").split(":");
+    return {
+        repository: {
+            endpoint: String(host),
+            port: Number(port ?? 443) || 443,
+            bucket: store ? "pgha-backups" : (config.backupS3Bucket ?? "pgha-backups"),
+            region: config.backupS3Region,
+            path: `/${clusterName}`,
+            uriStyle: "path",
+            verifyTls: true,
+            keyType: "shared",
+            ...(store ? { caFile: "/etc/pgha/s3-ca.crt" } : {}),
+        },
+        retentionDays: config.backupRetentionDays,
+        intervalHours: config.backupIntervalHours,
+        fullIntervalDays: config.backupFullIntervalDays,
+        archiveTimeoutSeconds: config.archiveTimeoutSeconds,
+        caCertificatePem: store?.certificatePem,
+    };
 }

@@ -26,8 +26,8 @@ export interface NodeContainerArgs {
     readonly secretEnvs: pulumi.Input<string>[];
     /** Port published on the host: `internal` in the container to `external` on bindAddress. */
     readonly publish?: { internal: number; external: number };
-    /** Named volume mounted at /var/lib/postgresql/data. */
-    readonly volumeName?: pulumi.Input<string>;
+    /** Named volumes and where they are mounted. */
+    readonly volumes?: { volumeName: pulumi.Input<string>; containerPath: string }[];
 }
 
 /**
@@ -41,6 +41,8 @@ export function nodeContainer(
     opts: pulumi.CustomResourceOptions,
 ): docker.Container {
     const oneShot = args.role === "reconcile-slots";
+    // A backup scheduler's first full backup may take long; a restore replays WAL before it is healthy.
+    const startPeriod = args.role === "backup-scheduler" || args.role === "restore" ? "3600s" : "300s";
     return new docker.Container(
         name,
         {
@@ -53,7 +55,7 @@ export function nodeContainer(
             labels: [...ctx.labels, { label: "pgha.role", value: args.role }],
             networksAdvanced: [{ name: ctx.networkName, aliases: [args.containerName] }],
             ports: args.publish ? [{ internal: args.publish.internal, external: args.publish.external, ip: ctx.bindAddress, protocol: "tcp" }] : [],
-            volumes: args.volumeName ? [{ volumeName: args.volumeName, containerPath: "/var/lib/postgresql/data" }] : [],
+            volumes: args.volumes ?? [],
             uploads: args.files.map((f) => ({ file: f.path, content: f.content, executable: f.executable ?? false })),
             ...(oneShot
                 ? { restart: "no", mustRun: false, attach: true, logs: true }
@@ -62,12 +64,13 @@ export function nodeContainer(
                       // PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
                       stopSignal: "SIGINT",
                       stopTimeout: 60,
-                      healthcheck: { tests: ["CMD", ROLE_SCRIPT, "health"], interval: "2s", timeout: "5s", retries: 5, startPeriod: "300s" },
+                      healthcheck: { tests: ["CMD", ROLE_SCRIPT, "health"], interval: "2s", timeout: "5s", retries: 5, startPeriod },
                       wait: true,
                       waitTimeout: 600,
                   }),
         },
         // Container names are unique on an engine: the old one must go before its replacement starts.
-        { ...opts, deleteBeforeReplace: true },
+        // envs carry the secrets: keep them secret in state outputs too (the policy pack checks this).
+        { ...opts, deleteBeforeReplace: true, additionalSecretOutputs: ["envs"] },
     );
 }

@@ -3,6 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeFile, NodeSpec, POSTGRES_PORT } from "../postgres";
 import { ContainerContext, nodeContainer } from "./nodeContainer";
 
+/** Where a node's data volume is mounted (PGDATA is a directory below it). */
+export const DATA_MOUNT = "/var/lib/postgresql/data";
+/** Where the server's Unix socket lives. */
+export const SOCKET_MOUNT = "/var/run/postgresql";
+
 /** Options of {@link PostgresNode}. */
 export interface PostgresNodeArgs {
     /** Shared container settings. */
@@ -13,6 +18,8 @@ export interface PostgresNodeArgs {
     readonly containerName: string;
     /** Host port for PostgreSQL. */
     readonly hostPort: number;
+    /** Also put the server's socket directory on a named volume, to share it with the backup scheduler. */
+    readonly shareSocket?: boolean;
     /** Rendered files: role script, node.env, postgresql.conf, pg_hba.conf. */
     readonly files: NodeFile[];
     /** Secrets as environment variables (see secretEnv). */
@@ -28,11 +35,22 @@ export class PostgresNode extends pulumi.ComponentResource {
     public readonly container: docker.Container;
     /** Host name on the cluster network. */
     public readonly hostName: string;
+    /** PGDATA's volume, mounted at /var/lib/postgresql/data. */
+    public readonly dataVolumeName: pulumi.Output<string>;
+    /** The socket directory's volume, when shared; mounted at /var/run/postgresql. */
+    public readonly socketVolumeName?: pulumi.Output<string>;
 
     constructor(name: string, args: PostgresNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:docker:PostgresNode", name, {}, opts);
         const volume = new docker.Volume(`${name}-data`, { name: `${args.containerName}-data`, labels: args.context.labels }, { parent: this });
         this.hostName = args.containerName;
+        this.dataVolumeName = volume.name;
+        const volumes = [{ volumeName: volume.name, containerPath: DATA_MOUNT }];
+        if (args.shareSocket) {
+            const socket = new docker.Volume(`${name}-run`, { name: `${args.containerName}-run`, labels: args.context.labels }, { parent: this });
+            this.socketVolumeName = socket.name;
+            volumes.push({ volumeName: socket.name, containerPath: SOCKET_MOUNT });
+        }
         this.container = nodeContainer(
             name,
             args.context,
@@ -41,7 +59,7 @@ export class PostgresNode extends pulumi.ComponentResource {
                 role: args.node.role,
                 files: args.files, secretEnvs: args.secretEnvs,
                 publish: { internal: POSTGRES_PORT, external: args.hostPort },
-                volumeName: volume.name,
+                volumes,
             },
             { parent: this },
         );

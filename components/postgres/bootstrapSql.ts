@@ -53,5 +53,17 @@ CREATE TABLE IF NOT EXISTS pgha.canary (
     written_at timestamptz NOT NULL DEFAULT now()
 );
 ALTER TABLE pgha.canary OWNER TO pgha_monitor;
+
+-- The backup scheduler records every run here; the checks read the age of the last good one.
+CREATE TABLE IF NOT EXISTS pgha.backup_runs (
+    id bigserial PRIMARY KEY,
+    backup_type text NOT NULL,
+    started_at timestamptz NOT NULL,
+    finished_at timestamptz NOT NULL DEFAULT now(),
+    ok boolean NOT NULL,
+    label text,
+    detail text
+);
+ALTER TABLE pgha.backup_runs OWNER TO pgha_monitor;
 `;
 }

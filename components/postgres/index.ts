@@ -5,3 +5,4 @@ export * from "./bootstrapSql";
 export * from "./scram";
 export * from "./nodeFiles";
 export * from "./rolePlans";
+export * from "./pgbackrestConf";

@@ -14,7 +14,7 @@ export interface NodeFile {
 }
 
 /** Node roles, as the role script's first argument. */
-export type NodeRole = "primary" | "replica" | "pgbouncer" | "reconcile-slots";
+export type NodeRole = "primary" | "replica" | "pgbouncer" | "reconcile-slots" | "backup-scheduler" | "restore";
 
 /** Where the role script lives on a node. */
 export const ROLE_SCRIPT = `${NODE_PATHS.etc}/bin/pgha-node`;
@@ -28,8 +28,8 @@ export function roleScript(): NodeFile {
 export function nodeEnvFile(env: Record<string, string | number>): NodeFile {
     const body = Object.entries(env)
         .map(([k, v]) => {
-            if (!/^[A-Za-z0-9_.:/ ,-]*$/.test(String(v))) {
-                throw new Error(`node.env value for ${k} has characters outside [A-Za-z0-9_.:/ ,-]: ${v}`);
+            if (!/^[A-Za-z0-9_.:/ ,+-]*$/.test(String(v))) {
+                throw new Error(`node.env value for ${k} has characters outside [A-Za-z0-9_.:/ ,+-]: ${v}`);
             }
             return `${k}="${v}"`;
         })

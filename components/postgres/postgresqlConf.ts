@@ -22,6 +22,8 @@ export interface PostgresSettings {
     readonly synchronousMode: SynchronousMode;
     readonly walKeepSizeMb: number;
     readonly maxSlotWalKeepSizeMb: number;
+    /** WAL archiving to the backup repository; absent when backups are off. */
+    readonly archive?: { readonly stanza: string; readonly timeoutSeconds: number };
 }
 
 /**
@@ -63,6 +65,11 @@ export function renderPostgresqlConf(settings: PostgresSettings, node: NodeSpec,
         "recovery_target_timeline = 'latest'",
         "synchronous_commit = on",
         `synchronous_standby_names = '${settings.synchronousMode === "any1" ? "ANY 1 (*)" : ""}'`,
+        "",
+        "# WAL archiving (the primary archives; a standby ignores archive_mode = on until promoted)",
+        ...(settings.archive
+            ? ["archive_mode = on", `archive_command = 'pgbackrest --stanza=${settings.archive.stanza} archive-push %p'`, `archive_timeout = ${settings.archive.timeoutSeconds}`]
+            : ["archive_mode = off"]),
         "",
         "# Logging to stderr: the platform collects it (docker logs, journald).",
         "log_line_prefix = '%m [%p] %q%u@%d '",

@@ -2,12 +2,16 @@ import { renderBootstrapSql, BootstrapSettings } from "./bootstrapSql";
 import { configFile, nodeEnvFile, NodeFile, roleScript } from "./nodeFiles";
 import { renderPgbouncerIni, PgbouncerSettings } from "./pgbouncerIni";
 import { NODE_PATHS, PostgresSettings, renderPgHba, renderPostgresqlConf } from "./postgresqlConf";
+import { BackupSettings, PGBACKREST_PATHS, renderPgbackrestConf } from "./pgbackrestConf";
 import { NodeSpec } from "./topology";
 import type { CredentialName } from "../secrets/replicationSecrets";
 
+/** Secrets a node may need: a cluster credential, or the backup repository's shared S3 key. */
+export type SecretName = CredentialName | "s3_key" | "s3_key_secret";
+
 /** A secret a role needs in /etc/pgha/secrets: the password itself, or only its SCRAM verifier. */
 export interface SecretNeed {
-    readonly credential: CredentialName;
+    readonly credential: SecretName;
     readonly form: "password" | "verifier";
 }
 
@@ -27,6 +31,31 @@ export interface ClusterFacts {
     readonly clusterCidrs: readonly string[];
     /** Networks clients and PgBouncer connect from. */
     readonly clientCidrs: readonly string[];
+    /** Backups (pgBackRest to S3); absent when backups are off. */
+    readonly backup?: BackupSettings;
+}
+
+/** pgbackrest.conf and the S3 key, for every role that archives, backs up or restores. */
+function backupParts(facts: ClusterFacts): RolePlan {
+    if (!facts.backup) {
+        return { files: [], secrets: [] };
+    }
+    const { caFile } = facts.backup.repository;
+    const ca = caFile && facts.backup.caCertificatePem ? [{ path: caFile, content: facts.backup.caCertificatePem }] : [];
+    return {
+        files: [{ path: PGBACKREST_PATHS.conf, content: renderPgbackrestConf(facts.backup) }, ...ca],
+        secrets:
+            facts.backup.repository.keyType === "shared"
+                ? [
+                      { credential: "s3_key", form: "password" },
+                      { credential: "s3_key_secret", form: "password" },
+                  ]
+                : [],
+    };
+}
+
+function merge(...plans: RolePlan[]): RolePlan {
+    return { files: plans.flatMap((p) => p.files), secrets: plans.flatMap((p) => p.secrets) };
 }
 
 function env(node: string, role: string, pgMajor: number, extra: Record<string, string> = {}): NodeFile {
@@ -35,7 +64,7 @@ function env(node: string, role: string, pgMajor: number, extra: Record<string, 
 
 /** The primary: initdb on first start, bootstrap SQL on every start. Stores verifiers only, no password. */
 export function primaryPlan(facts: ClusterFacts, node: NodeSpec): RolePlan {
-    return {
+    return merge(backupParts(facts), {
         files: [
             roleScript(),
             env(node.identity, "primary", facts.pgMajor),
@@ -44,12 +73,13 @@ export function primaryPlan(facts: ClusterFacts, node: NodeSpec): RolePlan {
             configFile("bootstrap.sql", renderBootstrapSql(facts.bootstrap)),
         ],
         secrets: (["superuser", "replicator", "app", "pgbouncer_auth", "monitor"] as const).map((credential) => ({ credential, form: "verifier" as const })),
-    };
+    });
 }
 
 /** A replica: pg_basebackup from the primary through its own slot on first start, then streaming. */
 export function replicaPlan(facts: ClusterFacts, node: NodeSpec, primaryHost: string): RolePlan {
-    return {
+    // A replica gets the backup settings too, so it archives as soon as it is promoted.
+    return merge(backupParts(facts), {
         files: [
             roleScript(),
             env(node.identity, "replica", facts.pgMajor, { PGHA_PRIMARY_HOST: primaryHost, PGHA_SLOT: node.slotName ?? "" }),
@@ -57,7 +87,7 @@ export function replicaPlan(facts: ClusterFacts, node: NodeSpec, primaryHost: st
             configFile("pg_hba.conf", renderPgHba(facts.clusterCidrs, facts.clientCidrs)),
         ],
         secrets: [{ credential: "replicator", form: "password" }],
-    };
+    });
 }
 
 /** PgBouncer: only its auth user's password, which it needs to look up client verifiers. */
@@ -75,4 +105,47 @@ export function slotsPlan(facts: ClusterFacts, replicas: readonly NodeSpec[], pr
         files: [roleScript(), env("slots", "reconcile-slots", facts.pgMajor, { PGHA_PRIMARY_HOST: primaryHost, PGHA_EXPECTED_SLOTS: slots })],
         secrets: [{ credential: "replicator", form: "password" }],
     };
+}
+
+/**
+ * The backup scheduler: next to the primary (its data directory and socket), takes a backup every
+ * `intervalHours` (full every `fullIntervalDays`, differential otherwise) and records each run in
+ * pgha.backup_runs. `createBucket` asks it to create the bucket first (a fresh local S3 server).
+ */
+export function backupSchedulerPlan(facts: ClusterFacts, databaseName: string, createBucket: boolean): RolePlan {
+    if (!facts.backup) {
+        throw new Error("backupSchedulerPlan needs backup settings");
+    }
+    return merge(backupParts(facts), {
+        files: [
+            roleScript(),
+            env("backup", "backup-scheduler", facts.pgMajor, {
+                PGHA_DATABASE: databaseName,
+                PGHA_BACKUP_INTERVAL_HOURS: String(facts.backup.intervalHours),
+                PGHA_BACKUP_FULL_INTERVAL_DAYS: String(facts.backup.fullIntervalDays),
+                PGHA_S3_CREATE_BUCKET: createBucket ? "1" : "0",
+            }),
+        ],
+        secrets: [],
+    });
+}
+
+/**
+ * A restore into a fresh data directory: the latest state, or `targetTime` (point in time). The
+ * restored server runs like a primary without archiving, so it never writes to the repository.
+ */
+export function restorePlan(facts: ClusterFacts, targetTime?: string): RolePlan {
+    if (!facts.backup) {
+        throw new Error("restorePlan needs backup settings");
+    }
+    const postgres = { ...facts.postgres, archive: undefined, synchronousMode: "off" as const };
+    return merge(backupParts(facts), {
+        files: [
+            roleScript(),
+            env("restore", "restore", facts.pgMajor, targetTime ? { PGHA_RESTORE_TARGET_TIME: targetTime } : {}),
+            configFile("postgresql.conf", renderPostgresqlConf(postgres, { name: "restore", role: "primary", identity: "restore" })),
+            configFile("pg_hba.conf", renderPgHba(facts.clusterCidrs, facts.clientCidrs)),
+        ],
+        secrets: [],
+    });
 }

@@ -6,11 +6,14 @@
 set -euo pipefail
 
 IMAGE=${PGHA_BASE_IMAGE:-pgha-base:bookworm}
-PACKAGES="postgresql-15 postgresql-client-15 pgbouncer pgbackrest ca-certificates procps"
+PACKAGES="postgresql-15 postgresql-client-15 pgbouncer pgbackrest curl openssl ca-certificates procps"
+# What the tests rely on; an older image without one of them is rebuilt.
+REQUIRED_COMMANDS="postgres pgbouncer pgbackrest curl openssl"
 
 log() { printf '[build-base-image] %s\n' "$*" >&2; }
 
-if docker image inspect "$IMAGE" >/dev/null 2>&1 && [ "${PGHA_REBUILD_BASE:-0}" != 1 ]; then
+if docker image inspect "$IMAGE" >/dev/null 2>&1 && [ "${PGHA_REBUILD_BASE:-0}" != 1 ] \
+  && docker run --rm --entrypoint bash "$IMAGE" -c "for c in $REQUIRED_COMMANDS; do command -v \$c >/dev/null || exit 1; done"; then
   log "$IMAGE already exists (PGHA_REBUILD_BASE=1 rebuilds it)"
   exit 0
 fi

@@ -5,3 +5,4 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/ensure-docker.sh"
 bash "$here/build-base-image.sh"
+bash "$here/build-s3-image.sh"

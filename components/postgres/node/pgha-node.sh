@@ -5,7 +5,9 @@
 #   postgresql.conf, pg_hba.conf, bootstrap.sql, pgbouncer.ini (rendered by the Pulumi program)
 #   secrets/<name>.password  one value per file (a SCRAM verifier or a password), root-only; or
 #   PGHA_SECRET_<NAME> environment variables, which are moved into those files and unset at start
-# Usage: pgha-node primary | replica | pgbouncer | reconcile-slots | health
+#   /etc/pgbackrest/pgbackrest.conf (when backups are on), with secrets/s3_key(_secret).password
+# Usage: pgha-node primary | replica | pgbouncer | reconcile-slots | backup-scheduler | restore
+#        | backup [full|diff|incr|auto] | health
 set -euo pipefail
 
 PGHA_ETC=${PGHA_ETC:-/etc/pgha}
@@ -52,9 +54,18 @@ materialize_secrets() {
   done
 }
 
+# pgBackRest reads the repository's shared S3 key from its include directory, readable by postgres only.
+write_pgbackrest_credentials() {
+  [ -e "$SECRETS/s3_key.password" ] || return 0
+  install -d -o postgres -g postgres -m 0750 /etc/pgbackrest/conf.d
+  printf '[global]\nrepo1-s3-key=%s\nrepo1-s3-key-secret=%s\n' "$(secret s3_key)" "$(secret s3_key_secret)" \
+    | write_private /etc/pgbackrest/conf.d/credentials.conf
+}
+
 prepare() {
   materialize_secrets
   install -d -o postgres -g postgres -m 0700 "$RUN"
+  write_pgbackrest_credentials
   install -d -o postgres -g postgres -m 2775 /var/run/postgresql
   install -d -o postgres -g postgres -m 0700 "$(dirname "$PGDATA")"
 }
@@ -212,11 +223,113 @@ EOF
   rm -f /tmp/pgpass
 }
 
+# ---- backups -------------------------------------------------------------------------------
+
+# psql on the primary's socket (shared with the backup container), as postgres.
+primary_psql() {
+  as_pg psql -X -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -d "$PGHA_DATABASE" "$@"
+}
+
+# The local S3 server starts empty; pgBackRest does not create buckets.
+create_bucket() {
+  local conf=/etc/pgbackrest/pgbackrest.conf creds=/etc/pgbackrest/conf.d/credentials.conf
+  local host port bucket region key secret ca
+  host=$(sed -n 's/^repo1-s3-endpoint=//p' "$conf"); port=$(sed -n 's/^repo1-storage-port=//p' "$conf")
+  bucket=$(sed -n 's/^repo1-s3-bucket=//p' "$conf"); region=$(sed -n 's/^repo1-s3-region=//p' "$conf")
+  ca=$(sed -n 's/^repo1-storage-ca-file=//p' "$conf")
+  key=$(sed -n 's/^repo1-s3-key=//p' "$creds"); secret=$(sed -n 's/^repo1-s3-key-secret=//p' "$creds")
+  local code
+  # The signed payload hash of an empty body, which S3 requires as a header.
+  code=$(curl -sS -o /dev/null -w '%{http_code}' ${ca:+--cacert "$ca"} --aws-sigv4 "aws:amz:$region:s3" \
+    --user "$key:$secret" -H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)" \
+    -X PUT "https://$host:$port/$bucket") || return 1
+  case "$code" in 200 | 409) return 0 ;; *) log "creating bucket $bucket: HTTP $code"; return 1 ;; esac
+}
+
+# Records one backup run in pgha.backup_runs on the primary, so every node and the checks see it.
+record_run() {
+  primary_psql -v type="$1" -v started="$2" -v ok="$3" -v label="$4" -v detail="$5" <<'EOF' || log "could not record the backup run"
+INSERT INTO pgha.backup_runs (backup_type, started_at, ok, label, detail)
+VALUES (:'type', :'started', :'ok', NULLIF(:'label', ''), NULLIF(:'detail', ''));
+DELETE FROM pgha.backup_runs WHERE finished_at < now() - interval '90 days';
+EOF
+}
+
+# full when no full backup succeeded within the interval, differential otherwise.
+backup_type_due() {
+  local recent_full
+  recent_full=$(primary_psql -tA -c "SELECT count(*) FROM pgha.backup_runs WHERE ok AND backup_type = 'full'
+    AND finished_at > now() - make_interval(days => ${PGHA_BACKUP_FULL_INTERVAL_DAYS})")
+  if [ "${recent_full:-0}" = 0 ]; then echo full; else echo diff; fi
+}
+
+# Takes a backup now; exit status is pgBackRest's. Usage: run_backup full|diff|incr|auto
+run_backup() {
+  local type=${1:-auto} started rc=0 label
+  [ "$type" = auto ] && type=$(backup_type_due)
+  started=$(date -u +%FT%T.%3NZ)
+  log "backup ($type) starting"
+  as_pg pgbackrest --stanza=main --type="$type" backup >"$RUN/backup.log" 2>&1 || rc=$?
+  cat "$RUN/backup.log" >&2
+  label=$(sed -n 's/.*new backup label = \([0-9A-Z_-]*\).*/\1/p' "$RUN/backup.log" | tail -n 1)
+  if [ "$rc" = 0 ]; then
+    echo ok >"$RUN/last-backup-status"
+    log "backup ($type) $label finished"
+    record_run "$type" "$started" true "$label" ""
+  else
+    echo failed >"$RUN/last-backup-status"
+    log "ERROR: backup ($type) failed with exit $rc"
+    record_run "$type" "$started" false "" "$(grep -m 1 ERROR "$RUN/backup.log" | cut -c 1-500)"
+  fi
+  return "$rc"
+}
+
+run_backup_scheduler() {
+  prepare
+  log "waiting for the primary's socket"
+  until as_pg pg_isready -q -h /var/run/postgresql -t 2; do sleep 1; done
+  if [ "${PGHA_S3_CREATE_BUCKET:-0}" = 1 ]; then
+    until create_bucket; do log "bucket not created yet; retrying in 5 s"; sleep 5; done
+  fi
+  until as_pg pgbackrest --stanza=main stanza-create; do log "stanza-create failed; retrying in 10 s"; sleep 10; done
+  as_pg pgbackrest --stanza=main check || log "ERROR: pgbackrest check failed: WAL archiving is not working"
+  touch "$RUN/scheduler-ready"
+  local interval=$((PGHA_BACKUP_INTERVAL_HOURS * 3600)) last
+  log "scheduler ready: a backup every $PGHA_BACKUP_INTERVAL_HOURS h, full every $PGHA_BACKUP_FULL_INTERVAL_DAYS d"
+  while true; do
+    last=$(primary_psql -tA -c "SELECT coalesce(extract(epoch FROM max(finished_at))::bigint, 0) FROM pgha.backup_runs WHERE ok" 2>/dev/null || echo "")
+    if [ -n "$last" ] && [ $(($(date +%s) - last)) -ge "$interval" ]; then
+      run_backup auto || true
+    fi
+    sleep 60
+  done
+}
+
+run_restore() {
+  prepare
+  if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    install -d -o postgres -g postgres -m 0700 "$PGDATA"
+    local target=()
+    if [ -n "${PGHA_RESTORE_TARGET_TIME:-}" ]; then
+      target=(--type=time "--target=$PGHA_RESTORE_TARGET_TIME" --target-action=promote)
+      log "restoring to $PGHA_RESTORE_TARGET_TIME"
+    else
+      log "restoring the latest state"
+    fi
+    as_pg pgbackrest --stanza=main --archive-mode=off "${target[@]}" restore || die "pgbackrest restore failed"
+  fi
+  link_config
+  log "starting the restored server"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/var/lib/postgresql postgres -D "$PGDATA"
+}
+
 health() {
   case "$PGHA_ROLE" in
     primary) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = f ] ;;
     replica) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = t ] ;;
+    restore) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = f ] ;;
     pgbouncer) pg_isready -q -h 127.0.0.1 -p 6432 -t 2 ;;
+    backup-scheduler) [ -e "$RUN/scheduler-ready" ] && [ "$(cat "$RUN/last-backup-status" 2>/dev/null)" != failed ] ;;
     *) die "no health check for role $PGHA_ROLE" ;;
   esac
 }
@@ -226,6 +339,9 @@ case "${1:-}" in
   replica) run_replica ;;
   pgbouncer) run_pgbouncer ;;
   reconcile-slots) reconcile_slots ;;
+  backup-scheduler) run_backup_scheduler ;;
+  backup) run_backup "${2:-auto}" ;;
+  restore) run_restore ;;
   health) health ;;
-  *) die "usage: pgha-node primary|replica|pgbouncer|reconcile-slots|health" ;;
+  *) die "usage: pgha-node primary|replica|pgbouncer|reconcile-slots|backup-scheduler|backup [type]|restore|health" ;;
 esac

@@ -9,8 +9,10 @@
  * `@pulumi/docker`) does. Any input key the engine does not understand is an error, so a program
  * change can never be silently ignored by the tests.
  */
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
@@ -772,7 +774,51 @@ const randomIdHandler: ResourceHandler = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// tls:index/*
+// ---------------------------------------------------------------------------------------------
+
+const tlsPrivateKeyHandler: ResourceHandler = {
+  inputs: { algorithm: true, ecdsaCurve: true, rsaBits: true },
+  secretOutputs: ["privateKeyPem"],
+  async create(inputs) {
+    const pair =
+      inputs.algorithm === "ECDSA"
+        ? crypto.generateKeyPairSync("ec", { namedCurve: ({ P224: "P-224", P256: "P-256", P384: "P-384", P521: "P-521" } as Record<string, string>)[inputs.ecdsaCurve ?? "P224"] })
+        : inputs.algorithm === "RSA"
+          ? crypto.generateKeyPairSync("rsa", { modulusLength: inputs.rsaBits ?? 2048 })
+          : undefined;
+    if (!pair) throw new Error(`tls private key: the e2e engine does not implement algorithm ${inputs.algorithm}`);
+    const privateKeyPem = pair.privateKey.export({ type: inputs.algorithm === "ECDSA" ? "sec1" : "pkcs1", format: "pem" }).toString();
+    const publicKeyPem = pair.publicKey.export({ type: "spki", format: "pem" }).toString();
+    return { id: crypto.createHash("sha1").update(publicKeyPem).digest("hex"), outputs: { privateKeyPem, publicKeyPem } };
+  },
+};
+
+/** A self-signed certificate made with the openssl CLI (Node's crypto cannot issue certificates). */
+const tlsSelfSignedCertHandler: ResourceHandler = {
+  inputs: { privateKeyPem: true, subject: true, dnsNames: true, ipAddresses: true, isCaCertificate: true, validityPeriodHours: true, allowedUses: true, earlyRenewalHours: true },
+  async create(inputs) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgha-tls-"));
+    try {
+      fs.writeFileSync(path.join(dir, "key.pem"), inputs.privateKeyPem, { mode: 0o600 });
+      const san = [...(inputs.dnsNames ?? []).map((d: string) => `DNS:${d}`), ...(inputs.ipAddresses ?? []).map((a: string) => `IP:${a}`)];
+      const args = ["req", "-x509", "-new", "-key", path.join(dir, "key.pem"), "-subj", `/CN=${inputs.subject?.commonName ?? "pgha"}`];
+      args.push("-days", String(Math.max(1, Math.ceil((inputs.validityPeriodHours ?? 24) / 24))), "-out", path.join(dir, "cert.pem"));
+      if (san.length) args.push("-addext", `subjectAltName=${san.join(",")}`);
+      args.push("-addext", `basicConstraints=critical,CA:${inputs.isCaCertificate ? "TRUE" : "FALSE"}`);
+      execFileSync("openssl", args, { stdio: "pipe" });
+      const certPem = fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
+      return { id: crypto.createHash("sha1").update(certPem).digest("hex"), outputs: { certPem } };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
 const HANDLERS: Record<string, ResourceHandler> = {
+  "tls:index/privateKey:PrivateKey": tlsPrivateKeyHandler,
+  "tls:index/selfSignedCert:SelfSignedCert": tlsSelfSignedCertHandler,
   "docker:index/image:Image": imageHandler,
   "docker:index/network:Network": networkHandler,
   "docker:index/volume:Volume": volumeHandler,

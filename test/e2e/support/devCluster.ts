@@ -9,7 +9,7 @@ import { Client, ClientConfig } from "pg";
 import { defaultPaths, REPO_ROOT, runProgramProcess, RunProgramResult } from "../harness/client";
 
 /** This machine has no registry: the node image builds on the local Debian image (PostgreSQL 15). */
-export const E2E_CONFIG = { "pgha:baseImage": "pgha-base:bookworm", "pgha:postgresVersion": 15 } as const;
+export const E2E_CONFIG = { "pgha:baseImage": "pgha-base:bookworm", "pgha:postgresVersion": 15, "pgha:backupS3Image": "pgha-s3:local" } as const;
 
 export const PATHS = defaultPaths(REPO_ROOT, "dev");
 
