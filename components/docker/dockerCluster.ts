@@ -8,6 +8,7 @@ import {
     pgbouncerPlan,
     replicaPlan,
     RolePlan,
+    PostgresSettings,
     SecretNeed,
     secretEnv,
     slotsPlan,
@@ -165,14 +166,20 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
         );
         this.pgbouncerEndpoint = pulumi.output({ host, port: config.pgbouncerPort });
         if (this.backup && s3Credentials) {
+            const { caCertificatePem, ...backupSettings } = this.backup;
             this.backupAccess = pulumi.secret(
-                pulumi.all([image.ref, network.networkName, s3Credentials.s3_key, s3Credentials.s3_key_secret]).apply(([nodeImage, dockerNetwork, accessKey, secretKey]) => ({
-                    schedulerContainer: containerName("backup"),
-                    nodeImage,
-                    network: dockerNetwork,
-                    accessKey,
-                    secretKey,
-                })),
+                pulumi
+                    .all([image.ref, network.networkName, s3Credentials.s3_key, s3Credentials.s3_key_secret, pulumi.output(caCertificatePem)])
+                    .apply(([nodeImage, dockerNetwork, accessKey, secretKey, ca]) => ({
+                        schedulerContainer: containerName("backup"),
+                        nodeImage,
+                        network: dockerNetwork,
+                        accessKey,
+                        secretKey,
+                        postgresVersion: config.postgresVersion,
+                        postgres: { maxConnections: config.maxConnections, synchronousMode: "off" as const, walKeepSizeMb: config.walKeepSizeMb, maxSlotWalKeepSizeMb: config.maxSlotWalKeepSizeMb },
+                        backup: { ...backupSettings, ...(ca ? { caCertificatePem: ca } : {}) },
+                    })),
             );
         }
         this.registerOutputs({ primaryEndpoint: this.primaryEndpoint, replicaEndpoints: this.replicaEndpoints, pgbouncerEndpoint: this.pgbouncerEndpoint });
@@ -189,6 +196,12 @@ export interface DockerBackupAccess {
     readonly network: string;
     readonly accessKey: string;
     readonly secretKey: string;
+    /** PostgreSQL major version of the node image. */
+    readonly postgresVersion: number;
+    /** Settings a restored server needs (it must allow at least the original max_connections). */
+    readonly postgres: PostgresSettings;
+    /** The repository and schedule, with the CA certificate's PEM. */
+    readonly backup: BackupSettings;
 }
 
 /** The dev stack's repository: the local server (verified against its own certificate), or the configured endpoint. */

@@ -181,6 +181,11 @@ function parseJson(text: string, what: string): unknown {
  * @throws InputError when the file is missing, unreadable, not JSON, or not the outputs contract.
  */
 export async function readOutputsFile(path: string): Promise<ClusterOutputs> {
+    return parseClusterOutputs(await readRawOutputsFile(path), `outputs in ${path}`);
+}
+
+/** Reads an outputs file as JSON, without checking the contract (other tools read more keys). */
+export async function readRawOutputsFile(path: string): Promise<unknown> {
     let text: string;
     try {
         text = await readFile(path, "utf8");
@@ -190,7 +195,7 @@ export async function readOutputsFile(path: string): Promise<ClusterOutputs> {
         if (code === "EISDIR") throw new InputError(`--outputs: ${path} is a directory, not a JSON file`);
         throw new InputError(`--outputs: cannot read ${path} (${code ?? (err as Error).message})`);
     }
-    return parseClusterOutputs(parseJson(text, `--outputs: ${path}`), `outputs in ${path}`);
+    return parseJson(text, `--outputs: ${path}`);
 }
 
 /** What running the Pulumi CLI returned. */
@@ -224,6 +229,11 @@ export const runPulumi: PulumiRunner = (args) =>
  *   prints something that is not the outputs contract.
  */
 export async function readStackOutputs(stack: string, run: PulumiRunner = runPulumi): Promise<ClusterOutputs> {
+    return parseClusterOutputs(await readRawStackOutputs(stack, run), `outputs of stack ${stack}`);
+}
+
+/** Runs `pulumi stack output --json --show-secrets` and parses the JSON, without checking the contract. */
+export async function readRawStackOutputs(stack: string, run: PulumiRunner = runPulumi): Promise<unknown> {
     const args = ["stack", "output", "--json", "--show-secrets", "--stack", stack];
     let result: CommandResult;
     try {
@@ -242,7 +252,7 @@ export async function readStackOutputs(stack: string, run: PulumiRunner = runPul
         const why = redact(result.stderr.trim() || result.stdout.trim()).split("\n").slice(0, 5).join("\n    ");
         throw new InputError(`--stack: \`pulumi ${args.join(" ")}\` failed (exit ${result.exitCode}):\n    ${why || "no output"}`);
     }
-    return parseClusterOutputs(parseJson(result.stdout, `the output of \`pulumi stack output\` for stack ${stack}`), `outputs of stack ${stack}`);
+    return parseJson(result.stdout, `the output of \`pulumi stack output\` for stack ${stack}`);
 }
 
 /**
@@ -251,4 +261,9 @@ export async function readStackOutputs(stack: string, run: PulumiRunner = runPul
  */
 export function loadOutputs(source: OutputsSource, run: PulumiRunner = runPulumi): Promise<ClusterOutputs> {
     return source.kind === "stack" ? readStackOutputs(source.stack, run) : readOutputsFile(source.path);
+}
+
+/** Loads the outputs from `--stack` or `--outputs` as JSON, for tools that read keys beyond the contract. */
+export function loadRawOutputs(source: OutputsSource, run: PulumiRunner = runPulumi): Promise<unknown> {
+    return source.kind === "stack" ? readRawStackOutputs(source.stack, run) : readRawOutputsFile(source.path);
 }

@@ -1,0 +1,51 @@
+/**
+ * `npm run backup -- (--stack <name> | --outputs <file>) [--type full|diff|incr|auto] [--json]`:
+ * takes a backup now, in the cluster's backup scheduler (the same code the schedule runs), records
+ * it in pgha.backup_runs and prints its label and duration. Exit 0 done, 1 the backup failed,
+ * 2 unusable input.
+ */
+import Docker from "dockerode";
+import { PassThrough } from "stream";
+import { EXIT, InputError } from "./verify/errors";
+import { loadBackupTarget, parseToolArgs } from "./backup/target";
+
+const USAGE = "usage: npm run backup -- (--stack <name> | --outputs <file.json>) [--type full|diff|incr|auto] [--json]\n";
+
+async function main(argv: readonly string[]): Promise<number> {
+    const args = parseToolArgs(argv, { type: { type: "string" }, json: { type: "boolean" } });
+    if (args.help) {
+        process.stdout.write(USAGE);
+        return EXIT.ok;
+    }
+    const type = String(args.values.type ?? "auto");
+    if (!["full", "diff", "incr", "auto"].includes(type)) {
+        throw new InputError(`--type must be one of full, diff, incr, auto; got ${JSON.stringify(type)}`);
+    }
+    const target = await loadBackupTarget(args.source);
+    const container = new Docker().getContainer(target.backupAccess.schedulerContainer);
+    const started = Date.now();
+    const exec = await container.exec({ Cmd: ["/etc/pgha/bin/pgha-node", "backup", type], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({});
+    let log = "";
+    const sink = new PassThrough();
+    sink.on("data", (d: Buffer) => {
+        log += d.toString();
+        if (!args.values.json) process.stderr.write(d);
+    });
+    container.modem.demuxStream(stream, sink, sink);
+    await new Promise((resolve) => stream.on("end", resolve));
+    const { ExitCode } = await exec.inspect();
+    const seconds = (Date.now() - started) / 1000;
+    const label = /new backup label = ([0-9A-Z_-]+)/.exec(log)?.[1];
+    const result = { ok: ExitCode === 0, type, label: label ?? null, seconds, exitCode: ExitCode };
+    process.stdout.write(args.values.json ? `${JSON.stringify(result)}\n` : ExitCode === 0 ? `backup ${label} (${type}) done in ${seconds.toFixed(1)} s\n` : `backup failed (exit ${ExitCode}) after ${seconds.toFixed(1)} s\n`);
+    return ExitCode === 0 ? EXIT.ok : EXIT.checkFailed;
+}
+
+main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+        process.stderr.write(`backup: ${(err as Error).message}\n`);
+        process.exit(err instanceof InputError ? EXIT.usage : EXIT.checkFailed);
+    },
+);

@@ -1,0 +1,163 @@
+/**
+ * `npm run restore -- (--stack <name> | --outputs <file>) [--target-time <ISO time>] [--port N] [--json]`:
+ * restores the latest backup plus archived WAL (or up to a point in time) into a fresh container
+ * and volume beside the cluster, started as a stand-alone primary that does not archive, and
+ * prints its endpoint and what it restored. It never touches the running cluster.
+ * Exit 0 restored and accepting connections, 1 the restore failed, 2 unusable input.
+ */
+import Docker from "dockerode";
+import * as net from "net";
+import * as tar from "tar-stream";
+import { Client } from "pg";
+import { restorePlan, secretEnv } from "../components/postgres";
+import type { BackupSettings, ClusterFacts, PostgresSettings } from "../components/postgres";
+import { EXIT, InputError } from "./verify/errors";
+import { BackupTarget, loadBackupTarget, parseToolArgs } from "./backup/target";
+
+const USAGE = "usage: npm run restore -- (--stack <name> | --outputs <file.json>) [--target-time <ISO 8601 time>] [--port <host port>] [--timeout <seconds>] [--json]\n";
+
+/** What a restore produced. */
+export interface RestoreResult {
+    container: string;
+    volume: string;
+    endpoint: { host: string; port: number };
+    target: string;
+    backupSet?: string;
+    lastTransaction?: string;
+    seconds: number;
+}
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+async function tarOf(files: { path: string; content: string; executable?: boolean }[]): Promise<Buffer> {
+    const pack = tar.pack();
+    for (const f of files) pack.entry({ name: f.path.replace(/^\//, ""), mode: f.executable ? 0o755 : 0o644 }, f.content);
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of pack) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+}
+
+async function resolveSecret(value: unknown): Promise<string> {
+    // secretEnv returns an Output; outside a Pulumi program its value is available through apply.
+    return new Promise((resolve) => (value as { apply: (f: (v: string) => void) => void }).apply(resolve));
+}
+
+/** Restores into a new container; see the file comment. */
+export async function restore(target: BackupTarget, opts: { targetTime?: string; port?: number; timeoutSeconds: number }): Promise<RestoreResult> {
+    const a = target.backupAccess;
+    const facts: ClusterFacts = {
+        pgMajor: a.postgresVersion,
+        postgres: a.postgres as unknown as PostgresSettings,
+        bootstrap: { databaseName: target.databaseName, appUser: "unused" },
+        clusterCidrs: ["samenet"],
+        clientCidrs: ["samenet"],
+        backup: a.backup as unknown as BackupSettings,
+    };
+    const plan = restorePlan(facts, opts.targetTime);
+    const started = Date.now();
+    const docker = new Docker();
+    const name = `${target.clusterName}-restore-${new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14)}`;
+    const port = opts.port ?? (await freePort());
+    const volume = `${name}-data`;
+    await docker.createVolume({ Name: volume, Labels: { "pgha.cluster": target.clusterName, "pgha.role": "restore" } });
+    const envs = await Promise.all([secretEnv("s3_key", a.accessKey), secretEnv("s3_key_secret", a.secretKey)].map(resolveSecret));
+    const container = await docker.createContainer({
+        name,
+        Image: a.nodeImage,
+        Entrypoint: ["/etc/pgha/bin/pgha-node"],
+        Cmd: ["restore"],
+        Env: envs,
+        Labels: { "pgha.cluster": target.clusterName, "pgha.role": "restore" },
+        ExposedPorts: { "5432/tcp": {} },
+        Healthcheck: { Test: ["CMD", "/etc/pgha/bin/pgha-node", "health"], Interval: 2e9, Timeout: 5e9, Retries: 5, StartPeriod: opts.timeoutSeconds * 1e9 },
+        StopSignal: "SIGINT",
+        HostConfig: {
+            Binds: [`${volume}:/var/lib/postgresql/data`],
+            PortBindings: { "5432/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }] },
+            NetworkMode: a.network,
+        },
+    });
+    await container.putArchive(await tarOf(plan.files.map((f) => ({ ...f, content: String(f.content) }))), { path: "/" });
+    await container.start();
+    const deadline = Date.now() + opts.timeoutSeconds * 1000;
+    for (;;) {
+        const { State } = await container.inspect();
+        if (State.Health?.Status === "healthy") break;
+        if (!State.Running || Date.now() > deadline) {
+            const logs = ((await container.logs({ stdout: true, stderr: true, tail: 40 })) as unknown as Buffer).toString("utf8");
+            throw new Error(`the restored server in ${name} did not come up${State.Running ? ` within ${opts.timeoutSeconds} s` : ` (exit ${State.ExitCode})`}:\n${logs}\n(remove it with: docker rm -f ${name} && docker volume rm ${volume})`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+    }
+    const logs = ((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString("utf8");
+    const result: RestoreResult = {
+        container: name,
+        volume,
+        endpoint: { host: "127.0.0.1", port },
+        target: opts.targetTime ?? "latest",
+        backupSet: /restore backup set ([0-9A-Z_-]+)/.exec(logs)?.[1],
+        lastTransaction: /last completed transaction was at log time ([0-9: .+-]+)/.exec(logs)?.[1]?.trim(),
+        seconds: (Date.now() - started) / 1000,
+    };
+    // The restored server answers the cluster's roles; make sure it does before saying so.
+    const client = new Client({ host: "127.0.0.1", port, user: target.monitorUser, password: target.monitorPassword, database: target.databaseName, connectionTimeoutMillis: 5000 });
+    await client.connect();
+    await client.query("SELECT 1");
+    await client.end();
+    return result;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+    const args = parseToolArgs(argv, { "target-time": { type: "string" }, port: { type: "string" }, timeout: { type: "string" }, json: { type: "boolean" } });
+    if (args.help) {
+        process.stdout.write(USAGE);
+        return EXIT.ok;
+    }
+    const targetTime = args.values["target-time"] as string | undefined;
+    if (targetTime !== undefined && Number.isNaN(Date.parse(targetTime))) {
+        throw new InputError(`--target-time must be an ISO 8601 time such as 2026-11-23T10:15:00Z, got ${JSON.stringify(targetTime)}`);
+    }
+    const port = args.values.port === undefined ? undefined : Number(args.values.port);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1024 && port <= 65535)) {
+        throw new InputError(`--port must be an integer from 1024 to 65535, got ${JSON.stringify(args.values.port)}`);
+    }
+    const timeoutSeconds = args.values.timeout === undefined ? 600 : Number(args.values.timeout);
+    if (!(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
+        throw new InputError(`--timeout must be a positive number of seconds, got ${JSON.stringify(args.values.timeout)}`);
+    }
+    const target = await loadBackupTarget(args.source);
+    const iso = targetTime === undefined ? undefined : new Date(targetTime).toISOString().replace("T", " ").replace("Z", "+00");
+    const result = await restore(target, { targetTime: iso, port, timeoutSeconds });
+    process.stdout.write(
+        args.values.json
+            ? `${JSON.stringify(result)}\n`
+            : [
+                  `restored ${result.target} from backup set ${result.backupSet ?? "?"} in ${result.seconds.toFixed(1)} s`,
+                  `last restored transaction: ${result.lastTransaction ?? "unknown"}`,
+                  `server: postgresql://${result.endpoint.host}:${result.endpoint.port} (container ${result.container}, volume ${result.volume})`,
+                  `remove it with: docker rm -f ${result.container} && docker volume rm ${result.volume}`,
+                  "",
+              ].join("\n"),
+    );
+    return EXIT.ok;
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err) => {
+            process.stderr.write(`restore: ${(err as Error).message}\n`);
+            process.exit(err instanceof InputError ? EXIT.usage : EXIT.checkFailed);
+        },
+    );
+}
