@@ -69,6 +69,9 @@ export function renderPgbackrestConf(s: BackupSettings): string {
         "compress-type=zst",
         "process-max=2",
         "start-fast=y",
+        // An unreachable repository must fail fast: archive_command retries anyway, and a slow
+        // failure would hold up PostgreSQL's shutdown.
+        "io-timeout=10",
         "archive-async=n",
         "log-level-console=info",
         "log-level-file=off",

@@ -68,7 +68,7 @@ export function renderPostgresqlConf(settings: PostgresSettings, node: NodeSpec,
         "",
         "# WAL archiving (the primary archives; a standby ignores archive_mode = on until promoted)",
         ...(settings.archive
-            ? ["archive_mode = on", `archive_command = 'pgbackrest --stanza=${settings.archive.stanza} archive-push %p'`, `archive_timeout = ${settings.archive.timeoutSeconds}`]
+            ? ["archive_mode = on", `archive_command = 'timeout 120 pgbackrest --stanza=${settings.archive.stanza} archive-push %p'`, `archive_timeout = ${settings.archive.timeoutSeconds}`]
             : ["archive_mode = off"]),
         "",
         "# Logging to stderr: the platform collects it (docker logs, journald).",

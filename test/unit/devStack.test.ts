@@ -25,11 +25,14 @@ describe("dev stack on Docker", () => {
         const { resources } = await runProgram("dev", { replicas });
         const containers = ofType(resources, CONTAINER).map((r) => r.name).sort();
         const expectedReplicas = Array.from({ length: replicas }, (_, i) => `pgha-dev-replica-${i + 1}`);
-        expect(containers).toEqual(["pgha-dev-pgbouncer", "pgha-dev-primary", ...expectedReplicas, "pgha-dev-slots"].sort());
-        expect(ofType(resources, VOLUME).map((r) => r.inputs.name).sort()).toEqual(["pgha-dev-primary-data", ...expectedReplicas.map((n) => `${n}-data`)].sort());
+        expect(containers).toEqual(["pgha-dev-backup", "pgha-dev-pgbouncer", "pgha-dev-primary", ...expectedReplicas, "pgha-dev-s3", "pgha-dev-slots"].sort());
+        expect(ofType(resources, VOLUME).map((r) => r.inputs.name).sort()).toEqual(
+            ["pgha-dev-primary-data", "pgha-dev-primary-run", "pgha-dev-s3-data", ...expectedReplicas.map((n) => `${n}-data`)].sort(),
+        );
         expect(ofType(resources, "docker:index/network:Network")).toHaveLength(1);
         expect(ofType(resources, "docker:index/image:Image")).toHaveLength(1);
-        expect(ofType(resources, PASSWORD)).toHaveLength(6);
+        // Five credentials and the SCRAM salt seed, plus the local S3 server's access and secret keys.
+        expect(ofType(resources, PASSWORD)).toHaveLength(8);
 
         // The slot job is told exactly the replicas' slots; PgBouncer's read-only entry lists exactly the replicas.
         const slotsEnv = uploaded(named(resources, "pgha-dev-slots"), "/etc/pgha/node.env");
@@ -82,7 +85,10 @@ describe("dev stack on Docker", () => {
     test("every long-running container has a health check and is waited for; the slot job must exit 0", async () => {
         const { resources } = await runProgram("dev");
         for (const c of ofType(resources, CONTAINER)) {
-            if (c.name === "pgha-dev-slots") {
+            if (c.name === "pgha-dev-s3") {
+                // The S3 server is reached on the cluster network only; the backup scheduler's health shows it works.
+                expect(c.inputs.ports).toBeUndefined();
+            } else if (c.name === "pgha-dev-slots") {
                 expect(c.inputs).toMatchObject({ attach: true, mustRun: false, restart: "no" });
             } else {
                 expect([c.name, c.inputs.healthcheck.tests]).toEqual([c.name, ["CMD", "/etc/pgha/bin/pgha-node", "health"]]);
@@ -93,8 +99,8 @@ describe("dev stack on Docker", () => {
 
     test("every password is a secret: in container inputs, and in the stack outputs", async () => {
         const { resources, outputs } = await runProgram("dev");
-        const passwords = (await Promise.all(ofType(resources, PASSWORD).map(async (p) => p.name))).map((name) => `pw${name.replace(/[^a-z0-9]/gi, "")}`.padEnd(32, "x").slice(0, 32));
-        expect(passwords).toHaveLength(6);
+        const passwords = ofType(resources, PASSWORD).map((p) => `pw${p.name.replace(/[^a-z0-9]/gi, "")}`.padEnd(p.inputs.length, "x").slice(0, p.inputs.length));
+        expect(passwords).toHaveLength(8);
         // Nothing a reader of the plan sees in clear contains a password or a SCRAM verifier.
         const clear = JSON.stringify(resources.map((r) => inClear(r.inputs)));
         for (const pw of passwords) {
@@ -105,16 +111,20 @@ describe("dev stack on Docker", () => {
         const primaryEnv: string[] = unwrap(named(resources, "pgha-dev-primary").inputs.envs);
         expect(isSecret(named(resources, "pgha-dev-primary").inputs.envs)).toBe(true);
         expect(primaryEnv.map((e) => e.split("=")[0]).sort()).toEqual(
-            ["PGHA_SECRET_APP", "PGHA_SECRET_MONITOR", "PGHA_SECRET_PGBOUNCER_AUTH", "PGHA_SECRET_REPLICATOR", "PGHA_SECRET_SUPERUSER"].sort(),
+            ["PGHA_SECRET_APP", "PGHA_SECRET_MONITOR", "PGHA_SECRET_PGBOUNCER_AUTH", "PGHA_SECRET_REPLICATOR", "PGHA_SECRET_S3_KEY", "PGHA_SECRET_S3_KEY_SECRET", "PGHA_SECRET_SUPERUSER"].sort(),
         );
-        // The primary stores SCRAM verifiers only, never a password.
-        for (const e of primaryEnv) {
+        // The primary stores SCRAM verifiers only, never a role's password (the S3 key is for archiving).
+        for (const e of primaryEnv.filter((v) => !v.startsWith("PGHA_SECRET_S3_"))) {
             expect(e.slice(e.indexOf("=") + 1)).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
         }
-        expect(unwrap(named(resources, "pgha-dev-replica-1").inputs.envs)).toEqual([expect.stringMatching(/^PGHA_SECRET_REPLICATOR=pw/)]);
+        expect(unwrap(named(resources, "pgha-dev-replica-1").inputs.envs)).toEqual([
+            expect.stringMatching(/^PGHA_SECRET_S3_KEY=pw/),
+            expect.stringMatching(/^PGHA_SECRET_S3_KEY_SECRET=pw/),
+            expect.stringMatching(/^PGHA_SECRET_REPLICATOR=pw/),
+        ]);
         expect(unwrap(named(resources, "pgha-dev-pgbouncer").inputs.envs)).toEqual([expect.stringMatching(/^PGHA_SECRET_PGBOUNCER_AUTH=pw/)]);
 
-        for (const key of ["writeConnectionString", "readConnectionString", "monitorPassword"]) {
+        for (const key of ["writeConnectionString", "readConnectionString", "monitorPassword", "backupAccess"]) {
             expect([key, outputs[key].secret]).toEqual([key, true]);
         }
         for (const [key, output] of Object.entries(outputs)) {
@@ -142,6 +152,15 @@ describe("dev stack on Docker", () => {
             readConnectionString: expect.stringMatching(/^postgresql:\/\/app:pw[a-z0-9]+@127\.0\.0\.1:6432\/app_ro$/i),
             monitorUser: "pgha_monitor",
             monitorPassword: expect.stringMatching(/^pw/),
+            backup: {
+                stanza: "main",
+                intervalHours: 6,
+                fullIntervalDays: 7,
+                retentionDays: 30,
+                archiveTimeoutSeconds: 60,
+                repository: { endpoint: "pgha-dev-s3", port: 9000, bucket: "pgha-backups", region: "us-east-1", path: "/pgha-dev" },
+            },
+            backupAccess: expect.objectContaining({ schedulerContainer: "pgha-dev-backup", network: "pgha-dev-net", accessKey: expect.stringMatching(/^pw/) }),
         });
     });
 
@@ -162,12 +181,41 @@ describe("dev stack on Docker", () => {
         const changed = three.resources
             .filter((r) => r.custom)
             .filter((r) => {
-                const before = two.resources.find((b) => b.custom && b.name === r.name);
+                const before = two.resources.find((b) => b.custom && b.type === r.type && b.name === r.name);
                 return !before || JSON.stringify(before.inputs) !== JSON.stringify(r.inputs);
             })
             .map((r) => r.name)
             .sort();
         expect(changed).toEqual(["pgha-dev-pgbouncer", "pgha-dev-replica-3", "pgha-dev-replica-3-data", "pgha-dev-slots"]);
+    });
+
+    test("backups: the primary archives to the local S3 server over verified TLS; the scheduler sits beside it", async () => {
+        const { resources } = await runProgram("dev");
+        const primary = named(resources, "pgha-dev-primary");
+        const conf = uploaded(primary, "/etc/pgha/postgresql.conf");
+        expect(conf).toContain("archive_mode = on");
+        expect(conf).toContain("archive_command = 'timeout 120 pgbackrest --stanza=main archive-push %p'");
+        expect(conf).toContain("archive_timeout = 60");
+        const pgbackrest = uploaded(primary, "/etc/pgbackrest/pgbackrest.conf");
+        expect(pgbackrest).toContain("repo1-s3-endpoint=pgha-dev-s3");
+        expect(pgbackrest).toContain("repo1-storage-verify-tls=y");
+        expect(pgbackrest).toContain("repo1-storage-ca-file=/etc/pgha/s3-ca.crt");
+        expect(pgbackrest).toContain("repo1-retention-full=30");
+        expect(pgbackrest).not.toMatch(/repo1-s3-key(-secret)?=/);
+        const scheduler = named(resources, "pgha-dev-backup");
+        expect(scheduler.inputs.volumes).toEqual([
+            { volumeName: "pgha-dev-primary-data", containerPath: "/var/lib/postgresql/data" },
+            { volumeName: "pgha-dev-primary-run", containerPath: "/var/run/postgresql" },
+        ]);
+        expect(uploaded(scheduler, "/etc/pgha/node.env")).toContain('PGHA_BACKUP_INTERVAL_HOURS="6"');
+        expect(unwrap(scheduler.inputs.envs).map((e: string) => e.split("=")[0]).sort()).toEqual(["PGHA_SECRET_S3_KEY", "PGHA_SECRET_S3_KEY_SECRET"]);
+        expect(named(resources, "pgha-dev-s3").inputs).toMatchObject({ image: "minio/minio:latest", command: ["server", "/data", "--address", ":9000"] });
+
+        const off = await runProgram("dev", { backupEnabled: false });
+        expect(ofType(off.resources, CONTAINER).map((c) => c.name)).not.toEqual(expect.arrayContaining(["pgha-dev-backup"]));
+        expect(ofType(off.resources, CONTAINER).map((c) => c.name)).not.toContain("pgha-dev-s3");
+        expect(uploaded(named(off.resources, "pgha-dev-primary"), "/etc/pgha/postgresql.conf")).toContain("archive_mode = off");
+        expect(off.outputs.backup.value).toBeUndefined();
     });
 
     test("the node image builds FROM the configured base image, postgres:<version> by default", async () => {

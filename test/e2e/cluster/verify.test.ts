@@ -15,10 +15,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import Docker from "dockerode";
-import type { ClusterOutputs, ReplicaEndpoint } from "../../scripts/verify/outputs";
-import type { CheckId, Report } from "../../scripts/verify/types";
+import type { ClusterOutputs, ReplicaEndpoint } from "../../../scripts/verify/outputs";
+import type { CheckId, Report } from "../../../scripts/verify/types";
 
-const REPO_ROOT = path.resolve(__dirname, "../..");
+const REPO_ROOT = path.resolve(__dirname, "../../..");
 const OUTPUTS = path.resolve(process.env.PGHA_VERIFY_OUTPUTS ?? path.join(REPO_ROOT, ".e2e/dev-outputs.json"));
 const SHOWN = path.relative(REPO_ROOT, OUTPUTS).startsWith("..") ? OUTPUTS : path.relative(REPO_ROOT, OUTPUTS);
 const TSX_CLI = path.join(REPO_ROOT, "node_modules/tsx/dist/cli.mjs");

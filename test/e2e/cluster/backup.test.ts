@@ -1,0 +1,192 @@
+/**
+ * Backups that restore, for real: rows written, a backup taken, more rows, a noted time, more rows;
+ * then restores to the latest state and to the noted time into fresh containers, compared exactly.
+ * Then the S3 server is stopped: the backup fails visibly, archiving fails and catches up once it is
+ * back, with no WAL gap (a restore has every row written during the outage). Figures go to
+ * .e2e/backup-figures.json.
+ */
+import Docker from "dockerode";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import { Client } from "pg";
+import { connect, connectAsMonitor, DevOutputs, PATHS, readOutputs, waitFor, withClient } from "../support/devCluster";
+import { REPO_ROOT } from "../harness/client";
+
+jest.setTimeout(600_000);
+const docker = new Docker();
+const run = promisify(execFile);
+let outputs: DevOutputs;
+const restored: string[] = [];
+const figures: Record<string, number> = {};
+
+type Snapshot = { rows: number; checksum: string };
+const SNAPSHOT = "SELECT count(*)::int AS rows, coalesce(md5(string_agg(id || ':' || v, ',' ORDER BY id)), '') AS checksum FROM backup_e2e";
+
+async function onPrimary<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    return withClient(connect({ connectionString: outputs.writeConnectionString }), fn);
+}
+
+async function insertRows(count: number, tag: string): Promise<void> {
+    await onPrimary((c) => c.query("INSERT INTO backup_e2e (v) SELECT $1 || '-' || g FROM generate_series(1, $2) g", [tag, count]));
+}
+
+/** Switches WAL on the primary (as postgres, inside its container) and waits until that segment is archived. */
+async function switchAndWaitArchived(timeoutMs = 60_000): Promise<number> {
+    const exec = await docker.getContainer(`${outputs.clusterName}-primary`).exec({
+        Cmd: ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "psql", "-XtAq", "-d", "postgres", "-c", "SELECT pg_walfile_name(pg_switch_wal())"],
+        AttachStdout: true,
+        AttachStderr: true,
+    });
+    const stream = await exec.start({});
+    let out = "";
+    stream.on("data", (d: Buffer) => (out += d.toString("latin1")));
+    await new Promise((r) => stream.on("end", r));
+    const segment = /[0-9A-F]{24}/.exec(out)?.[0];
+    if (!segment) throw new Error(`pg_switch_wal printed no segment: ${out}`);
+    const started = Date.now();
+    await waitFor(
+        `WAL segment ${segment} archived`,
+        () =>
+            withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => {
+                const { rows } = await c.query("SELECT last_archived_wal FROM pg_stat_archiver");
+                return rows[0].last_archived_wal !== null && rows[0].last_archived_wal >= segment ? true : undefined;
+            }),
+        timeoutMs,
+        250,
+    );
+    return (Date.now() - started) / 1000;
+}
+
+async function tool(script: "backup" | "restore", ...args: string[]): Promise<{ code: number; json: any; stderr: string }> {
+    try {
+        const { stdout, stderr } = await run(path.join(REPO_ROOT, "node_modules/.bin/tsx"), [path.join(REPO_ROOT, "scripts", `${script}.ts`), "--outputs", PATHS.outputsPath, "--json", ...args], { cwd: REPO_ROOT, timeout: 600_000 });
+        return { code: 0, json: JSON.parse(stdout), stderr };
+    } catch (err: any) {
+        return { code: err.code, json: err.stdout ? JSON.parse(err.stdout || "null") : undefined, stderr: String(err.stderr) };
+    }
+}
+
+async function restoreAndSnapshot(...args: string[]): Promise<{ snapshot: Snapshot; seconds: number }> {
+    const result = await tool("restore", ...args);
+    expect([result.code, result.stderr.slice(-2000)]).toEqual([0, expect.any(String)]);
+    restored.push(result.json.container);
+    const snapshot = await withClient(
+        connect({ host: result.json.endpoint.host, port: result.json.endpoint.port, user: outputs.monitorUser, password: outputs.monitorPassword, database: outputs.databaseName }),
+        async (c) => {
+            expect((await c.query("SELECT pg_is_in_recovery() AS r")).rows[0].r).toBe(false);
+            return (await c.query(SNAPSHOT)).rows[0] as Snapshot;
+        },
+    );
+    return { snapshot, seconds: result.json.seconds };
+}
+
+let scheduler: string;
+
+async function schedulerHealth(): Promise<string | undefined> {
+    return (await docker.getContainer(scheduler).inspect()).State.Health?.Status;
+}
+
+beforeAll(async () => {
+    outputs = readOutputs();
+    scheduler = (outputs as DevOutputs & { backupAccess: { schedulerContainer: string } }).backupAccess.schedulerContainer;
+    await onPrimary(async (c) => {
+        await c.query("CREATE TABLE IF NOT EXISTS backup_e2e (id bigserial PRIMARY KEY, v text NOT NULL)");
+        await c.query("GRANT SELECT ON backup_e2e TO pgha_monitor");
+        await c.query("TRUNCATE backup_e2e");
+    });
+});
+
+afterAll(async () => {
+    for (const name of restored) {
+        await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+        await docker.getVolume(`${name}-data`).remove().catch(() => undefined);
+    }
+    await docker.getContainer(`${outputs.clusterName}-s3`).start().catch(() => undefined);
+    fs.writeFileSync(path.join(path.dirname(PATHS.outputsPath), "backup-figures.json"), JSON.stringify(figures, null, 2) + "\n");
+    console.log(`[e2e] backup figures: ${JSON.stringify(figures)}`);
+});
+
+describe("backups to S3 that restore", () => {
+    let atNotedTime: Snapshot & { time?: string };
+    let latest: Snapshot;
+
+    test("the deploy's first full backup was recorded", async () => {
+        await waitFor("a recorded full backup", () =>
+            withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) =>
+                (await c.query("SELECT count(*)::int AS n FROM pgha.backup_runs WHERE ok AND backup_type = 'full'")).rows[0].n > 0 ? true : undefined,
+            ),
+        60_000);
+        expect(await schedulerHealth()).toBe("healthy");
+    });
+
+    test("backup, more rows, a noted time, more rows", async () => {
+        await insertRows(20_000, "a");
+        const backup = await tool("backup", "--type", "full");
+        expect(backup.code).toBe(0);
+        expect(backup.json).toMatchObject({ ok: true, type: "full", label: expect.stringMatching(/^\d{8}-\d{6}F$/) });
+        figures.fullBackupSeconds = backup.json.seconds;
+        await insertRows(5_000, "b");
+        atNotedTime = await onPrimary(async (c) => (await c.query(SNAPSHOT)).rows[0]);
+        await new Promise((r) => setTimeout(r, 1500));
+        const noted = await onPrimary(async (c) => (await c.query("SELECT now() AS t")).rows[0].t as Date);
+        atNotedTime.time = noted.toISOString();
+        await new Promise((r) => setTimeout(r, 1500));
+        await insertRows(3_000, "c");
+        latest = await onPrimary(async (c) => (await c.query(SNAPSHOT)).rows[0]);
+        figures.archiveAfterSwitchSeconds = await switchAndWaitArchived();
+        expect(latest.rows).toBe(28_000);
+        expect(atNotedTime.rows).toBe(25_000);
+    });
+
+    test("a restore to the latest state has exactly the primary's rows", async () => {
+        const { snapshot, seconds } = await restoreAndSnapshot();
+        expect(snapshot).toEqual(latest);
+        figures.restoreLatestSeconds = seconds;
+    });
+
+    test("a restore to the noted time has exactly the rows committed before it", async () => {
+        const { snapshot, seconds } = await restoreAndSnapshot("--target-time", atNotedTime.time!);
+        expect(snapshot).toEqual({ rows: atNotedTime.rows, checksum: atNotedTime.checksum });
+        figures.restorePointInTimeSeconds = seconds;
+    });
+
+    test("with the S3 endpoint down, a backup fails visibly and archiving fails", async () => {
+        await docker.getContainer(`${outputs.clusterName}-s3`).stop({ t: 1 });
+        const failed = await tool("backup", "--type", "diff");
+        expect(failed.code).toBe(1);
+        expect(failed.json).toMatchObject({ ok: false, exitCode: expect.any(Number) });
+        await waitFor("the scheduler reported unhealthy", async () => ((await schedulerHealth()) === "unhealthy" ? true : undefined), 30_000, 500);
+        const lastRun = await withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => (await c.query("SELECT ok, detail FROM pgha.backup_runs ORDER BY id DESC LIMIT 1")).rows[0]);
+        expect(lastRun.ok).toBe(false);
+        expect(lastRun.detail).toMatch(/ERROR/);
+
+        const failedBefore = await withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => Number((await c.query("SELECT failed_count FROM pg_stat_archiver")).rows[0].failed_count));
+        await insertRows(2_000, "during-outage");
+        await expect(switchAndWaitArchived(8_000)).rejects.toThrow(/timed out/);
+        // An attempt gives up after pgBackRest's io-timeout retries (about a minute and a half).
+        await waitFor(
+            "pg_stat_archiver to count a failed archive attempt",
+            () =>
+                withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) =>
+                    Number((await c.query("SELECT failed_count FROM pg_stat_archiver")).rows[0].failed_count) > failedBefore ? true : undefined,
+                ),
+            180_000,
+            1000,
+        );
+    });
+
+    test("once S3 is back, archiving catches up with no WAL gap and backups succeed again", async () => {
+        const outageEnded = Date.now();
+        await docker.getContainer(`${outputs.clusterName}-s3`).start();
+        latest = await onPrimary(async (c) => (await c.query(SNAPSHOT)).rows[0]);
+        await switchAndWaitArchived(120_000);
+        figures.archiveCatchUpSeconds = (Date.now() - outageEnded) / 1000;
+        const { snapshot } = await restoreAndSnapshot();
+        expect(snapshot).toEqual(latest);
+        const backup = await tool("backup", "--type", "diff");
+        expect(backup.code).toBe(0);
+        await waitFor("the scheduler healthy again", async () => ((await schedulerHealth()) === "healthy" ? true : undefined), 30_000, 500);
+    });
+});
