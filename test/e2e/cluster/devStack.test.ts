@@ -110,7 +110,7 @@ describe("dev stack: a replicated cluster on Docker", () => {
         const secrets = [outputs.monitorPassword, outputs.writeConnectionString.match(/:([^:@/]+)@/)![1]];
         const containers = await docker.listContainers({ all: true, filters: { label: [`pgha.cluster=${outputs.clusterName}`] } });
         expect(containers.map((c) => c.Names[0]).sort()).toEqual(
-            ["/pgha-dev-pgbouncer", "/pgha-dev-primary", "/pgha-dev-replica-1", "/pgha-dev-replica-2", "/pgha-dev-slots"],
+            ["/pgha-dev-backup", "/pgha-dev-pgbouncer", "/pgha-dev-primary", "/pgha-dev-replica-1", "/pgha-dev-replica-2", "/pgha-dev-s3", "/pgha-dev-slots"],
         );
         for (const c of containers) {
             const logs = await logsSince(c.Names[0].slice(1), 0);
@@ -175,7 +175,7 @@ describe("dev stack: a replicated cluster on Docker", () => {
         await waitUntilAllStream(run.outputs);
         expect(await replicationSlots(run.outputs)).toEqual({ pgha_replica_1: true });
         const volumes = (await docker.listVolumes()).Volumes.map((v) => v.Name).filter((n) => n.startsWith("pgha-dev-"));
-        expect(volumes.sort()).toEqual(["pgha-dev-primary-data", "pgha-dev-replica-1-data"]);
+        expect(volumes.sort()).toEqual(["pgha-dev-primary-data", "pgha-dev-primary-run", "pgha-dev-replica-1-data", "pgha-dev-s3-data"]);
     });
 
     test("back to the stack's own config: 2 replicas stream again", async () => {
