@@ -30,6 +30,7 @@ import { deriveSalt, scramSha256Verifier } from "../../components/postgres/scram
 import { CREDENTIAL_NAMES } from "../../components/secrets/replicationSecrets";
 import { REPO_ROOT } from "./harness/client";
 import { loadStackConfig } from "./harness/runProgram";
+import { waitFor as pollUntil } from "./support/devCluster";
 
 jest.setTimeout(240_000);
 
@@ -86,20 +87,8 @@ function portFree(port: number): Promise<boolean> {
     });
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-        try {
-            const value = await probe();
-            if (value !== undefined) return value;
-        } catch (e) {
-            last = e;
-        }
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-        await new Promise((r) => setTimeout(r, 500));
-    }
-}
+/** The shared poller, with this suite's longer default and interval. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000) => pollUntil(what, probe, timeoutMs, 500);
 
 /** One cluster booted from its user data: nodes, their addresses and published ports, its credentials. */
 class Ec2Cluster {
