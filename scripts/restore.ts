@@ -9,7 +9,7 @@ import Docker from "dockerode";
 import * as net from "net";
 import * as tar from "tar-stream";
 import { Client } from "pg";
-import { restorePlan, secretEnv } from "../components/postgres";
+import { restorePlan, secretEnvLine } from "../components/postgres";
 import type { BackupSettings, ClusterFacts, PostgresSettings } from "../components/postgres";
 import { EXIT, InputError } from "./verify/errors";
 import { BackupTarget, loadBackupTarget, parseToolArgs } from "./backup/target";
@@ -47,11 +47,6 @@ async function tarOf(files: { path: string; content: string; executable?: boolea
     return Buffer.concat(chunks);
 }
 
-async function resolveSecret(value: unknown): Promise<string> {
-    // secretEnv returns an Output; outside a Pulumi program its value is available through apply.
-    return new Promise((resolve) => (value as { apply: (f: (v: string) => void) => void }).apply(resolve));
-}
-
 /** Restores into a new container; see the file comment. */
 export async function restore(target: BackupTarget, opts: { targetTime?: string; port?: number; timeoutSeconds: number }): Promise<RestoreResult> {
     const a = target.backupAccess;
@@ -70,7 +65,7 @@ export async function restore(target: BackupTarget, opts: { targetTime?: string;
     const port = opts.port ?? (await freePort());
     const volume = `${name}-data`;
     await docker.createVolume({ Name: volume, Labels: { "pgha.cluster": target.clusterName, "pgha.role": "restore" } });
-    const envs = await Promise.all([secretEnv("s3_key", a.accessKey), secretEnv("s3_key_secret", a.secretKey)].map(resolveSecret));
+    const envs = [secretEnvLine("s3_key", a.accessKey), secretEnvLine("s3_key_secret", a.secretKey)];
     const container = await docker.createContainer({
         name,
         Image: a.nodeImage,

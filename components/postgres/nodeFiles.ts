@@ -53,5 +53,10 @@ export function secretFile(name: string, value: pulumi.Input<string>): NodeFile 
  * Keeping secrets out of the uploaded files keeps those files readable in `pulumi preview` diffs.
  */
 export function secretEnv(name: string, value: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.secret(pulumi.interpolate`PGHA_SECRET_${name.toUpperCase()}=${value}`);
+    return pulumi.secret(pulumi.output(value).apply((v) => secretEnvLine(name, v)));
+}
+
+/** The `PGHA_SECRET_<NAME>=value` line itself, for tools that start containers outside Pulumi. */
+export function secretEnvLine(name: string, value: string): string {
+    return `PGHA_SECRET_${name.toUpperCase()}=${value}`;
 }
