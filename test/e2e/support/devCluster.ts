@@ -33,21 +33,39 @@ export function prepareMachine(): void {
     execFileSync("bash", [path.join(REPO_ROOT, "scripts/e2e/prepare.sh")], { stdio: "inherit" });
 }
 
-/** One `pulumi up` of the dev stack with the e2e config plus `config`; throws with stderr on failure. */
-export async function deployDev(config: Record<string, string | number> = {}): Promise<RunProgramResult & { outputs: DevOutputs }> {
-    const run = await runProgramProcess({ stack: "dev", config: { ...E2E_CONFIG, ...config } });
+/**
+ * One `pulumi up` of `stack` with the e2e config plus `config`; throws with stderr on failure.
+ * Stacks other than dev share the engine: give them their own ports (pgha:primaryPort, ...).
+ */
+export async function deployStack(stack: string, config: Record<string, string | number> = {}): Promise<RunProgramResult & { outputs: DevOutputs }> {
+    const run = await runProgramProcess({ stack, config: { ...E2E_CONFIG, ...config } });
     if (run.code !== 0 || !run.outputs) {
-        throw new Error(`deploying the dev stack failed (exit ${run.code}):\n${run.stderr.slice(-4000)}`);
+        throw new Error(`deploying the ${stack} stack failed (exit ${run.code}):\n${run.stderr.slice(-4000)}`);
     }
     return run as RunProgramResult & { outputs: DevOutputs };
 }
 
-/** `pulumi destroy` of the dev stack. */
-export async function destroyDev(): Promise<void> {
-    const run = await runProgramProcess({ stack: "dev", destroy: true });
+/** `pulumi destroy` of `stack`. */
+export async function destroyStack(stack: string): Promise<void> {
+    const run = await runProgramProcess({ stack, destroy: true });
     if (run.code !== 0) {
-        throw new Error(`destroying the dev stack failed (exit ${run.code}):\n${run.stderr.slice(-4000)}`);
+        throw new Error(`destroying the ${stack} stack failed (exit ${run.code}):\n${run.stderr.slice(-4000)}`);
     }
+}
+
+/** One `pulumi up` of the dev stack with the e2e config plus `config`. */
+export function deployDev(config: Record<string, string | number> = {}): Promise<RunProgramResult & { outputs: DevOutputs }> {
+    return deployStack("dev", config);
+}
+
+/** `pulumi destroy` of the dev stack. */
+export function destroyDev(): Promise<void> {
+    return destroyStack("dev");
+}
+
+/** The outputs file of `stack` (written by each deploy). */
+export function stackOutputsPath(stack: string): string {
+    return defaultPaths(REPO_ROOT, stack).outputsPath;
 }
 
 /** The outputs of the deployed dev stack. */
