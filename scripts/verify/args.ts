@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { InputError } from "./errors";
 import { formatMs } from "./format";
 
@@ -109,56 +109,21 @@ export function parseBytes(flag: string, raw: string): number {
  *   or a wrong combination, naming the flag and what is allowed.
  */
 export function parseVerifyArgs(argv: readonly string[]): ParsedArgs {
-    let values;
-    let tokens;
-    try {
-        ({ values, tokens } = parseArgs({
-            tokens: true,
-            args: [...argv],
-            strict: true,
-            allowPositionals: false,
-            options: {
-                stack: { type: "string" },
-                outputs: { type: "string" },
-                json: { type: "boolean" },
-                help: { type: "boolean", short: "h" },
-                "connect-timeout": { type: "string" },
-                "query-timeout": { type: "string" },
-                "canary-timeout": { type: "string" },
-                "lag-warn": { type: "string" },
-                "lag-fail": { type: "string" },
-                "lag-warn-bytes": { type: "string" },
-                "lag-fail-bytes": { type: "string" },
-            },
-        }));
-    } catch (err) {
-        throw new InputError(`${describeParseArgsError(err)}\nRun with --help for the list of flags.`);
-    }
+    const values = parseFlags(argv, {
+        stack: { type: "string" },
+        outputs: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        "connect-timeout": { type: "string" },
+        "query-timeout": { type: "string" },
+        "canary-timeout": { type: "string" },
+        "lag-warn": { type: "string" },
+        "lag-fail": { type: "string" },
+        "lag-warn-bytes": { type: "string" },
+        "lag-fail-bytes": { type: "string" },
+    });
     if (values.help) return { help: true };
-    const seen = new Set<string>();
-    for (const token of tokens) {
-        if (token.kind !== "option") continue;
-        if (seen.has(token.name)) throw new InputError(`--${token.name} is given more than once: give it once`);
-        seen.add(token.name);
-    }
-
-    if (values.stack !== undefined && values.outputs !== undefined) {
-        throw new InputError("--stack and --outputs cannot be used together: give exactly one source of outputs");
-    }
-    let source: OutputsSource;
-    if (values.stack !== undefined) {
-        if (!STACK_NAME.test(values.stack)) {
-            throw new InputError(
-                `--stack must be a Pulumi stack name ([org/[project/]]name: letters, digits, -, _, .); got ${JSON.stringify(values.stack)}`,
-            );
-        }
-        source = { kind: "stack", stack: values.stack };
-    } else if (values.outputs !== undefined) {
-        if (values.outputs.trim() === "") throw new InputError("--outputs must be the path of a JSON file; got an empty string");
-        source = { kind: "file", path: values.outputs };
-    } else {
-        throw new InputError("one of --stack <name> or --outputs <file.json> is required (see --help)");
-    }
+    const source = parseSource(values);
 
     const dur = (flag: keyof typeof values, def: number, min?: number) => {
         const raw = values[flag];
@@ -188,6 +153,52 @@ export function parseVerifyArgs(argv: readonly string[]): ParsedArgs {
         throw new InputError(`--lag-warn-bytes (${options.lagWarnBytes}) must not be above --lag-fail-bytes (${options.lagFailBytes})`);
     }
     return { help: false, options };
+}
+
+/**
+ * Parses a command line strictly with `util.parseArgs` (no positionals, no unknown flag) and,
+ * unless `--help` is among them, rejects a flag given twice. Shared by the verify and health commands.
+ * @throws InputError naming the flag.
+ */
+export function parseFlags<const O extends ParseArgsOptionsConfig>(argv: readonly string[], options: O) {
+    let parsed;
+    try {
+        parsed = parseArgs({ tokens: true, args: [...argv], strict: true, allowPositionals: false, options });
+    } catch (err) {
+        throw new InputError(`${describeParseArgsError(err)}\nRun with --help for the list of flags.`);
+    }
+    if (!(parsed.values as { help?: boolean }).help) {
+        const seen = new Set<string>();
+        for (const token of parsed.tokens) {
+            if (token.kind !== "option") continue;
+            if (seen.has(token.name)) throw new InputError(`--${token.name} is given more than once: give it once`);
+            seen.add(token.name);
+        }
+    }
+    return parsed.values;
+}
+
+/**
+ * The source of the outputs from `--stack <name>` or `--outputs <file.json>` (exactly one).
+ * @throws InputError when both, neither, or a malformed value is given.
+ */
+export function parseSource(values: { stack?: string; outputs?: string }): OutputsSource {
+    if (values.stack !== undefined && values.outputs !== undefined) {
+        throw new InputError("--stack and --outputs cannot be used together: give exactly one source of outputs");
+    }
+    if (values.stack !== undefined) {
+        if (!STACK_NAME.test(values.stack)) {
+            throw new InputError(
+                `--stack must be a Pulumi stack name ([org/[project/]]name: letters, digits, -, _, .); got ${JSON.stringify(values.stack)}`,
+            );
+        }
+        return { kind: "stack", stack: values.stack };
+    }
+    if (values.outputs !== undefined) {
+        if (values.outputs.trim() === "") throw new InputError("--outputs must be the path of a JSON file; got an empty string");
+        return { kind: "file", path: values.outputs };
+    }
+    throw new InputError("one of --stack <name> or --outputs <file.json> is required (see --help)");
 }
 
 /** Turns node's parseArgs errors into one line that names the flag. */

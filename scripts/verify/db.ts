@@ -41,6 +41,8 @@ export type Connect = (target: Target) => Promise<Db>;
 export interface ConnectOptions {
     readonly connectTimeoutMs: number;
     readonly queryTimeoutMs: number;
+    /** `application_name` of the connections (default `pgha-verify`), as pg_stat_activity shows it. */
+    readonly applicationName?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export function pgConnector(opts: ConnectOptions): Connect {
             database: target.database,
             user: target.user,
             password: target.password,
-            application_name: "pgha-verify",
+            application_name: opts.applicationName ?? "pgha-verify",
             connectionTimeoutMillis: opts.connectTimeoutMs,
             query_timeout: opts.queryTimeoutMs + 1000,
             ...(target.viaPgBouncer ? {} : { statement_timeout: opts.queryTimeoutMs }),

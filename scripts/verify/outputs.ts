@@ -259,8 +259,19 @@ export async function readRawStackOutputs(stack: string, run: PulumiRunner = run
  * Loads and validates the outputs from `--stack` or `--outputs`.
  * @throws InputError (exit 2) when they are not usable.
  */
-export function loadOutputs(source: OutputsSource, run: PulumiRunner = runPulumi): Promise<ClusterOutputs> {
-    return source.kind === "stack" ? readStackOutputs(source.stack, run) : readOutputsFile(source.path);
+export async function loadOutputs(source: OutputsSource, run: PulumiRunner = runPulumi): Promise<ClusterOutputs> {
+    return (await loadOutputsWithRaw(source, run)).outputs;
+}
+
+/**
+ * Loads the outputs as {@link loadOutputs} does, and also returns the JSON as read, for tools that
+ * read keys beyond the contract (such as `backup`).
+ * @throws InputError (exit 2) when they are not usable.
+ */
+export async function loadOutputsWithRaw(source: OutputsSource, run: PulumiRunner = runPulumi): Promise<{ outputs: ClusterOutputs; raw: unknown }> {
+    const raw = await loadRawOutputs(source, run);
+    const origin = source.kind === "stack" ? `outputs of stack ${source.stack}` : `outputs in ${source.path}`;
+    return { outputs: parseClusterOutputs(raw, origin), raw };
 }
 
 /** Loads the outputs from `--stack` or `--outputs` as JSON, for tools that read keys beyond the contract. */

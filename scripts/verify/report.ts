@@ -28,19 +28,41 @@ function cleanMetrics(metrics: Metrics, secrets: readonly string[]): Metrics {
     return out;
 }
 
+/** One line of a result table: what verify's and health's reports have in common. */
+export interface ResultLine {
+    readonly check: string;
+    readonly node: string;
+    readonly status: string;
+    readonly detail: string;
+    readonly metrics?: Metrics;
+}
+
+/** A result line with every password removed from its text (see {@link redact}), on one line. */
+export function sanitizeResult<T extends ResultLine>(c: T, secrets: readonly string[]): T {
+    return {
+        ...c,
+        node: redact(c.node, secrets),
+        detail: redact(c.detail, secrets).replace(/\s*\n\s*/g, " "),
+        ...(c.metrics ? { metrics: cleanMetrics(c.metrics, secrets) } : {}),
+    };
+}
+
 /** The results with every password removed from their text (see {@link redact}). */
 function sanitize(report: Report, secrets: readonly string[]): Report {
     return {
         ...report,
         clusterName: redact(report.clusterName, secrets),
-        checks: report.checks.map((c) => ({
-            check: c.check,
-            node: redact(c.node, secrets),
-            status: c.status,
-            detail: redact(c.detail, secrets).replace(/\s*\n\s*/g, " "),
-            ...(c.metrics ? { metrics: cleanMetrics(c.metrics, secrets) } : {}),
-        })),
+        checks: report.checks.map((c) => sanitizeResult({ check: c.check, node: c.node, status: c.status, detail: c.detail, ...(c.metrics ? { metrics: c.metrics } : {}) }, secrets)),
     };
+}
+
+/** Already sanitized result lines as an aligned table: a CHECK, NODE, STATUS, DETAIL header and one row each. */
+export function renderResultRows(lines: readonly ResultLine[]): string[] {
+    const header = ["CHECK", "NODE", "STATUS", "DETAIL"];
+    const rows = lines.map((c) => [c.check, c.node, c.status, c.detail]);
+    const widths = [0, 1, 2].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join("  ").trimEnd();
+    return [line(header), ...rows.map(line)];
 }
 
 /**
@@ -57,15 +79,11 @@ export function renderJson(report: Report, secrets: readonly string[] = []): str
  */
 export function renderTable(report: Report, secrets: readonly string[] = []): string {
     const clean = sanitize(report, secrets);
-    const header = ["CHECK", "NODE", "STATUS", "DETAIL"];
-    const rows = clean.checks.map((c) => [c.check, c.node, c.status, c.detail]);
-    const widths = [0, 1, 2].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join("  ").trimEnd();
     const count = (s: string) => clean.checks.filter((c) => c.status === s).length;
     const [fail, warn, pass] = [count("FAIL"), count("WARN"), count("PASS")];
     const verdict = clean.ok ? (warn > 0 ? "OK with warnings" : "OK") : "FAILED";
     const summary =
         `${verdict}: cluster ${clean.clusterName}, ${pass} PASS, ${warn} WARN, ${fail} FAIL in ${formatMs(clean.durationMs)}` +
         (clean.ok ? "" : ` (failed: ${[...new Set(clean.checks.filter((c) => c.status === "FAIL").map((c) => c.check))].join(", ")})`);
-    return [line(header), ...rows.map(line), "", summary].join("\n") + "\n";
+    return [...renderResultRows(clean.checks), "", summary].join("\n") + "\n";
 }
