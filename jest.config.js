@@ -1,8 +1,9 @@
 /**
- * Three suites:
+ * Four suites:
  * - `unit`: the program and its renderers under Pulumi mocks (seconds);
  * - `e2e`: self-contained tests on the local Docker engine (the e2e engine itself, the EC2 bootstrap);
- * - `cluster`: tests of the dev stack, deployed once by globalSetup with the real program, torn down after.
+ * - `cluster`: tests of the dev stack, deployed once by globalSetup with the real program, torn down after;
+ * - `faults`: fault injection on a `faults` stack of its own (own ports) and the bad-input sweep.
  * Pass test paths before `--selectProjects`, which takes every value after it.
  */
 const common = {
@@ -21,6 +22,13 @@ module.exports = {
       testMatch: ["<rootDir>/test/e2e/cluster/**/*.test.ts"],
       globalSetup: "<rootDir>/test/e2e/globalSetup.ts",
       globalTeardown: "<rootDir>/test/e2e/globalTeardown.ts",
+    },
+    {
+      ...common,
+      displayName: "faults",
+      testMatch: ["<rootDir>/test/faults/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/faults/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/faults/globalTeardown.ts",
     },
   ],
 };
