@@ -70,6 +70,7 @@ Exit codes: 0 all passed (warnings allowed), 1 a check failed, 2 unusable input.
 `;
 
 const DURATION_UNITS: Record<string, number> = { "": 1000, ms: 1, s: 1000, min: 60_000 };
+const LONG_DURATION_UNITS: Record<string, number> = { ...DURATION_UNITS, h: 3_600_000, d: 86_400_000 };
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
 
 /** Pulumi stack names: `[org/[project/]]stack`, letters, digits, `-`, `_`, `.`. */
@@ -80,12 +81,25 @@ const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
  * @throws InputError naming `flag` and what is allowed.
  */
 export function parseDuration(flag: string, raw: string, min = 1, max = 24 * 3_600_000): number {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|min)?$/i.exec(raw.trim());
-    const ms = m ? Math.round(Number(m[1]) * DURATION_UNITS[(m[2] ?? "").toLowerCase()]) : NaN;
+    return parseDurationIn(DURATION_UNITS, "such as 10, 0.5, 500ms, 10s or 2min", flag, raw, min, max);
+}
+
+/**
+ * Parses a duration that may also be given in hours or days (`6h`, `1.5d`, and every form of
+ * {@link parseDuration}) into milliseconds; for ages such as a backup's.
+ * @throws InputError naming `flag` and what is allowed.
+ */
+export function parseLongDuration(flag: string, raw: string, min = 1, max = 365 * 86_400_000): number {
+    return parseDurationIn(LONG_DURATION_UNITS, "such as 90s, 10min, 6h or 2d", flag, raw, min, max);
+}
+
+function parseDurationIn(units: Record<string, number>, examples: string, flag: string, raw: string, min: number, max: number): number {
+    const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)?$/i.exec(raw.trim());
+    const unit = units[(m?.[2] ?? "").toLowerCase()];
+    const ms = m && unit !== undefined ? Math.round(Number(m[1]) * unit) : NaN;
     if (!Number.isFinite(ms) || ms < min || ms > max) {
-        throw new InputError(
-            `${flag} must be a duration from ${min} ms to ${max / 3_600_000} h, such as 10, 0.5, 500ms, 10s or 2min; got ${JSON.stringify(raw)}`,
-        );
+        const range = max > 48 * 3_600_000 ? `${max / 86_400_000} d` : `${max / 3_600_000} h`;
+        throw new InputError(`${flag} must be a duration from ${formatMs(min)} to ${range}, ${examples}; got ${JSON.stringify(raw)}`);
     }
     return ms;
 }

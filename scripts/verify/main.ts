@@ -32,14 +32,7 @@ export const defaultDeps: MainDeps = {
  * 1 a check failed, 2 unusable input. Never throws.
  */
 export async function main(argv: readonly string[], deps: MainDeps = defaultDeps): Promise<number> {
-    const wantsJson = argv.includes("--json");
-    const inputError = (message: string) => {
-        deps.stderr(`verify-replication: ${message}\n`);
-        if (wantsJson) deps.stdout(`${JSON.stringify({ ok: false, error: message, checks: [] }, null, 2)}\n`);
-        return EXIT.usage;
-    };
-    let secrets: string[] = [];
-    try {
+    return runCommand("verify-replication", argv, deps, async (secrets) => {
         const parsed = parseVerifyArgs(argv);
         if (parsed.help) {
             deps.stdout(USAGE);
@@ -47,13 +40,37 @@ export async function main(argv: readonly string[], deps: MainDeps = defaultDeps
         }
         const { options } = parsed;
         const outputs = await loadOutputs(options.source, deps.runPulumi);
-        secrets = outputSecrets(outputs);
+        secrets.push(...outputSecrets(outputs));
         const report = await runChecks(outputs, options, deps.connector(options));
         deps.stdout(options.json ? renderJson(report, secrets) : renderTable(report, secrets));
         return exitCodeOf(report);
+    });
+}
+
+/**
+ * Runs a command's `body` with the error handling `verify` and `health` share: an
+ * {@link InputError} prints `<name>: <message>` on stderr (and with `--json` also
+ * `{ ok: false, error, checks: [] }` on stdout) and returns {@link EXIT.usage}; any other error is
+ * an internal error, {@link EXIT.checkFailed}. Messages are redacted with the secrets the body
+ * adds to the array it is given. Never throws.
+ */
+export async function runCommand(
+    name: string,
+    argv: readonly string[],
+    io: Pick<MainDeps, "stdout" | "stderr">,
+    body: (secrets: string[]) => Promise<number>,
+): Promise<number> {
+    const secrets: string[] = [];
+    try {
+        return await body(secrets);
     } catch (err) {
-        if (err instanceof InputError) return inputError(redact(err.message, secrets));
-        deps.stderr(`verify-replication: internal error: ${redact(String((err as Error)?.stack ?? err), secrets)}\n`);
+        if (err instanceof InputError) {
+            const message = redact(err.message, secrets);
+            io.stderr(`${name}: ${message}\n`);
+            if (argv.includes("--json")) io.stdout(`${JSON.stringify({ ok: false, error: message, checks: [] }, null, 2)}\n`);
+            return EXIT.usage;
+        }
+        io.stderr(`${name}: internal error: ${redact(String((err as Error)?.stack ?? err), secrets)}\n`);
         return EXIT.checkFailed;
     }
 }

@@ -27,7 +27,8 @@ export type CheckOptions = Pick<
 
 type Conn = { ok: true; db: Db } | { ok: false; error: string };
 
-const SQL = {
+/** The queries of the checks; `replication` and `slots` (on the primary) are shared with `npm run health`. */
+export const SQL = {
     identity: `SELECT pg_is_in_recovery() AS in_recovery, current_setting('cluster_name') AS cluster_name,
                       current_setting('server_version') AS server_version,
                       current_setting('synchronous_standby_names') AS synchronous_standby_names`,
