@@ -38,6 +38,8 @@ const connectionString = (user: string, password: pulumi.Output<string>, databas
 
 export const platform = config.platform;
 export { clusterName };
+/** Which node is the primary (`pgha:primaryNode`); `npm run failover` changes it. */
+export const primaryNode = config.primaryNode;
 export const primaryEndpoint = cluster.primaryEndpoint;
 export const replicaEndpoints = cluster.replicaEndpoints;
 export const pgbouncerEndpoint = cluster.pgbouncerEndpoint;

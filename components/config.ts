@@ -68,6 +68,10 @@ export const configSchema = z
         primaryPort: port("pgha:primaryPort").default(5432),
         replicaBasePort: port("pgha:replicaBasePort").default(5433),
         pgbouncerPort: port("pgha:pgbouncerPort").default(6432),
+        primaryNode: z
+            .string({ error: "pgha:primaryNode must be a string" })
+            .regex(/^(primary|replica-([1-9]|1[0-5]))$/, { error: 'pgha:primaryNode must be "primary" or "replica-<n>" (the node `npm run failover` promoted)' })
+            .default("primary"),
         synchronousMode: oneOf("pgha:synchronousMode", ["off", "any1"]).default("off"),
         maxConnections: integer("pgha:maxConnections", 20, 10000).default(200),
         poolMode: oneOf("pgha:poolMode", ["session", "transaction", "statement"]).default("transaction"),
@@ -123,6 +127,21 @@ export const configSchema = z
                 code: "custom",
                 path: ["synchronousMode"],
                 message: `pgha:synchronousMode "any1" needs at least 1 replica (pgha:replicas is 0): commits would wait forever`,
+            });
+        }
+        const replicaNumber = Number(/^replica-(\d+)$/.exec(c.primaryNode)?.[1] ?? 0);
+        if (replicaNumber > 0 && replicaNumber > c.replicas) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["primaryNode"],
+                message: `pgha:primaryNode "${c.primaryNode}" is not a node of this cluster: pgha:replicas is ${c.replicas}, so it must be "primary" or replica-1 to replica-${c.replicas}`,
+            });
+        }
+        if (c.platform === "aws" && c.primaryNode !== "primary") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["primaryNode"],
+                message: 'pgha:primaryNode must be "primary" on platform aws: failover on EC2 is not supported yet',
             });
         }
         if (c.maxSlotWalKeepSizeMb < c.walKeepSizeMb) {

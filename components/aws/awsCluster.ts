@@ -180,7 +180,7 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
         this.primaryEndpoint = primaryReservation.privateIp.apply((host) => ({ host, port: POSTGRES_PORT }));
         this.replicaEndpoints = pulumi
             .all(replicaReservations.map((s) => s.privateIp))
-            .apply((ips) => nodes.replicas.map((node, i) => ({ name: node.name, host: ips[i], port: POSTGRES_PORT, slotName: node.slotName ?? "", applicationName: node.identity })));
+            .apply((ips) => nodes.replicas.map((node, i) => ({ name: node.name, host: ips[i], port: POSTGRES_PORT, slotName: node.slotName, applicationName: node.identity })));
         this.pgbouncerEndpoint = (pgbouncerReservation ?? primaryReservation).privateIp.apply((host) => ({ host, port: PGBOUNCER_PORT }));
         const instances: Record<string, NodeInstance> = { primary, ...Object.fromEntries(replicas.map((r, i) => [nodes.replicas[i].name, r])), ...(pgbouncer ? { pgbouncer } : {}) };
         this.instanceIds = pulumi.all(Object.fromEntries(Object.entries(instances).map(([node, i]) => [node, i.instance.id])));

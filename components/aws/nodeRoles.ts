@@ -3,7 +3,7 @@
  * platform-neutral role plans. Pure, so the e2e test boots exactly what the program deploys.
  */
 import { ClusterConfig } from "../config";
-import { ClusterFacts, clusterNodes, NODE_PATHS, pgbouncerPlan, primaryPlan, replicaPlan, RolePlan, slotsPlan } from "../postgres";
+import { ClusterFacts, clusterNodes, NODE_PATHS, pgbouncerPlan, postgresNodePlan, RolePlan, slotsPlan } from "../postgres";
 import { RoleOnNode } from "./nodeScript";
 import { slotsParameterValue } from "./slotsDocument";
 
@@ -59,10 +59,10 @@ export function composeEc2Nodes(config: ClusterConfig, vpcCidr: string, addresse
         }),
     };
     return {
-        primary: [{ role: "primary", etc: NODE_PATHS.etc, plan: primaryPlan(facts, nodes.primary) }, ...(colocated ? [pgbouncer] : [])],
-        replicas: nodes.replicas.map((node) => [{ role: "replica", etc: NODE_PATHS.etc, plan: replicaPlan(facts, node, addresses.primary) }]),
+        primary: [{ role: "primary", etc: NODE_PATHS.etc, plan: postgresNodePlan(facts, nodes.primary, { self: addresses.primary, primary: addresses.primary }) }, ...(colocated ? [pgbouncer] : [])],
+        replicas: nodes.replicas.map((node, i) => [{ role: "replica", etc: NODE_PATHS.etc, plan: postgresNodePlan(facts, node, { self: addresses.replicas[i], primary: addresses.primary }) }]),
         pgbouncer: colocated ? undefined : [pgbouncer],
         slotJob: slotsPlan(facts, [], addresses.primary),
-        expectedSlots: slotsParameterValue(nodes.replicas.map((r) => r.slotName ?? "")),
+        expectedSlots: slotsParameterValue(nodes.replicas.map((r) => r.slotName)),
     };
 }

@@ -3,7 +3,7 @@
  * role plan's files, fetching its secrets from Secrets Manager. Pure functions of their inputs.
  */
 import * as path from "path";
-import { NODE_PATHS, NodeFile, ROLE_SCRIPT, RolePlan, SecretNeed } from "../postgres";
+import { NODE_PATHS, NodeFile, ROLE_SCRIPT, RolePlan, SecretNeed, secretFileName } from "../postgres";
 import type { CredentialName } from "../secrets/replicationSecrets";
 
 /** Secrets Manager ARN by secret name (every cluster credential; more when a plan needs more). */
@@ -121,7 +121,7 @@ export function renderSecretFetches(needs: readonly SecretNeed[], arns: SecretAr
         if (!arn) {
             throw new Error(`no Secrets Manager ARN for the ${need.credential} secret this node needs`);
         }
-        lines.push(`retry fetch_secret ${shellQuote(arn)} ${need.form} ${shellQuote(path.posix.join(dir, `${need.credential}.password`))}`);
+        lines.push(`retry fetch_secret ${shellQuote(arn)} ${need.form} ${shellQuote(path.posix.join(dir, `${secretFileName(need)}.password`))}`);
     }
     return lines.join("\n");
 }

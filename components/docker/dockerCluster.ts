@@ -4,13 +4,14 @@ import {
     BackupSettings,
     ClusterFacts,
     clusterNodes,
-    primaryPlan,
+    NodeSpec,
     pgbouncerPlan,
-    replicaPlan,
+    postgresNodePlan,
     RolePlan,
     PostgresSettings,
     SecretNeed,
     secretEnv,
+    secretFileName,
     slotsPlan,
     STANZA,
 } from "../postgres";
@@ -50,9 +51,11 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
     constructor(name: string, args: DockerPostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:docker:PostgresCluster", name, {}, opts);
         const { config, secrets } = args;
-        const nodes = clusterNodes(config.replicas);
+        const nodes = clusterNodes(config.replicas, config.primaryNode);
         const containerName = (suffix: string) => `${name}-${suffix}`;
         const primaryHost = containerName(nodes.primary.name);
+        // Ports follow the node's name, not its role: a failover moves no port.
+        const hostPort = (node: NodeSpec) => (node.index === 0 ? config.primaryPort : config.replicaBasePort + node.index - 1);
         const labels = [
             { label: "pgha.cluster", value: name },
             { label: "pgha.stack", value: pulumi.getStack() },
@@ -93,21 +96,23 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
         };
         const withSecrets = (plan: RolePlan) => ({
             files: plan.files,
-            secretEnvs: plan.secrets.map((need) => secretEnv(need.credential, secretValue(need))),
+            secretEnvs: plan.secrets.map((need) => secretEnv(secretFileName(need), secretValue(need))),
         });
 
-        const primary = new PostgresNode(
-            `${name}-primary`,
-            {
-                context,
-                node: nodes.primary,
-                containerName: primaryHost,
-                hostPort: config.primaryPort,
-                shareSocket: this.backup !== undefined,
-                ...withSecrets(primaryPlan(facts, nodes.primary)),
-            },
-            { parent: this },
-        );
+        const postgresNode = (node: NodeSpec, dependsOn: pulumi.Resource[]) =>
+            new PostgresNode(
+                `${name}-${node.name}`,
+                {
+                    context,
+                    node,
+                    containerName: containerName(node.name),
+                    hostPort: hostPort(node),
+                    shareSocket: node.role === "primary" && this.backup !== undefined,
+                    ...withSecrets(postgresNodePlan(facts, node, { self: containerName(node.name), primary: primaryHost })),
+                },
+                { parent: this, dependsOn },
+            );
+        const primary = postgresNode(nodes.primary, []);
         if (this.backup) {
             new BackupScheduler(
                 `${name}-backup`,
@@ -126,20 +131,7 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
             { context, containerName: containerName("slots"), ...withSecrets(slotsPlan(facts, nodes.replicas, primaryHost)) },
             { parent: this, dependsOn: [primary.container] },
         );
-        const replicas = nodes.replicas.map(
-            (node, i) =>
-                new PostgresNode(
-                    `${name}-${node.name}`,
-                    {
-                        context,
-                        node,
-                        containerName: containerName(node.name),
-                        hostPort: config.replicaBasePort + i,
-                        ...withSecrets(replicaPlan(facts, node, primaryHost)),
-                    },
-                    { parent: this, dependsOn: [primary.container, slots.job] },
-                ),
-        );
+        const replicas = nodes.replicas.map((node) => postgresNode(node, [primary.container, slots.job]));
         new Pgbouncer(
             `${name}-pgbouncer`,
             {
@@ -160,9 +152,9 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
 
         // What a client on this machine dials: the bind address, or loopback when bound to every interface.
         const host = config.bindAddress === "0.0.0.0" ? "127.0.0.1" : config.bindAddress;
-        this.primaryEndpoint = pulumi.output({ host, port: config.primaryPort });
+        this.primaryEndpoint = pulumi.output({ host, port: hostPort(nodes.primary) });
         this.replicaEndpoints = pulumi.output(
-            nodes.replicas.map((node, i) => ({ name: node.name, host, port: config.replicaBasePort + i, slotName: node.slotName ?? "", applicationName: node.identity })),
+            nodes.replicas.map((node) => ({ name: node.name, host, port: hostPort(node), slotName: node.slotName, applicationName: node.identity })),
         );
         this.pgbouncerEndpoint = pulumi.output({ host, port: config.pgbouncerPort });
         if (this.backup && s3Credentials) {

@@ -10,26 +10,30 @@ export interface PgbouncerSettings {
     /** Name of the read-only entry; defaults to `<databaseName>_ro`. */
     readonly readOnlyDatabaseName: string;
     readonly primaryHost: string;
-    /** Replica host names; with none, the read-only entry points at the primary. */
+    /** Replica host names; with none streaming, the read-only entry points at the primary. */
     readonly replicaHosts: readonly string[];
     readonly poolMode: PoolMode;
     readonly poolSize: number;
     readonly maxClientConnections: number;
 }
 
+/** The [databases] section the role script writes, and rewrites as replicas come and go. */
+export const PGBOUNCER_DATABASES_INI = `${NODE_PATHS.run}/pgbouncer-databases.ini`;
+
 /**
- * Renders pgbouncer.ini. Works with PgBouncer 1.18 (Debian bookworm) and later: a host list in
- * `host=` is balanced round-robin there. Clients authenticate with SCRAM against the verifiers
- * PostgreSQL stores (auth_query), so no application password is written to PgBouncer's files.
+ * Renders pgbouncer.ini. Works with PgBouncer 1.18 (Debian bookworm) and later. Clients
+ * authenticate with SCRAM against the verifiers PostgreSQL stores (auth_query), so no application
+ * password is written to PgBouncer's files.
+ *
+ * The [databases] section is not here: PgBouncer does not skip a dead host of a host list by
+ * itself (pgbouncer issue 872), so the role script keeps {@link PGBOUNCER_DATABASES_INI} current:
+ * `<databaseName>` to the primary, `<readOnlyDatabaseName>` to the replicas that stream right now
+ * (round-robin), reloading PgBouncer when that changes. The node.env of {@link pgbouncerEnv} says
+ * which hosts those are.
  */
-export function renderPgbouncerIni(s: PgbouncerSettings): string {
-    const readHosts = s.replicaHosts.length > 0 ? s.replicaHosts.join(",") : s.primaryHost;
+export function renderPgbouncerIni(s: Pick<PgbouncerSettings, "poolMode" | "poolSize" | "maxClientConnections">): string {
     return [
         "; Rendered by pgha.",
-        "[databases]",
-        `${s.databaseName} = host=${s.primaryHost} port=${POSTGRES_PORT} dbname=${s.databaseName}`,
-        `${s.readOnlyDatabaseName} = host=${readHosts} port=${POSTGRES_PORT} dbname=${s.databaseName}`,
-        "",
         "[pgbouncer]",
         "listen_addr = 0.0.0.0",
         `listen_port = ${PGBOUNCER_PORT}`,
@@ -49,5 +53,18 @@ export function renderPgbouncerIni(s: PgbouncerSettings): string {
         "log_connections = 0",
         "log_disconnections = 0",
         "",
+        `%include ${PGBOUNCER_DATABASES_INI}`,
+        "",
     ].join("\n");
+}
+
+/** What PgBouncer's role script routes: node.env entries (validated by nodeEnvFile). */
+export function pgbouncerEnv(s: PgbouncerSettings): Record<string, string> {
+    return {
+        PGHA_DATABASE: s.databaseName,
+        PGHA_RO_DATABASE: s.readOnlyDatabaseName,
+        PGHA_PRIMARY_HOST: s.primaryHost,
+        PGHA_READ_HOSTS: s.replicaHosts.join(" "),
+        PGHA_POSTGRES_PORT: String(POSTGRES_PORT),
+    };
 }

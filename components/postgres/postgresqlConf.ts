@@ -33,15 +33,16 @@ export interface PostgresSettings {
  */
 export const WAL_SENDERS = MAX_REPLICAS + 5;
 
+/** Where the role script writes the node's upstream (primary_conninfo, primary_slot_name) while it is a replica. */
+export const UPSTREAM_CONF = `${NODE_PATHS.run}/upstream.conf`;
+
 /**
- * Renders postgresql.conf for a node. Primary and replicas share every setting except the
- * replica's upstream (`primary_conninfo`, `primary_slot_name`), so a replica can be promoted as is.
- * @param upstreamHost for a replica, the host name of the primary on the cluster network.
+ * Renders postgresql.conf for a node. Every node shares every setting but its `cluster_name`: the
+ * upstream of a replica is decided when it starts (the role script writes {@link UPSTREAM_CONF}
+ * from node.env, or from the topology a failover recorded), so a replica can be promoted as is and
+ * a former primary can follow a new one without a redeploy.
  */
-export function renderPostgresqlConf(settings: PostgresSettings, node: NodeSpec, upstreamHost?: string): string {
-    if (node.role === "replica" && (!upstreamHost || !node.slotName)) {
-        throw new Error(`replica ${node.name} needs an upstream host and a slot name`);
-    }
+export function renderPostgresqlConf(settings: PostgresSettings, node: Pick<NodeSpec, "identity">): string {
     const lines = [
         "# Rendered by pgha. Shared by every node; edit the Pulumi program, not this file.",
         "listen_addresses = '*'",
@@ -76,14 +77,7 @@ export function renderPostgresqlConf(settings: PostgresSettings, node: NodeSpec,
         "log_replication_commands = on",
         "log_min_duration_statement = 1000",
     ];
-    if (node.role === "replica") {
-        lines.push(
-            "",
-            "# Upstream",
-            `primary_conninfo = 'host=${upstreamHost} port=${POSTGRES_PORT} user=replicator passfile=${NODE_PATHS.run}/pgpass application_name=${node.identity} connect_timeout=5 keepalives_idle=10'`,
-            `primary_slot_name = '${node.slotName}'`,
-        );
-    }
+    lines.push("", "# Upstream, while this node is a replica (written at start-up; absent on the primary)", `include_if_exists = '${UPSTREAM_CONF}'`);
     return lines.join("\n") + "\n";
 }
 

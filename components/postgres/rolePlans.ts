@@ -1,6 +1,6 @@
 import { renderBootstrapSql, BootstrapSettings } from "./bootstrapSql";
 import { configFile, nodeEnvFile, NodeFile, roleScript } from "./nodeFiles";
-import { renderPgbouncerIni, PgbouncerSettings } from "./pgbouncerIni";
+import { pgbouncerEnv, renderPgbouncerIni, PgbouncerSettings } from "./pgbouncerIni";
 import { NODE_PATHS, PostgresSettings, renderPgHba, renderPostgresqlConf } from "./postgresqlConf";
 import { BackupSettings, PGBACKREST_PATHS, renderPgbackrestConf } from "./pgbackrestConf";
 import { NodeSpec } from "./topology";
@@ -13,6 +13,11 @@ export type SecretName = CredentialName | "s3_key" | "s3_key_secret";
 export interface SecretNeed {
     readonly credential: SecretName;
     readonly form: "password" | "verifier";
+}
+
+/** The name the role script reads a secret by: `<credential>` for a password, `<credential>_verifier` for a verifier. */
+export function secretFileName(need: SecretNeed): string {
+    return need.form === "verifier" ? `${need.credential}_verifier` : need.credential;
 }
 
 /** Everything one node needs, whatever the platform: non-secret files, and the secrets to add. */
@@ -62,45 +67,53 @@ function env(node: string, role: string, pgMajor: number, extra: Record<string, 
     return nodeEnvFile({ PGHA_NODE: node, PGHA_ROLE: role, PG_MAJOR: pgMajor, PGDATA: NODE_PATHS.pgdata, ...extra });
 }
 
-/** The primary: initdb on first start, bootstrap SQL on every start. Stores verifiers only, no password. */
-export function primaryPlan(facts: ClusterFacts, node: NodeSpec): RolePlan {
-    return merge(backupParts(facts), {
-        files: [
-            roleScript(),
-            env(node.identity, "primary", facts.pgMajor),
-            configFile("postgresql.conf", renderPostgresqlConf(facts.postgres, node)),
-            configFile("pg_hba.conf", renderPgHba(facts.clusterCidrs, facts.clientCidrs)),
-            configFile("bootstrap.sql", renderBootstrapSql(facts.bootstrap)),
-        ],
-        secrets: (["superuser", "replicator", "app", "pgbouncer_auth", "monitor"] as const).map((credential) => ({ credential, form: "verifier" as const })),
-    });
+/** Where a PostgreSQL node is and where its primary is, as host names or addresses on the cluster network. */
+export interface NodeHosts {
+    /** This node's own host. */
+    readonly self: string;
+    /** The primary's host (the same as `self` on the primary). */
+    readonly primary: string;
 }
 
-/** A replica: pg_basebackup from the primary through its own slot on first start, then streaming. */
-export function replicaPlan(facts: ClusterFacts, node: NodeSpec, primaryHost: string): RolePlan {
+/**
+ * A PostgreSQL node, primary or replica: the same files and secrets either way, so any node can
+ * take either role when a failover says so. As primary: initdb on first start, the bootstrap SQL on
+ * every start (it holds SCRAM verifiers only, never the role passwords). As replica: a clone from
+ * the primary through its own slot on first start (or pg_rewind when it was a primary), then
+ * streaming. Every node has the replicator's password, which a replica streams with.
+ */
+export function postgresNodePlan(facts: ClusterFacts, node: NodeSpec, hosts: NodeHosts): RolePlan {
+    const verifiers = (["superuser", "replicator", "app", "pgbouncer_auth", "monitor"] as const).map((credential) => ({ credential, form: "verifier" as const }));
     // A replica gets the backup settings too, so it archives as soon as it is promoted.
     return merge(backupParts(facts), {
         files: [
             roleScript(),
-            env(node.identity, "replica", facts.pgMajor, { PGHA_PRIMARY_HOST: primaryHost, PGHA_SLOT: node.slotName ?? "" }),
-            configFile("postgresql.conf", renderPostgresqlConf(facts.postgres, node, primaryHost)),
+            env(node.identity, node.role, facts.pgMajor, { PGHA_HOST: hosts.self, PGHA_PRIMARY_HOST: hosts.primary, PGHA_SLOT: node.slotName }),
+            configFile("postgresql.conf", renderPostgresqlConf(facts.postgres, node)),
             configFile("pg_hba.conf", renderPgHba(facts.clusterCidrs, facts.clientCidrs)),
+            configFile("bootstrap.sql", renderBootstrapSql(facts.bootstrap)),
         ],
-        secrets: [{ credential: "replicator", form: "password" }],
+        secrets: [...verifiers, { credential: "replicator", form: "password" }],
     });
 }
 
-/** PgBouncer: only its auth user's password, which it needs to look up client verifiers. */
+/**
+ * PgBouncer: its auth user's password, to look up client verifiers, and the monitor's, to see
+ * which replicas stream (only those get read-only connections).
+ */
 export function pgbouncerPlan(facts: ClusterFacts, settings: PgbouncerSettings): RolePlan {
     return {
-        files: [roleScript(), env("pgbouncer", "pgbouncer", facts.pgMajor), configFile("pgbouncer.ini", renderPgbouncerIni(settings))],
-        secrets: [{ credential: "pgbouncer_auth", form: "password" }],
+        files: [roleScript(), env("pgbouncer", "pgbouncer", facts.pgMajor, pgbouncerEnv(settings)), configFile("pgbouncer.ini", renderPgbouncerIni(settings))],
+        secrets: [
+            { credential: "pgbouncer_auth", form: "password" },
+            { credential: "monitor", form: "password" },
+        ],
     };
 }
 
 /** The slot job: makes the primary's pgha_ slots exactly those of `replicas`. */
 export function slotsPlan(facts: ClusterFacts, replicas: readonly NodeSpec[], primaryHost: string): RolePlan {
-    const slots = replicas.map((r) => r.slotName ?? "").join(" ");
+    const slots = replicas.map((r) => r.slotName).join(" ");
     return {
         files: [roleScript(), env("slots", "reconcile-slots", facts.pgMajor, { PGHA_PRIMARY_HOST: primaryHost, PGHA_EXPECTED_SLOTS: slots })],
         secrets: [{ credential: "replicator", form: "password" }],
@@ -143,7 +156,7 @@ export function restorePlan(facts: ClusterFacts, targetTime?: string): RolePlan 
         files: [
             roleScript(),
             env("restore", "restore", facts.pgMajor, targetTime ? { PGHA_RESTORE_TARGET_TIME: targetTime } : {}),
-            configFile("postgresql.conf", renderPostgresqlConf(postgres, { name: "restore", role: "primary", identity: "restore" })),
+            configFile("postgresql.conf", renderPostgresqlConf(postgres, { identity: "restore" })),
             configFile("pg_hba.conf", renderPgHba(facts.clusterCidrs, facts.clientCidrs)),
         ],
         secrets: [],

@@ -33,7 +33,7 @@ import {
     vpcLayout,
 } from "../../components/aws";
 import { parseClusterConfig } from "../../components/config";
-import { ClusterFacts, clusterNodes, NodeFile, pgbouncerPlan, primaryPlan, replicaPlan, slotsPlan } from "../../components/postgres";
+import { ClusterFacts, clusterNodes, NodeFile, pgbouncerPlan, postgresNodePlan, slotsPlan } from "../../components/postgres";
 
 const config = parseClusterConfig({ "pgha:platform": "aws", "aws:region": "eu-west-1", "pgha:replicas": "2", "pgha:synchronousMode": "any1" });
 const facts: ClusterFacts = { pgMajor: 16, postgres: config, bootstrap: config, clusterCidrs: ["10.42.0.0/16"], clientCidrs: ["10.42.0.0/16"] };
@@ -45,8 +45,8 @@ const PRIMARY_IP = "10.42.3.17";
 const REPLICA_IPS = ["10.42.20.5", "10.42.40.9"];
 const pgbouncerSettings = { ...config, readOnlyDatabaseName: "app_ro", primaryHost: PRIMARY_IP, replicaHosts: REPLICA_IPS };
 const roles = {
-    primary: { role: "primary", etc: "/etc/pgha", plan: primaryPlan(facts, nodes.primary) },
-    replica: { role: "replica", etc: "/etc/pgha", plan: replicaPlan(facts, nodes.replicas[0], PRIMARY_IP) },
+    primary: { role: "primary", etc: "/etc/pgha", plan: postgresNodePlan(facts, nodes.primary, { self: PRIMARY_IP, primary: PRIMARY_IP }) },
+    replica: { role: "replica", etc: "/etc/pgha", plan: postgresNodePlan(facts, nodes.replicas[0], { self: REPLICA_IPS[0], primary: PRIMARY_IP }) },
     pgbouncer: { role: "pgbouncer", etc: "/etc/pgha", plan: pgbouncerPlan(facts, pgbouncerSettings) },
     colocatedPgbouncer: { role: "pgbouncer", etc: "/etc/pgha/pgbouncer", plan: pgbouncerPlan(facts, pgbouncerSettings) },
 } satisfies Record<string, RoleOnNode>;
@@ -118,27 +118,19 @@ describe("renderUserData", () => {
         expect(pgdgPackages(specs[name].roles, 16).join(" ")).toBe(packages);
     });
 
+    // Every PostgreSQL node can take either role: the roles' verifiers and the replicator's password.
+    const postgresNeeds = ["superuser verifier /etc/pgha", "replicator verifier /etc/pgha", "app verifier /etc/pgha", "pgbouncer_auth verifier /etc/pgha", "monitor verifier /etc/pgha", "replicator password /etc/pgha"] as const;
     test.each([
-        ["primary", ["superuser verifier /etc/pgha", "replicator verifier /etc/pgha", "app verifier /etc/pgha", "pgbouncer_auth verifier /etc/pgha", "monitor verifier /etc/pgha"]],
-        ["replica", ["replicator password /etc/pgha"]],
-        ["pgbouncer", ["pgbouncer_auth password /etc/pgha"]],
-        [
-            "primary with PgBouncer",
-            [
-                "superuser verifier /etc/pgha",
-                "replicator verifier /etc/pgha",
-                "app verifier /etc/pgha",
-                "pgbouncer_auth verifier /etc/pgha",
-                "monitor verifier /etc/pgha",
-                "pgbouncer_auth password /etc/pgha/pgbouncer",
-            ],
-        ],
+        ["primary", postgresNeeds],
+        ["replica", postgresNeeds],
+        ["pgbouncer", ["pgbouncer_auth password /etc/pgha", "monitor password /etc/pgha"]],
+        ["primary with PgBouncer", [...postgresNeeds, "pgbouncer_auth password /etc/pgha/pgbouncer", "monitor password /etc/pgha/pgbouncer"]],
     ] as const)("%s: fetches exactly its secrets by ARN into its role's secrets directory", (name, needs) => {
         const fetches = [...renderUserData(specs[name]).matchAll(/^ {2}retry fetch_secret '([^']+)' (\w+) '([^']+)'$/gm)].map((m) => [m[1], m[2], m[3]]);
         expect(fetches).toEqual(
             needs.map((n) => {
                 const [credential, form, etc] = n.split(" ");
-                return [ARNS[credential as keyof typeof ARNS], form, `${etc}/secrets/${credential}.password`];
+                return [ARNS[credential as keyof typeof ARNS], form, `${etc}/secrets/${form === "verifier" ? `${credential}_verifier` : credential}.password`];
             }),
         );
     });
@@ -250,9 +242,9 @@ describe("node script building blocks", () => {
             const helpers = require("../../components/aws").SHELL_HELPERS;
             const fetches = renderSecretFetches([{ credential: "app", form: "verifier" }, { credential: "replicator", form: "password" }], ARNS, `${root}/etc`);
             execFileSync("bash", ["-euo", "pipefail", "-c", `${helpers}\n${fetches}`], { env: { ...process.env, PATH: `${root}/bin:${process.env.PATH}` } });
-            expect(fs.readFileSync(`${root}/etc/secrets/app.password`, "utf8")).toBe("SCRAM-SHA-256$4096:c2FsdA==$a2V5:c2Vy");
+            expect(fs.readFileSync(`${root}/etc/secrets/app_verifier.password`, "utf8")).toBe("SCRAM-SHA-256$4096:c2FsdA==$a2V5:c2Vy");
             expect(fs.readFileSync(`${root}/etc/secrets/replicator.password`, "utf8")).toBe("pw1");
-            expect(fs.statSync(`${root}/etc/secrets/app.password`).mode & 0o777).toBe(0o600);
+            expect(fs.statSync(`${root}/etc/secrets/app_verifier.password`).mode & 0o777).toBe(0o600);
             expect(fs.statSync(`${root}/etc/secrets`).mode & 0o777).toBe(0o700);
             expect(fs.readFileSync(`${root}/calls`, "utf8").trim().split("\n")).toEqual([
                 `secretsmanager get-secret-value --secret-id ${ARNS.app} --query SecretString --output text`,

@@ -34,13 +34,37 @@ describe("dev stack on Docker", () => {
         // Five credentials and the SCRAM salt seed, plus the local S3 server's access and secret keys.
         expect(ofType(resources, PASSWORD)).toHaveLength(8);
 
-        // The slot job is told exactly the replicas' slots; PgBouncer's read-only entry lists exactly the replicas.
+        // The slot job is told exactly the replicas' slots; PgBouncer routes reads over exactly the replicas.
         const slotsEnv = uploaded(named(resources, "pgha-dev-slots"), "/etc/pgha/node.env");
         expect(slotsEnv).toContain(`PGHA_EXPECTED_SLOTS="${expectedReplicas.map((_, i) => `pgha_replica_${i + 1}`).join(" ")}"`);
-        const ini = uploaded(named(resources, "pgha-dev-pgbouncer"), "/etc/pgha/pgbouncer.ini");
-        const readHosts = replicas === 0 ? "pgha-dev-primary" : expectedReplicas.join(",");
-        expect(ini).toContain(`app_ro = host=${readHosts} port=5432 dbname=app`);
-        expect(ini).toContain("app = host=pgha-dev-primary port=5432 dbname=app");
+        const pgbouncerEnv = uploaded(named(resources, "pgha-dev-pgbouncer"), "/etc/pgha/node.env");
+        expect(pgbouncerEnv).toContain(`PGHA_READ_HOSTS="${expectedReplicas.join(" ")}"`);
+        expect(pgbouncerEnv).toContain('PGHA_PRIMARY_HOST="pgha-dev-primary"');
+    });
+
+    test("pgha:primaryNode (recorded by a failover) makes that node the primary; names, ports and volumes stay", async () => {
+        const { resources, outputs } = await runProgram("dev", { replicas: 2, primaryNode: "replica-1" });
+        const env = (name: string) => uploaded(named(resources, name), "/etc/pgha/node.env");
+        expect(named(resources, "pgha-dev-replica-1").inputs.command).toEqual(["primary"]);
+        expect(named(resources, "pgha-dev-primary").inputs.command).toEqual(["replica"]);
+        for (const name of ["pgha-dev-primary", "pgha-dev-replica-2", "pgha-dev-pgbouncer", "pgha-dev-slots"]) {
+            expect([name, env(name)]).toEqual([name, expect.stringContaining('PGHA_PRIMARY_HOST="pgha-dev-replica-1"')]);
+        }
+        expect(env("pgha-dev-primary")).toContain('PGHA_SLOT="pgha_primary"');
+        expect(env("pgha-dev-slots")).toContain('PGHA_EXPECTED_SLOTS="pgha_primary pgha_replica_2"');
+        expect(env("pgha-dev-pgbouncer")).toContain('PGHA_READ_HOSTS="pgha-dev-primary pgha-dev-replica-2"');
+        // The backup scheduler works beside the primary: its data and socket volumes.
+        expect(named(resources, "pgha-dev-backup").inputs.volumes).toEqual([
+            { volumeName: "pgha-dev-replica-1-data", containerPath: "/var/lib/postgresql/data" },
+            { volumeName: "pgha-dev-replica-1-run", containerPath: "/var/run/postgresql" },
+        ]);
+        expect(named(resources, "pgha-dev-primary").inputs.ports[0].external).toBe(5432);
+        expect(outputs.primaryNode.value).toBe("replica-1");
+        expect(outputs.primaryEndpoint.value).toEqual({ host: "127.0.0.1", port: 5433 });
+        expect((outputs.replicaEndpoints.value as any[]).map((r) => [r.name, r.port, r.slotName, r.applicationName])).toEqual([
+            ["primary", 5432, "pgha_primary", "primary"],
+            ["replica-2", 5434, "pgha_replica_2", "replica_2"],
+        ]);
     });
 
     test("each replica clones through its own slot and names itself", async () => {
@@ -48,10 +72,13 @@ describe("dev stack on Docker", () => {
         for (const n of [1, 2]) {
             const replica = named(resources, `pgha-dev-replica-${n}`);
             expect(replica.inputs.command).toEqual(["replica"]);
-            expect(uploaded(replica, "/etc/pgha/node.env")).toContain(`PGHA_SLOT="pgha_replica_${n}"`);
+            const env = uploaded(replica, "/etc/pgha/node.env");
+            expect(env).toContain(`PGHA_SLOT="pgha_replica_${n}"`);
+            expect(env).toContain(`PGHA_NODE="replica_${n}"`);
+            expect(env).toContain('PGHA_PRIMARY_HOST="pgha-dev-primary"');
+            expect(env).toContain(`PGHA_HOST="pgha-dev-replica-${n}"`);
             const conf = uploaded(replica, "/etc/pgha/postgresql.conf");
-            expect(conf).toContain(`primary_slot_name = 'pgha_replica_${n}'`);
-            expect(conf).toContain(`application_name=replica_${n} `);
+            expect(conf).toContain(`cluster_name = 'replica_${n}'`);
             expect(conf).toContain("hot_standby_feedback = on");
             expect(replica.inputs.volumes).toEqual([{ volumeName: `pgha-dev-replica-${n}-data`, containerPath: "/var/lib/postgresql/data" }]);
         }
@@ -111,18 +138,33 @@ describe("dev stack on Docker", () => {
         const primaryEnv: string[] = unwrap(named(resources, "pgha-dev-primary").inputs.envs);
         expect(isSecret(named(resources, "pgha-dev-primary").inputs.envs)).toBe(true);
         expect(primaryEnv.map((e) => e.split("=")[0]).sort()).toEqual(
-            ["PGHA_SECRET_APP", "PGHA_SECRET_MONITOR", "PGHA_SECRET_PGBOUNCER_AUTH", "PGHA_SECRET_REPLICATOR", "PGHA_SECRET_S3_KEY", "PGHA_SECRET_S3_KEY_SECRET", "PGHA_SECRET_SUPERUSER"].sort(),
+            [
+                "PGHA_SECRET_APP_VERIFIER",
+                "PGHA_SECRET_MONITOR_VERIFIER",
+                "PGHA_SECRET_PGBOUNCER_AUTH_VERIFIER",
+                "PGHA_SECRET_REPLICATOR_VERIFIER",
+                "PGHA_SECRET_SUPERUSER_VERIFIER",
+                "PGHA_SECRET_REPLICATOR",
+                "PGHA_SECRET_S3_KEY",
+                "PGHA_SECRET_S3_KEY_SECRET",
+            ].sort(),
         );
-        // The primary stores SCRAM verifiers only, never a role's password (the S3 key is for archiving).
-        for (const e of primaryEnv.filter((v) => !v.startsWith("PGHA_SECRET_S3_"))) {
+        // Every PostgreSQL node stores SCRAM verifiers of the roles, never their passwords, but the
+        // replicator's password, which it streams with as a replica (the S3 key is for archiving).
+        for (const e of primaryEnv.filter((v) => v.includes("_VERIFIER="))) {
             expect(e.slice(e.indexOf("=") + 1)).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
         }
-        expect(unwrap(named(resources, "pgha-dev-replica-1").inputs.envs)).toEqual([
+        const replicaEnv: string[] = unwrap(named(resources, "pgha-dev-replica-1").inputs.envs);
+        expect(replicaEnv.map((e) => e.split("=")[0])).toEqual(primaryEnv.map((e) => e.split("=")[0]));
+        expect(replicaEnv.filter((e) => !e.includes("_VERIFIER=")).sort()).toEqual([
+            expect.stringMatching(/^PGHA_SECRET_REPLICATOR=pw/),
             expect.stringMatching(/^PGHA_SECRET_S3_KEY=pw/),
             expect.stringMatching(/^PGHA_SECRET_S3_KEY_SECRET=pw/),
-            expect.stringMatching(/^PGHA_SECRET_REPLICATOR=pw/),
         ]);
-        expect(unwrap(named(resources, "pgha-dev-pgbouncer").inputs.envs)).toEqual([expect.stringMatching(/^PGHA_SECRET_PGBOUNCER_AUTH=pw/)]);
+        expect(unwrap(named(resources, "pgha-dev-pgbouncer").inputs.envs)).toEqual([
+            expect.stringMatching(/^PGHA_SECRET_PGBOUNCER_AUTH=pw/),
+            expect.stringMatching(/^PGHA_SECRET_MONITOR=pw/),
+        ]);
 
         for (const key of ["writeConnectionString", "readConnectionString", "monitorPassword", "backupAccess"]) {
             expect([key, outputs[key].secret]).toEqual([key, true]);
@@ -142,6 +184,7 @@ describe("dev stack on Docker", () => {
         expect(values).toEqual({
             platform: "docker",
             clusterName: "pgha-dev",
+            primaryNode: "primary",
             primaryEndpoint: { host: "127.0.0.1", port: 5432 },
             replicaEndpoints: [{ name: "replica-1", host: "127.0.0.1", port: 5433, slotName: "pgha_replica_1", applicationName: "replica_1" }],
             pgbouncerEndpoint: { host: "127.0.0.1", port: 6432 },

@@ -5,8 +5,8 @@ import {
     deriveSalt,
     nodeEnvFile,
     renderBootstrapSql,
+    pgbouncerEnv,
     renderPgbouncerIni,
-    renderPgHba,
     renderPostgresqlConf,
     scramSha256Verifier,
     WAL_SENDERS,
@@ -28,61 +28,49 @@ describe("postgresql.conf", () => {
         expect(conf).not.toMatch(/primary_conninfo|primary_slot_name/);
     });
 
-    test("replica: streams from the primary through its own slot and follows new timelines", () => {
-        const conf = renderPostgresqlConf(settings, nodes.replicas[1], "db-primary");
-        expect(conf).toContain(
-            "primary_conninfo = 'host=db-primary port=5432 user=replicator passfile=/run/pgha/pgpass application_name=replica_2 connect_timeout=5 keepalives_idle=10'",
-        );
-        expect(conf).toContain("primary_slot_name = 'pgha_replica_2'");
-        expect(conf).toContain("recovery_target_timeline = 'latest'");
-        expect(conf).toContain("cluster_name = 'replica_2'");
-    });
-
-    test("a replica without an upstream is a programming error", () => {
-        expect(() => renderPostgresqlConf(settings, nodes.replicas[0])).toThrow("replica replica-1 needs an upstream host and a slot name");
-    });
-
-    test.each([
-        ["off", "synchronous_standby_names = ''"],
-        ["any1", "synchronous_standby_names = 'ANY 1 (*)'"],
-    ] as const)("synchronous mode %s", (mode, line) => {
-        expect(renderPostgresqlConf({ ...settings, synchronousMode: mode }, nodes.primary)).toContain(line);
+    test("every node renders the same but its cluster_name: the upstream is included from the file the role script writes", () => {
+        const primary = renderPostgresqlConf(settings, nodes.primary);
+        const replica = renderPostgresqlConf(settings, nodes.replicas[1]);
+        expect(replica).toContain("cluster_name = 'replica_2'");
+        expect(replica.replace("'replica_2'", "'primary'")).toBe(primary);
+        expect(primary).toContain("include_if_exists = '/run/pgha/upstream.conf'");
+        expect(primary).toContain("recovery_target_timeline = 'latest'");
     });
 });
 
-describe("pg_hba.conf", () => {
-    test("replication only for the replicator from the cluster networks; SCRAM only; no trust", () => {
-        const hba = renderPgHba(["10.0.1.0/24", "10.0.2.0/24"], ["10.0.0.0/16"]);
-        const rows = hba.split("\n").filter((l) => l && !l.startsWith("#"));
-        expect(rows).toEqual([
-            "local all postgres peer",
-            "local all all scram-sha-256",
-            "host replication replicator 10.0.1.0/24 scram-sha-256",
-            "host replication replicator 10.0.2.0/24 scram-sha-256",
-            "host postgres replicator 10.0.1.0/24 scram-sha-256",
-            "host postgres replicator 10.0.2.0/24 scram-sha-256",
-            "host all replicator all reject",
-            "host replication all all reject",
-            "host all all 10.0.0.0/16 scram-sha-256",
+describe("topology", () => {
+    test("names are stable and every node has a slot; pgha:primaryNode picks the primary", () => {
+        const after = clusterNodes(2, "replica-1");
+        expect(after.all.map((n) => [n.name, n.role, n.slotName, n.index])).toEqual([
+            ["primary", "replica", "pgha_primary", 0],
+            ["replica-1", "primary", "pgha_replica_1", 1],
+            ["replica-2", "replica", "pgha_replica_2", 2],
         ]);
-        expect(hba).not.toMatch(/\btrust\b|\bmd5\b|\bpassword\b/);
+        expect(after.primary.name).toBe("replica-1");
+        expect(after.replicas.map((n) => n.identity)).toEqual(["primary", "replica_2"]);
+        expect(nodes.primary.name).toBe("primary");
+        expect(() => clusterNodes(1, "replica-2")).toThrow("primary node replica-2 is not one of primary, replica-1");
     });
 });
 
 describe("pgbouncer.ini", () => {
     const base = { databaseName: "shop", readOnlyDatabaseName: "shop_ro", primaryHost: "p", poolMode: "transaction" as const, poolSize: 20, maxClientConnections: 500 };
 
-    test.each([
-        [["r1", "r2"], "shop_ro = host=r1,r2 port=5432 dbname=shop"],
-        [[], "shop_ro = host=p port=5432 dbname=shop"],
-    ])("read-only entry for replicas %j", (replicaHosts, line) => {
-        const ini = renderPgbouncerIni({ ...base, replicaHosts });
-        expect(ini).toContain(line);
-        expect(ini).toContain("shop = host=p port=5432 dbname=shop");
+    test("routes are not fixed in the file: the role script writes the [databases] it includes", () => {
+        const ini = renderPgbouncerIni(base);
+        expect(ini).toContain("%include /run/pgha/pgbouncer-databases.ini");
+        expect(ini).not.toContain("[databases]");
+        expect(pgbouncerEnv({ ...base, replicaHosts: ["r1", "r2"] })).toEqual({
+            PGHA_DATABASE: "shop",
+            PGHA_RO_DATABASE: "shop_ro",
+            PGHA_PRIMARY_HOST: "p",
+            PGHA_READ_HOSTS: "r1 r2",
+            PGHA_POSTGRES_PORT: "5432",
+        });
     });
 
     test("SCRAM through auth_query; no application password in its files", () => {
-        const ini = renderPgbouncerIni({ ...base, replicaHosts: ["r1"] });
+        const ini = renderPgbouncerIni(base);
         expect(ini).toContain("auth_type = scram-sha-256");
         expect(ini).toContain("auth_query = SELECT usename, passwd FROM pgbouncer.get_auth($1)");
         expect(ini).toContain("pool_mode = transaction");

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # pgha-node: runs one node of a pgha cluster. Platform-neutral: Docker runs it as the container
 # entrypoint, EC2 from a systemd unit. Everything it needs is in /etc/pgha:
-#   node.env            PGHA_ROLE, PGHA_NODE, PG_MAJOR, PGDATA, and for replicas PGHA_PRIMARY_HOST, PGHA_SLOT
+#   node.env            PGHA_ROLE, PGHA_NODE, PG_MAJOR, PGDATA; PostgreSQL nodes: PGHA_HOST (its own),
+#                       PGHA_PRIMARY_HOST, PGHA_SLOT (its slot as a replica); PgBouncer: PGHA_PRIMARY_HOST,
+#                       PGHA_READ_HOSTS, PGHA_DATABASE, PGHA_RO_DATABASE
 #   postgresql.conf, pg_hba.conf, bootstrap.sql, pgbouncer.ini (rendered by the Pulumi program)
+#   $TOPOLOGY_FILE      written by `npm run failover` / `npm run rejoin` only: the primary (and the
+#                       read hosts) after a failover, until the deployment says the same
 #   secrets/<name>.password  one value per file (a SCRAM verifier or a password), root-only; or
 #   PGHA_SECRET_<NAME> environment variables, which are moved into those files and unset at start
 #   /etc/pgbackrest/pgbackrest.conf (when backups are on), with secrets/s3_key(_secret).password
 # Usage: pgha-node primary | replica | pgbouncer | reconcile-slots | backup-scheduler | restore
-#        | backup [full|diff|incr|auto] | health
+#        | backup [full|diff|incr|auto] | health | promote | follow
+# `primary` and `replica` run a PostgreSQL node in the role the topology gives it (see load_topology).
 set -euo pipefail
 
 PGHA_ETC=${PGHA_ETC:-/etc/pgha}
@@ -15,11 +20,41 @@ PGHA_ETC=${PGHA_ETC:-/etc/pgha}
 . "$PGHA_ETC/node.env"
 SECRETS="$PGHA_ETC/secrets"
 RUN=/run/pgha
+# On the data volume, beside PGDATA (never inside it: pg_basebackup and pg_rewind copy PGDATA).
+DATA_ROOT=$(dirname "$PGDATA")
+TOPOLOGY_FILE=${PGHA_TOPOLOGY_FILE:-$DATA_ROOT/pgha-topology.env}
+# A PostgreSQL node whose data directory is complete (initdb'd or cloned); `pgha-reclone` asks for a new clone.
+DATA_READY=$DATA_ROOT/pgha-data-ready
+RECLONE_REQUEST=$DATA_ROOT/pgha-reclone
+DEPLOYED_PRIMARY_HOST=${PGHA_PRIMARY_HOST:-}
 PGBIN="/usr/lib/postgresql/$PG_MAJOR/bin"
 export PATH="$PGBIN:$PATH"
 
 log() { printf '%s pgha-node[%s]: %s\n' "$(date -u +%FT%TZ)" "$PGHA_NODE" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+
+# After a failover the tool records the new primary (and PgBouncer's read hosts) in
+# $TOPOLOGY_FILE; it wins over node.env until a deployment agrees with it (the tool also sets
+# pgha:primaryNode), then it is removed. A node is the primary when the primary host is its own.
+load_topology() {
+  [ -e "$TOPOLOGY_FILE" ] || return 0
+  local recorded read_hosts
+  recorded=$(sed -n 's/^PGHA_PRIMARY_HOST=\([A-Za-z0-9_.:-]*\)$/\1/p' "$TOPOLOGY_FILE" | tail -n 1)
+  read_hosts=$(sed -n 's/^PGHA_READ_HOSTS=\([A-Za-z0-9_.: -]*\)$/\1/p' "$TOPOLOGY_FILE" | tail -n 1)
+  if [ -z "$recorded" ]; then
+    log "ignoring $TOPOLOGY_FILE: it names no valid PGHA_PRIMARY_HOST"
+  elif [ "$recorded" = "$DEPLOYED_PRIMARY_HOST" ]; then
+    rm -f "$TOPOLOGY_FILE"
+  else
+    [ "$recorded" = "${PGHA_PRIMARY_HOST:-}" ] || log "primary is $recorded, as recorded by a failover (the deployment says $DEPLOYED_PRIMARY_HOST until pgha:primaryNode follows)"
+    PGHA_PRIMARY_HOST=$recorded
+    PGHA_READ_HOSTS=$read_hosts
+  fi
+}
+
+effective_role() {
+  if [ "$PGHA_PRIMARY_HOST" = "${PGHA_HOST:-}" ]; then echo primary; else echo replica; fi
+}
 
 # Runs a command as the postgres OS user (the node starts as root to prepare directories).
 as_pg() {
@@ -91,17 +126,18 @@ run_primary() {
     as_pg initdb -D "$PGDATA" --username=postgres --auth-local=peer --auth-host=scram-sha-256 \
       --encoding=UTF8 --locale=C.UTF-8 --data-checksums >/dev/null
   fi
+  touch "$DATA_READY"
   link_config
-  rm -f "$PGDATA/standby.signal"
+  rm -f "$PGDATA/standby.signal" "$RUN/upstream.conf"
 
   # Roles, database and functions, applied on a socket-only server so nothing connects meanwhile.
   # synchronous_standby_names is cleared there: no replica is connected yet to acknowledge.
   write_private "$RUN/bootstrap-vars.sql" <<EOF
-\\set superuser_password '$(secret superuser)'
-\\set replicator_password '$(secret replicator)'
-\\set app_password '$(secret app)'
-\\set pgbouncer_auth_password '$(secret pgbouncer_auth)'
-\\set monitor_password '$(secret monitor)'
+\\set superuser_password '$(secret superuser_verifier)'
+\\set replicator_password '$(secret replicator_verifier)'
+\\set app_password '$(secret app_verifier)'
+\\set pgbouncer_auth_password '$(secret pgbouncer_auth_verifier)'
+\\set monitor_password '$(secret monitor_verifier)'
 EOF
   as_pg pg_ctl -D "$PGDATA" -w -t 300 -l "$RUN/bootstrap.log" \
     -o "-c listen_addresses='' -c synchronous_standby_names=''" start >/dev/null \
@@ -114,33 +150,121 @@ EOF
   exec setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/var/lib/postgresql postgres -D "$PGDATA"
 }
 
+wait_for_primary() {
+  log "waiting for the primary $PGHA_PRIMARY_HOST"
+  for i in $(seq 1 300); do
+    as_pg pg_isready -q -h "$PGHA_PRIMARY_HOST" -p 5432 -t 2 && return 0
+    [ "$i" = 300 ] && die "primary $PGHA_PRIMARY_HOST not ready after 300 s"
+    sleep 1
+  done
+}
+
+# psql on the primary's postgres database as the replicator (which may manage slots), no prompt.
+replicator_psql() {
+  as_pg env PGPASSFILE="$RUN/pgpass" psql -X -q -v ON_ERROR_STOP=1 -tA \
+    "host=$PGHA_PRIMARY_HOST port=5432 user=replicator dbname=postgres connect_timeout=5" "$@"
+}
+
+# Makes sure this node's slot exists on the primary and can still serve it: a slot that lost its
+# WAL (max_slot_wal_keep_size) is dropped and created again, which a re-clone needs.
+ensure_slot() {
+  replicator_psql -v slot="$PGHA_SLOT" <<'EOF'
+SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+ WHERE slot_name = :'slot' AND NOT active AND (wal_status = 'lost' OR restart_lsn IS NULL);
+SELECT pg_create_physical_replication_slot(:'slot', true)
+ WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = :'slot');
+EOF
+}
+
+clone() {
+  rm -rf "$PGDATA" "$DATA_READY"
+  install -d -o postgres -g postgres -m 0700 "$PGDATA"
+  wait_for_primary
+  ensure_slot >/dev/null || die "could not create slot $PGHA_SLOT on $PGHA_PRIMARY_HOST"
+  log "cloning from $PGHA_PRIMARY_HOST with slot $PGHA_SLOT"
+  as_pg env PGPASSFILE="$RUN/pgpass" pg_basebackup -h "$PGHA_PRIMARY_HOST" -p 5432 -U replicator -w \
+    -D "$PGDATA" -X stream -S "$PGHA_SLOT" --checkpoint=fast \
+    || { rm -rf "$PGDATA"; die "pg_basebackup failed"; }
+  touch "$DATA_READY"
+  rm -f "$RECLONE_REQUEST"
+}
+
+# A data directory last run as a primary (after a failover or switchover) has to give up what the
+# new primary never received before it can follow it: pg_rewind, or a new clone if that fails.
+rewind_if_needed() {
+  local state
+  state=$(as_pg pg_controldata "$PGDATA" | sed -n 's/^Database cluster state: *//p')
+  case "$state" in "shut down in recovery" | "in archive recovery") return 0 ;; esac
+  log "the data directory was a primary's ($state): rewinding it to follow $PGHA_PRIMARY_HOST"
+  wait_for_primary
+  ensure_slot >/dev/null || die "could not create slot $PGHA_SLOT on $PGHA_PRIMARY_HOST"
+  if as_pg env PGPASSFILE="$RUN/pgpass" pg_rewind --target-pgdata="$PGDATA" \
+    --source-server="host=$PGHA_PRIMARY_HOST port=5432 user=replicator dbname=postgres connect_timeout=5" >&2; then
+    log "pg_rewind done"
+  else
+    log "pg_rewind failed: cloning again"
+    clone
+  fi
+}
+
+# The replica's upstream, included by postgresql.conf; reloadable, so a failover re-points a running replica.
+write_upstream() {
+  write_private "$RUN/upstream.conf" <<EOF
+primary_conninfo = 'host=$PGHA_PRIMARY_HOST port=5432 user=replicator passfile=$RUN/pgpass application_name=$PGHA_NODE connect_timeout=5 keepalives_idle=10'
+primary_slot_name = '$PGHA_SLOT'
+EOF
+}
+
 run_replica() {
   prepare
   printf '*:*:*:replicator:%s\n' "$(secret replicator)" | write_private "$RUN/pgpass"
-  export PGPASSFILE="$RUN/pgpass"
-  # A replica whose clone finished keeps its data: a restart resumes streaming from its slot.
-  if [ ! -e "$PGDATA/.pgha-cloned" ]; then
-    rm -rf "$PGDATA"
-    install -d -o postgres -g postgres -m 0700 "$PGDATA"
-    log "waiting for the primary $PGHA_PRIMARY_HOST"
-    for i in $(seq 1 300); do
-      as_pg pg_isready -q -h "$PGHA_PRIMARY_HOST" -p 5432 -t 2 && break
-      [ "$i" = 300 ] && die "primary $PGHA_PRIMARY_HOST not ready after 300 s"
-      sleep 1
-    done
-    log "cloning from $PGHA_PRIMARY_HOST with slot $PGHA_SLOT"
-    as_pg env PGPASSFILE="$PGPASSFILE" pg_basebackup -h "$PGHA_PRIMARY_HOST" -p 5432 -U replicator -w \
-      -D "$PGDATA" -X stream -S "$PGHA_SLOT" --checkpoint=fast \
-      || { rm -rf "$PGDATA"; die "pg_basebackup failed"; }
-    as_pg touch "$PGDATA/.pgha-cloned"
+  if [ -e "$RECLONE_REQUEST" ]; then
+    log "a re-clone was requested"
+    rm -f "$DATA_READY" "$PGDATA/.pgha-cloned"
   fi
+  # A node whose data is complete keeps it: a restart resumes streaming from its slot.
+  # (.pgha-cloned marked complete clones before pgha-data-ready existed.)
+  if [ -e "$DATA_READY" ] || [ -e "$PGDATA/.pgha-cloned" ]; then
+    rewind_if_needed
+  else
+    clone
+  fi
+  touch "$DATA_READY"
   link_config
+  write_upstream
   as_pg touch "$PGDATA/standby.signal"
   local floor
   floor=$(standby_setting_floor)
   log "starting replica, streaming from $PGHA_PRIMARY_HOST"
   # shellcheck disable=SC2086 # $floor is a list of -c options
   exec setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/var/lib/postgresql postgres -D "$PGDATA" $floor
+}
+
+# Promotes this replica (run by `npm run failover` after it recorded this node as the primary).
+promote_node() {
+  load_topology
+  [ "$(effective_role)" = primary ] || die "the recorded topology does not make this node the primary; refusing to promote"
+  if [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = t ]; then
+    as_pg pg_ctl -D "$PGDATA" -w -t 120 promote >&2
+  fi
+  rm -f "$RUN/upstream.conf"
+  as_pg pg_ctl -D "$PGDATA" reload >/dev/null
+  log "promoted: this node is the primary"
+}
+
+# Applies the recorded topology to a running node: a replica re-points its upstream (PostgreSQL
+# follows the new timeline), PgBouncer re-routes at its next check (within a second).
+follow_topology() {
+  load_topology
+  case "$PGHA_ROLE" in
+    pgbouncer) log "routing to primary $PGHA_PRIMARY_HOST" ;;
+    *)
+      [ "$(effective_role)" = replica ] || die "the recorded topology makes this node the primary: use promote"
+      write_upstream
+      as_pg pg_ctl -D "$PGDATA" reload >/dev/null
+      log "now streaming from $PGHA_PRIMARY_HOST"
+      ;;
+  esac
 }
 
 # PostgreSQL refuses to run a standby whose max_connections (and four other settings) are lower
@@ -165,11 +289,66 @@ max_locks_per_transaction max_locks_per_xact
 EOF
 }
 
+# Whether a replica streams right now (as the monitor, bounded: a hung host counts as down).
+replica_streams() {
+  timeout 3 setpriv --reuid=postgres --regid=postgres --init-groups env PGPASSFILE="$RUN/monitor.pgpass" \
+    psql -X -tAq "host=$1 port=${PGHA_POSTGRES_PORT:-5432} user=pgha_monitor dbname=postgres connect_timeout=2" \
+    -c "SELECT pg_is_in_recovery() AND EXISTS (SELECT FROM pg_stat_wal_receiver WHERE status = 'streaming')" 2>/dev/null | grep -qx t
+}
+
+# Writes PgBouncer's [databases]: read-write to the primary; read-only round-robin over the
+# replicas that stream (PgBouncer would keep sending clients to a dead host of a list), or to the
+# primary, read-only by default, while none does. Prints "changed" when the file changed.
+route_pgbouncer() {
+  load_topology
+  local host probes=() streaming=() read_hosts ro_extra=""
+  for host in $PGHA_READ_HOSTS; do
+    (replica_streams "$host" && touch "$RUN/streams.$host") &
+    probes+=($!)
+  done
+  [ "${#probes[@]}" = 0 ] || wait "${probes[@]}" || true
+  for host in $PGHA_READ_HOSTS; do
+    [ -e "$RUN/streams.$host" ] && streaming+=("$host")
+    rm -f "$RUN/streams.$host"
+  done
+  if [ "${#streaming[@]}" -gt 0 ]; then
+    read_hosts=$(IFS=,; echo "${streaming[*]}")
+  else
+    read_hosts=$PGHA_PRIMARY_HOST
+    ro_extra=" connect_query='SET default_transaction_read_only = on'"
+  fi
+  cat >"$RUN/pgbouncer-databases.ini.new" <<EOF
+[databases]
+$PGHA_DATABASE = host=$PGHA_PRIMARY_HOST port=${PGHA_POSTGRES_PORT:-5432} dbname=$PGHA_DATABASE
+$PGHA_RO_DATABASE = host=$read_hosts port=${PGHA_POSTGRES_PORT:-5432} dbname=$PGHA_DATABASE$ro_extra
+EOF
+  if cmp -s "$RUN/pgbouncer-databases.ini.new" "$RUN/pgbouncer-databases.ini"; then
+    rm -f "$RUN/pgbouncer-databases.ini.new"
+  else
+    chown postgres:postgres "$RUN/pgbouncer-databases.ini.new"
+    mv "$RUN/pgbouncer-databases.ini.new" "$RUN/pgbouncer-databases.ini"
+    log "routing: read-write to $PGHA_PRIMARY_HOST, read-only to $read_hosts"
+    echo changed
+  fi
+}
+
 run_pgbouncer() {
   prepare
   printf '"pgbouncer_auth" "%s"\n' "$(secret pgbouncer_auth)" | write_private "$RUN/userlist.txt"
+  printf '*:*:*:pgha_monitor:%s\n' "$(secret monitor)" | write_private "$RUN/monitor.pgpass"
+  route_pgbouncer >/dev/null
   log "starting pgbouncer"
-  exec setpriv --reuid=postgres --regid=postgres --init-groups pgbouncer "$PGHA_ETC/pgbouncer.ini"
+  setpriv --reuid=postgres --regid=postgres --init-groups pgbouncer "$PGHA_ETC/pgbouncer.ini" &
+  PGBOUNCER_PID=$!
+  trap 'kill -TERM "$PGBOUNCER_PID" 2>/dev/null' INT TERM
+  # Every second: re-route when a replica stops or starts streaming, or a failover moved the primary.
+  while kill -0 "$PGBOUNCER_PID" 2>/dev/null; do
+    if [ "$(route_pgbouncer)" = changed ]; then
+      kill -HUP "$PGBOUNCER_PID" 2>/dev/null || true
+    fi
+    sleep 1
+  done
+  wait "$PGBOUNCER_PID"
 }
 
 # Makes the primary's pgha_ slots exactly PGHA_EXPECTED_SLOTS: creates the missing ones (WAL
@@ -305,6 +484,31 @@ run_backup_scheduler() {
   done
 }
 
+# EC2's backup timer runs this on every PostgreSQL node: only the node that is the primary right now
+# acts, so backups go on after a failover. Creates the stanza (idempotent), then takes a backup when
+# the last good one in pgha.backup_runs is PGHA_BACKUP_INTERVAL_HOURS old (full or diff by `auto`).
+run_scheduled_backup() {
+  prepare
+  local i last
+  for i in $(seq 1 24); do
+    as_pg pg_isready -q -h /var/run/postgresql -t 2 && break
+    if [ "$i" = 24 ]; then log "PostgreSQL does not accept connections on this node: no backup here"; return 0; fi
+    sleep 5
+  done
+  if [ "$(as_pg psql -X -tAq -h /var/run/postgresql -d postgres -c 'SELECT pg_is_in_recovery()')" != f ]; then
+    log "this node is not the primary: no backup here"
+    return 0
+  fi
+  log "this node is the primary: creating the stanza if needed"
+  as_pg pgbackrest --stanza=main stanza-create || die "stanza-create failed"
+  last=$(primary_psql -tA -c "SELECT coalesce(extract(epoch FROM max(finished_at))::bigint, 0) FROM pgha.backup_runs WHERE ok")
+  if [ $(($(date +%s) - last)) -lt $((PGHA_BACKUP_INTERVAL_HOURS * 3600)) ]; then
+    log "the last backup is less than $PGHA_BACKUP_INTERVAL_HOURS h old: none due"
+    return 0
+  fi
+  run_backup auto
+}
+
 run_restore() {
   prepare
   if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -324,24 +528,31 @@ run_restore() {
 }
 
 health() {
-  case "$PGHA_ROLE" in
+  local role=$PGHA_ROLE
+  case "$role" in primary | replica) load_topology; role=$(effective_role) ;; esac
+  case "$role" in
     primary) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = f ] ;;
     replica) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = t ] ;;
     restore) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = f ] ;;
     pgbouncer) pg_isready -q -h 127.0.0.1 -p 6432 -t 2 ;;
     backup-scheduler) [ -e "$RUN/scheduler-ready" ] && [ "$(cat "$RUN/last-backup-status" 2>/dev/null)" != failed ] ;;
-    *) die "no health check for role $PGHA_ROLE" ;;
+    *) die "no health check for role $role" ;;
   esac
 }
 
 case "${1:-}" in
-  primary) run_primary ;;
-  replica) run_replica ;;
+  primary | replica)
+    load_topology
+    if [ "$(effective_role)" = primary ]; then run_primary; else run_replica; fi
+    ;;
+  promote) promote_node ;;
+  follow) follow_topology ;;
   pgbouncer) run_pgbouncer ;;
   reconcile-slots) reconcile_slots ;;
   backup-scheduler) run_backup_scheduler ;;
   backup) run_backup "${2:-auto}" ;;
+  scheduled-backup) run_scheduled_backup ;;
   restore) run_restore ;;
   health) health ;;
-  *) die "usage: pgha-node primary|replica|pgbouncer|reconcile-slots|backup-scheduler|backup [type]|restore|health" ;;
+  *) die "usage: pgha-node primary|replica|pgbouncer|reconcile-slots|backup-scheduler|backup [type]|restore|health|promote|follow" ;;
 esac
