@@ -42,9 +42,8 @@ export interface CollectDeps {
     readonly now: () => number;
 }
 
-/** One read of the primary on an open connection; throws when a required query fails. */
-export async function readSample(db: Db, why: (err: unknown) => string, now: () => number): Promise<Sample> {
-    const at = now();
+/** One read of the primary on an open connection, recorded as taken `at`; throws when a required query fails. */
+export async function readSample(db: Db, why: (err: unknown) => string, at: number): Promise<Sample> {
     const [primary] = await db.query<PrimaryFacts>(HEALTH_SQL.primary);
     const walsenders = await db.query<ReplicationRow>(HEALTH_SQL.replication);
     const slots = await db.query<SlotRow>(HEALTH_SQL.slots);
@@ -90,7 +89,7 @@ export async function collectSamples(
             }
         }
         try {
-            return await readSample(db, why, deps.now);
+            return await readSample(db, why, at);
         } catch (err) {
             await db.end();
             db = undefined;
