@@ -9,6 +9,11 @@ import type { CheckResult, Metrics } from "./types";
 
 /** The node name of the primary in the report. */
 export const PRIMARY_NODE = "primary";
+/** The `cluster_name` of a node: its name with `_` for `-` (`replica-1` → `replica_1`). */
+export function clusterNameOf(node: string): string {
+    return node.replace(/-/g, "_");
+}
+
 /** The primary's `cluster_name` setting. */
 export const PRIMARY_CLUSTER_NAME = "primary";
 /** Slots whose names start with this belong to the cluster; others are the user's. */
@@ -59,13 +64,13 @@ export function expectedSyncState(mode: "off" | "any1"): string {
  * `primary`: the primary must answer and not be in recovery. A `cluster_name` other than
  * `primary` is a warning (the endpoint may reach a promoted replica).
  */
-export function evaluatePrimary(row: { in_recovery: boolean; cluster_name: string; server_version: string }): CheckResult {
+export function evaluatePrimary(row: { in_recovery: boolean; cluster_name: string; server_version: string }, expectedClusterName = PRIMARY_CLUSTER_NAME): CheckResult {
     if (row.in_recovery) {
         return result("primary", PRIMARY_NODE, "FAIL", `in recovery (cluster_name=${row.cluster_name}): the primary endpoint reaches a standby, not the primary`);
     }
     const detail = `accepts writes (not in recovery), cluster_name=${row.cluster_name}, PostgreSQL ${row.server_version}`;
-    if (row.cluster_name !== PRIMARY_CLUSTER_NAME) {
-        return result("primary", PRIMARY_NODE, "WARN", `${detail}; expected cluster_name=${PRIMARY_CLUSTER_NAME}: a promoted replica?`);
+    if (row.cluster_name !== expectedClusterName) {
+        return result("primary", PRIMARY_NODE, "WARN", `${detail}; expected cluster_name=${expectedClusterName}: failed over without updating the outputs?`);
     }
     return result("primary", PRIMARY_NODE, "PASS", detail);
 }
@@ -290,10 +295,10 @@ export function evaluateLag(r: ReplicaEndpoint, input: LagInput, t: LagThreshold
  * `pgbouncer` for the read-write entry: it must reach the primary (cluster_name `primary`,
  * not in recovery).
  */
-export function evaluatePgbouncerRw(database: string, row: { cluster_name: string; in_recovery: boolean }): CheckResult {
+export function evaluatePgbouncerRw(database: string, row: { cluster_name: string; in_recovery: boolean }, expectedClusterName = PRIMARY_CLUSTER_NAME): CheckResult {
     const where = `rw entry ${database} reaches cluster_name=${row.cluster_name} (${row.in_recovery ? "in recovery" : "not in recovery"})`;
-    const ok = row.cluster_name === PRIMARY_CLUSTER_NAME && !row.in_recovery;
-    return result("pgbouncer", "pgbouncer-rw", ok ? "PASS" : "FAIL", ok ? where : `${where}, expected the primary (cluster_name=primary, not in recovery)`);
+    const ok = row.cluster_name === expectedClusterName && !row.in_recovery;
+    return result("pgbouncer", "pgbouncer-rw", ok ? "PASS" : "FAIL", ok ? where : `${where}, expected the primary (cluster_name=${expectedClusterName}, not in recovery)`);
 }
 
 /**

@@ -49,6 +49,8 @@ export const clusterOutputsSchema = z.object(
     {
         clusterName: named("the cluster name such as pgha-dev (letters, digits, -, _, .)", NAME),
         platform: z.enum(["docker", "aws"], { error: 'must be one of "docker", "aws"' }),
+        /** Which node is the primary; absent in outputs of stacks from before failover existed. */
+        primaryNode: named('a node name such as "primary" or "replica-1"', NAME).default("primary"),
         primaryEndpoint: endpointSchema,
         replicaEndpoints: z.array(replicaSchema, { error: "must be an array of { name, host, port, slotName, applicationName }" }),
         pgbouncerEndpoint: endpointSchema,
@@ -110,9 +112,11 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
             else problems.push(`replicaEndpoints[${i}].${field} must be unique: ${preview(value)} is also replicaEndpoints[${first}].${field}`);
         });
     }
+    const primaryNode = typeof raw.primaryNode === "string" ? raw.primaryNode : "primary";
     replicas.forEach((r, i) => {
-        if (r && typeof r === "object" && (r as Record<string, unknown>).applicationName === "primary") {
-            problems.push(`replicaEndpoints[${i}].applicationName must not be "primary": that is the primary's cluster_name`);
+        const replica = r && typeof r === "object" ? (r as Record<string, unknown>) : {};
+        if (replica.applicationName === primaryNode.replace(/-/g, "_") || replica.name === primaryNode) {
+            problems.push(`replicaEndpoints[${i}] must not be the primary node ${preview(primaryNode)} (primaryNode)`);
         }
     });
     if (raw.synchronousMode === "any1" && Array.isArray(raw.replicaEndpoints) && raw.replicaEndpoints.length === 0) {

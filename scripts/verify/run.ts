@@ -3,6 +3,7 @@ import type { VerifyOptions } from "./args";
 import {
     evaluateLag,
     evaluatePgbouncerRo,
+    clusterNameOf,
     evaluatePgbouncerRw,
     evaluatePrimary,
     evaluateReadonly,
@@ -106,7 +107,7 @@ export async function runChecks(outputs: ClusterOutputs, options: CheckOptions, 
                     const [row] = await primary.db.query<{ in_recovery: boolean; cluster_name: string; server_version: string; synchronous_standby_names: string }>(SQL.identity);
                     ssn = row.synchronous_standby_names;
                     primaryUsable = !row.in_recovery;
-                    results.push(evaluatePrimary(row));
+                    results.push(evaluatePrimary(row, clusterNameOf(outputs.primaryNode)));
                 } catch (err) {
                     fail("primary", PRIMARY_NODE, `query failed: ${why(err)}`);
                 }
@@ -120,7 +121,7 @@ export async function runChecks(outputs: ClusterOutputs, options: CheckOptions, 
                 if (!rw.ok) return fail("pgbouncer", "pgbouncer-rw", rw.error);
                 try {
                     const [row] = await rw.db.tx((q) => q<{ cluster_name: string; in_recovery: boolean }>(SQL.identity));
-                    results.push(evaluatePgbouncerRw(outputs.databaseName, row));
+                    results.push(evaluatePgbouncerRw(outputs.databaseName, row, clusterNameOf(outputs.primaryNode)));
                 } catch (err) {
                     fail("pgbouncer", "pgbouncer-rw", `query through the rw entry ${outputs.databaseName} failed: ${why(err)}${bouncerHint(err)}`);
                 }
@@ -285,7 +286,7 @@ async function runCanary(
         try {
             written = await write(rw.db);
             via = `through the rw entry ${outputs.databaseName}`;
-            const onPrimary = written.row.cluster_name === "primary";
+            const onPrimary = written.row.cluster_name === clusterNameOf(outputs.primaryNode);
             out.push({
                 check: "canary",
                 node: "pgbouncer-rw",

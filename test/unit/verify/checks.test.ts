@@ -38,11 +38,18 @@ describe("primary", () => {
     test.each([
         [{ in_recovery: false, cluster_name: "primary" }, "PASS", /accepts writes/],
         [{ in_recovery: true, cluster_name: "replica_1" }, "FAIL", /in recovery \(cluster_name=replica_1\): the primary endpoint reaches a standby/],
-        [{ in_recovery: false, cluster_name: "replica_1" }, "WARN", /expected cluster_name=primary: a promoted replica\?/],
+        [{ in_recovery: false, cluster_name: "replica_1" }, "WARN", /expected cluster_name=primary: failed over without updating the outputs\?/],
     ])("%j → %s", (row, status, detail) => {
         const r = evaluatePrimary({ ...row, server_version: "15.18" });
         expect(r).toMatchObject({ check: "primary", node: "primary", status });
         expect(r.detail).toMatch(detail);
+    });
+
+    test("after a failover the primary is the node the outputs name", () => {
+        expect(evaluatePrimary({ in_recovery: false, cluster_name: "replica_1", server_version: "15.18" }, "replica_1").status).toBe("PASS");
+        expect(evaluatePrimary({ in_recovery: false, cluster_name: "primary", server_version: "15.18" }, "replica_1").status).toBe("WARN");
+        expect(evaluatePgbouncerRw("app", { cluster_name: "replica_1", in_recovery: false }, "replica_1").status).toBe("PASS");
+        expect(evaluatePgbouncerRw("app", { cluster_name: "primary", in_recovery: false }, "replica_1").status).toBe("FAIL");
     });
 });
 
