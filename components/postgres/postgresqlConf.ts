@@ -63,6 +63,7 @@ export function renderPostgresqlConf(settings: PostgresSettings, node: Pick<Node
         "hot_standby = on",
         "hot_standby_feedback = on",
         "wal_receiver_status_interval = '1s'",
+        "wal_retrieve_retry_interval = '1s'   # a replica re-pointed by a failover reconnects within a second",
         "recovery_target_timeline = 'latest'",
         "synchronous_commit = on",
         `synchronous_standby_names = '${settings.synchronousMode === "any1" ? "ANY 1 (*)" : ""}'`,
