@@ -1,5 +1,5 @@
 import { InputError } from "../verify/errors";
-import { DEFAULTS as VERIFY_DEFAULTS, parseBytes, parseDuration, parseFlags, parseLongDuration, parseSource, type OutputsSource } from "../verify/args";
+import { COMMON_FLAGS, DEFAULTS as VERIFY_DEFAULTS, parseBytes, parseDuration, parseFlags, parseLongDuration, parseSource, type OutputsSource } from "../verify/args";
 import { formatBytes, formatMs } from "../verify/format";
 
 /**
@@ -173,12 +173,7 @@ export function describeThreshold(t: Threshold, unit: "ms" | "bytes"): string {
  */
 export function parseHealthArgs(argv: readonly string[]): ParsedHealthArgs {
     const values = parseFlags(argv, {
-        stack: { type: "string" },
-        outputs: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        "connect-timeout": { type: "string" },
-        "query-timeout": { type: "string" },
+        ...COMMON_FLAGS,
         samples: { type: "string" },
         interval: { type: "string" },
         "lag-warn": { type: "string" },

@@ -124,12 +124,7 @@ export function parseBytes(flag: string, raw: string): number {
  */
 export function parseVerifyArgs(argv: readonly string[]): ParsedArgs {
     const values = parseFlags(argv, {
-        stack: { type: "string" },
-        outputs: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        "connect-timeout": { type: "string" },
-        "query-timeout": { type: "string" },
+        ...COMMON_FLAGS,
         "canary-timeout": { type: "string" },
         "lag-warn": { type: "string" },
         "lag-fail": { type: "string" },
@@ -168,6 +163,16 @@ export function parseVerifyArgs(argv: readonly string[]): ParsedArgs {
     }
     return { help: false, options };
 }
+
+/** The flags `verify` and `health` share: the source of the outputs, `--json`, `--help` and the timeouts. */
+export const COMMON_FLAGS = {
+    stack: { type: "string" },
+    outputs: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+    "connect-timeout": { type: "string" },
+    "query-timeout": { type: "string" },
+} as const;
 
 /**
  * Parses a command line strictly with `util.parseArgs` (no positionals, no unknown flag) and,

@@ -6,6 +6,7 @@ import {
     evaluateReplicas,
     evaluateSlotHealth,
     worstHealth,
+    type BackupFacts,
     type GoodSample,
     type HealthResult,
     type Sample,
@@ -154,7 +155,8 @@ describe("evaluateSlotHealth", () => {
 
 describe("evaluateBackup", () => {
     const withBackup = (backup: GoodSample["backup"]) => sample({ backup });
-    const ok = (ageH: number) => ({ ...BACKUP, lastOk: { ...(BACKUP.ok ? BACKUP.lastOk! : ({} as never)), age_s: ageH * 3600 } });
+    const good = BACKUP as Extract<BackupFacts, { ok: true }>;
+    const ok = (ageH: number): Extract<BackupFacts, { ok: true }> => ({ ...good, lastOk: { ...good.lastOk!, age_s: ageH * 3600 } });
 
     test.each([
         [1, "OK", /^last good backup full 20261123-100000F finished 1 h 0 min ago$/],
