@@ -7,7 +7,7 @@ import Docker from "dockerode";
 import { deployStack, destroyStack, stackOutputsPath, waitUntilAllStream } from "../../test/e2e/support/devCluster";
 import { ClusterOutputs, Endpoint, outputSecrets, parseClusterOutputs } from "../verify/outputs";
 import type { PgTarget } from "./pgbench";
-import { lastJsonLine, runCommand, TSX } from "./proc";
+import { jsonOutput, runCommand, TSX } from "./proc";
 
 /** The stack name, hence the container prefix `pgha-bench-`. */
 export const BENCH_STACK = "bench";
@@ -91,7 +91,7 @@ export interface VerifyRun {
 /** Runs the real post-deploy check, `scripts/verify-replication.ts --outputs <bench outputs> --json`. */
 export async function verifyBench(): Promise<VerifyRun> {
     const run = await runCommand(TSX, ["scripts/verify-replication.ts", "--outputs", BENCH_OUTPUTS, "--json"], 120_000);
-    const report = lastJsonLine(run.stdout) as { checks?: { check: string; node: string; status: string }[] } | undefined;
+    const report = jsonOutput(run.stdout) as { checks?: { check: string; node: string; status: string }[] } | undefined;
     const failed = (report?.checks ?? []).filter((c) => c.status === "FAIL").map((c) => `${c.check}/${c.node}`);
     return { ok: run.code === 0, seconds: run.seconds, failed: run.code === 0 ? [] : failed.length > 0 ? failed : [`exit ${run.code}`] };
 }

@@ -42,16 +42,19 @@ export function runNpmScript(script: string, args: readonly string[], timeoutMs:
     return runCommand("npm", ["run", "--silent", script, "--", ...args], timeoutMs);
 }
 
-/** The last line of `text` that parses as a JSON object, or `undefined`. */
-export function lastJsonLine(text: string): Record<string, unknown> | undefined {
-    for (const line of text.trim().split("\n").reverse()) {
-        const trimmed = line.trim();
-        if (!trimmed.startsWith("{")) continue;
+/**
+ * The JSON object a tool printed with `--json`: the whole output, or else the last part of it
+ * that starts at a line beginning with `{` (one-line or pretty-printed), or `undefined`.
+ */
+export function jsonOutput(text: string): Record<string, unknown> | undefined {
+    const lines = text.trim().split("\n");
+    for (let i = lines.length - 1; i >= 0; i--) {
+        if (!lines[i].trimStart().startsWith("{")) continue;
         try {
-            const value = JSON.parse(trimmed);
+            const value = JSON.parse(lines.slice(i).join("\n"));
             if (value && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;
         } catch {
-            // not JSON: keep looking
+            // not a whole JSON object from here: look further up
         }
     }
     return undefined;

@@ -144,6 +144,8 @@ export interface FailoverRun {
     /** The failover CLI's own wall-clock seconds and exit code (none when the run broke before it). */
     cliSeconds?: number;
     cliExitCode: number | null;
+    /** The CLI's own timings from its `--json` output (fencedMs, promotedMs, writesAcceptedMs, ...). */
+    cliTimings?: Record<string, number>;
     /** The CLI's `--json` output, secrets removed. */
     cliOutput?: Record<string, unknown>;
     /** `npm run verify` on the rewritten outputs passed after the failover. */

@@ -4,7 +4,7 @@ import { Client } from "pg";
 import { appTarget, BENCH_OUTPUTS, BENCH_PREFIX, benchSecrets, monitorTarget } from "../cluster";
 import { initPgbench } from "../pgbench";
 import type { BenchPlan } from "../plan";
-import { lastJsonLine, runNpmScript } from "../proc";
+import { jsonOutput, runNpmScript } from "../proc";
 import { median, ratio } from "../stats";
 import type { BackupResult } from "../types";
 import { redact } from "../../verify/redact";
@@ -44,7 +44,7 @@ export async function measureBackup(outputs: ClusterOutputs, plan: BenchPlan, lo
     const backups: BackupResult["backups"] = [];
     for (let i = 0; i < plan.runs; i++) {
         const run = await runNpmScript("backup", ["--outputs", BENCH_OUTPUTS, "--type", "full", "--json"], 900_000);
-        const out = lastJsonLine(run.stdout) as { ok?: boolean; seconds?: number; label?: string | null } | undefined;
+        const out = jsonOutput(run.stdout) as { ok?: boolean; seconds?: number; label?: string | null } | undefined;
         if (run.code !== 0 || !out?.ok || typeof out.seconds !== "number") {
             throw new Error(`npm run backup failed (exit ${run.code}): ${redact(run.stderr.trim().split("\n").slice(-5).join(" | "), secrets)}`);
         }
@@ -54,7 +54,7 @@ export async function measureBackup(outputs: ClusterOutputs, plan: BenchPlan, lo
     const restores: BackupResult["restores"] = [];
     for (let i = 0; i < plan.runs; i++) {
         const run = await runNpmScript("restore", ["--outputs", BENCH_OUTPUTS, "--json", "--timeout", "600"], 900_000);
-        const out = lastJsonLine(run.stdout) as { seconds?: number; container?: string; volume?: string; lastTransaction?: string } | undefined;
+        const out = jsonOutput(run.stdout) as { seconds?: number; container?: string; volume?: string; lastTransaction?: string } | undefined;
         await removeRestore(out?.container, out?.volume);
         if (run.code !== 0 || typeof out?.seconds !== "number") {
             throw new Error(`npm run restore failed (exit ${run.code}): ${redact(run.stderr.trim().split("\n").slice(-5).join(" | "), secrets)}`);

@@ -10,7 +10,7 @@ import { REPO_ROOT } from "../../../test/e2e/harness/client";
 import { appTarget, BENCH_OUTPUTS, benchSecrets, deployBench, destroyBench, verifyBench, waitForStreaming } from "../cluster";
 import type { PgTarget } from "../pgbench";
 import type { BenchPlan } from "../plan";
-import { lastJsonLine, runNpmScript } from "../proc";
+import { jsonOutput, runNpmScript } from "../proc";
 import { medianOf } from "../stats";
 import type { FailoverResult, FailoverRun, Skipped } from "../types";
 import { redact } from "../../verify/redact";
@@ -77,11 +77,12 @@ async function oneFailover(plan: BenchPlan, log: (msg: string) => void): Promise
     const accepted = firstAcceptedWrite(rw, killedAt + plan.failoverTimeoutSeconds * 1000);
     const cli = await runNpmScript("failover", ["--outputs", BENCH_OUTPUTS, "--json"], plan.failoverTimeoutSeconds * 1000);
     const acceptedAt = await accepted;
-    const cliJson = lastJsonLine(cli.stdout);
+    const cliJson = jsonOutput(cli.stdout);
     const run: FailoverRun = {
         secondsToWrite: acceptedAt === undefined ? undefined : (acceptedAt - killedAt) / 1000,
         cliSeconds: cli.seconds,
         cliExitCode: cli.code,
+        cliTimings: cliJson?.timings as Record<string, number> | undefined,
         cliOutput: cliJson && JSON.parse(redact(JSON.stringify(cliJson), secrets)),
     };
     if (cli.code !== 0) run.error = `npm run failover exited ${cli.code}: ${redact(cli.stderr.trim().split("\n").slice(-5).join(" | "), secrets)}`;
