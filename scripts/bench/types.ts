@@ -148,8 +148,6 @@ export interface FailoverRun {
     cliTimings?: Record<string, number>;
     /** The CLI's `--json` output, secrets removed. */
     cliOutput?: Record<string, unknown>;
-    /** `npm run verify` on the rewritten outputs passed after the failover. */
-    verifiedAfter?: boolean;
     error?: string;
 }
 
