@@ -15,8 +15,8 @@ const clusterName = `pgha-${pulumi.getStack()}`;
 
 const secrets = new ReplicationSecrets(`${clusterName}-secrets`);
 
-/** What index.ts reads from a platform's cluster. */
-type Cluster = ClusterEndpoints & { backup?: BackupSettings; backupAccess?: pulumi.Output<unknown> };
+/** What index.ts reads from a platform's cluster. On AWS the repository is known once its bucket is. */
+type Cluster = ClusterEndpoints & { backup?: pulumi.Input<BackupSettings>; backupAccess?: pulumi.Output<unknown> };
 
 function declareCluster(): Cluster {
     switch (config.platform) {
@@ -53,16 +53,27 @@ export const readConnectionString = connectionString(config.appUser, secrets.pas
 /** The monitoring role used by `npm run verify` (member of pg_monitor). */
 export const monitorUser = "pgha_monitor";
 export const monitorPassword = pulumi.secret(secrets.passwords.monitor);
-/** Backup schedule, retention and repository; absent when backups are off. */
-export const backup: BackupSummary | undefined =
+/** Backup schedule, retention and repository (on AWS with the bucket's and key's ARNs); absent when backups are off. */
+export const backup: pulumi.Output<BackupSummary> | undefined =
     cluster.backup &&
-    (({ repository: r, retentionDays, intervalHours, fullIntervalDays, archiveTimeoutSeconds }) => ({
+    pulumi.all([cluster.backup, cluster instanceof AwsPostgresCluster ? cluster.backupAccess : undefined]).apply(([{ repository: r, retentionDays, intervalHours, fullIntervalDays, archiveTimeoutSeconds }, aws]) => ({
         stanza: STANZA,
         intervalHours,
         fullIntervalDays,
         retentionDays,
         archiveTimeoutSeconds,
-        repository: { endpoint: r.endpoint, port: r.port, bucket: r.bucket, region: r.region, path: r.path },
-    }))(cluster.backup);
-/** Docker: how `npm run backup` / `npm run restore` reach the repository (secret: it holds the S3 key). */
+        repository: {
+            endpoint: r.endpoint,
+            port: r.port,
+            bucket: r.bucket,
+            region: r.region,
+            path: r.path,
+            ...(aws ? { bucketArn: aws.bucketArn, kmsKeyArn: aws.kmsKeyArn } : {}),
+        },
+    }));
+/**
+ * What `npm run backup` / `npm run restore` need. Docker: the scheduler container, node image and
+ * S3 key (secret). AWS: the bucket, its key and the PostgreSQL nodes' instance ids for SSM (no
+ * secret: the nodes use their instance role).
+ */
 export const backupAccess = cluster.backupAccess;

@@ -194,6 +194,14 @@ export const configSchema = z
         if (c.awsAppCidrs.some((cidrBlock) => cidrBlock.endsWith("/0"))) {
             ctx.addIssue({ code: "custom", path: ["awsAppCidrs"], message: "pgha:awsAppCidrs must not contain a /0 block: the database is never reachable from the internet" });
         }
+        // The S3 bucket's lifecycle safety net must outlast the oldest backup pgBackRest keeps (components/aws/clusterBackups.ts).
+        if (c.platform === "aws" && c.backupEnabled && c.backupRetentionDays + c.backupFullIntervalDays > 3650) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["backupRetentionDays"],
+                message: `pgha:backupRetentionDays (${c.backupRetentionDays}) + pgha:backupFullIntervalDays (${c.backupFullIntervalDays}) must be at most 3650 days on platform aws (the bucket's lifecycle rule keeps backups that long at most)`,
+            });
+        }
     });
 
 /** The validated stack configuration, with every default filled in. */

@@ -30,5 +30,15 @@ export interface BackupSummary {
     readonly fullIntervalDays: number;
     readonly retentionDays: number;
     readonly archiveTimeoutSeconds: number;
-    readonly repository: { endpoint: string; port: number; bucket: string; region: string; path: string };
+    readonly repository: {
+        endpoint: string;
+        port: number;
+        bucket: string;
+        region: string;
+        path: string;
+        /** AWS: the bucket's ARN. */
+        bucketArn?: string;
+        /** AWS: the KMS key the bucket encrypts with. */
+        kmsKeyArn?: string;
+    };
 }

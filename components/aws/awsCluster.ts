@@ -1,14 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig } from "../config";
 import { ClusterEndpoints } from "../endpoints";
-import { clusterNodes, PGBOUNCER_PORT, POSTGRES_PORT } from "../postgres";
+import { BackupSettings, clusterNodes, PGBOUNCER_PORT, POSTGRES_PORT, ROLE_SCRIPT, STANZA } from "../postgres";
 import { CREDENTIAL_NAMES, CredentialName, ReplicationSecrets } from "../secrets/replicationSecrets";
 import { assertNitroInstanceType, DebianArch, instanceArchitecture, latestDebianAmi } from "./ami";
+import { ClusterBackups } from "./clusterBackups";
 import { CredentialStore } from "./credentialStore";
 import { ClusterNetwork, VpcChoice } from "./network";
 import { NodeInstance } from "./nodeInstance";
 import { NodeReservation } from "./nodeReservation";
 import { NodeRole } from "./nodeRole";
+import { awsBackupSettings, BACKUP_SERVICE_UNIT, SCHEDULED_BACKUP_ETC } from "./nodeBackups";
 import { composeEc2Nodes, Ec2Composition } from "./nodeRoles";
 import { RoleOnNode } from "./nodeScript";
 import { ReplicationSlots } from "./replicationSlots";
@@ -31,6 +33,27 @@ interface Resolved {
 }
 
 /**
+ * How to reach an EC2 cluster's backups (nothing secret: the nodes use their instance role). Run
+ * `PGHA_ETC=<etc> <roleScript> backup full` on the primary's instance through SSM to back up now.
+ */
+export interface AwsBackupAccess {
+    readonly platform: "aws";
+    readonly region: string;
+    /** The bucket and its KMS key. */
+    readonly bucketName: string;
+    readonly bucketArn: string;
+    readonly kmsKeyArn: string;
+    /** Instance id of each PostgreSQL node (`primary`, `replica-1`, ...): SSM targets. */
+    readonly postgresInstanceIds: Record<string, string>;
+    /** The role script and the PGHA_ETC its `backup` and `scheduled-backup` commands read. */
+    readonly roleScript: string;
+    readonly etc: string;
+    /** The systemd service the backup timer starts (`journalctl -u` shows its runs). */
+    readonly scheduledService: string;
+    readonly stanza: string;
+}
+
+/**
  * The cluster on AWS EC2, private to its VPC: the primary and each replica on their own instance,
  * spread over the subnets' availability zones (primary in the first subnet, replica i in subnet
  * (i + 1) mod n), PgBouncer on its own instance or on the primary's, the credentials in Secrets
@@ -45,6 +68,10 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
     public readonly pgbouncerEndpoint: ClusterEndpoints["pgbouncerEndpoint"];
     /** Instance id by node name (`primary`, `replica-1`, `pgbouncer`): SSM sessions target these. */
     public readonly instanceIds: pulumi.Output<Record<string, string>>;
+    /** The pgBackRest settings every node shares (the bucket is known once created); absent when backups are off. */
+    public readonly backup?: pulumi.Output<BackupSettings>;
+    /** The backup repository's bucket and key ARNs and the nodes' instance ids; absent when backups are off. */
+    public readonly backupAccess?: pulumi.Output<AwsBackupAccess>;
 
     constructor(name: string, args: AwsPostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:aws:PostgresCluster", name, {}, opts);
@@ -76,6 +103,14 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
             { clusterName: name, region, secretArns: CREDENTIAL_NAMES.map((c) => store.secrets[c].arn), keyArn: store.key.arn },
             { parent: this },
         );
+        const backups = config.backupEnabled
+            ? new ClusterBackups(
+                  `${name}-backups`,
+                  { clusterName: name, retentionDays: config.backupRetentionDays, fullIntervalDays: config.backupFullIntervalDays, nodeRoleId: nodeRole.role.id },
+                  { parent: this },
+              )
+            : undefined;
+        this.backup = backups?.bucket.bucketName.apply((bucketName) => awsBackupSettings(config, bucketName, region, backups.prefix));
 
         // Addresses and data volumes first: every node's configuration names the others' addresses.
         const subnets = network.nodeSubnets;
@@ -110,8 +145,8 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
               );
 
         const resolved: pulumi.Output<Resolved> = pulumi
-            .all([network.vpcCidr, store.arns(), primaryReservation.privateIp, pulumi.all(replicaReservations.map((s) => s.privateIp))])
-            .apply(([vpcCidr, arns, primary, replicas]) => ({ arns, composition: composeEc2Nodes(config, vpcCidr, { primary, replicas }) }));
+            .all([network.vpcCidr, store.arns(), primaryReservation.privateIp, pulumi.all(replicaReservations.map((s) => s.privateIp)), this.backup])
+            .apply(([vpcCidr, arns, primary, replicas, backup]) => ({ arns, composition: composeEc2Nodes(config, vpcCidr, { primary, replicas }, backup) }));
         const userData = (nodeName: string, dataVolumeId: pulumi.Input<string> | undefined, roles: (c: Ec2Composition) => RoleOnNode[]) =>
             pulumi.all([resolved, dataVolumeId]).apply(([f, volumeId]) => {
                 try {
@@ -124,6 +159,8 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
                             roles: roles(f.composition),
                             secretArns: f.arns,
                             dataVolumeId: volumeId,
+                            // Every PostgreSQL node: the timer acts wherever the primary is, also after a failover.
+                            scheduledBackup: roles(f.composition).some((r) => r.role !== "pgbouncer") ? f.composition.scheduledBackup : undefined,
                         }),
                     );
                 } catch (e) {
@@ -139,7 +176,7 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
             return amis.get(arch)!;
         };
         // Nodes install packages and read their secrets at boot: the route out, the values and the role's permission must exist first.
-        const nodeOpts: pulumi.ComponentResourceOptions = { parent: this, dependsOn: [...network.egress, ...store.versions, nodeRole.policy] };
+        const nodeOpts: pulumi.ComponentResourceOptions = { parent: this, dependsOn: [...network.egress, ...store.versions, nodeRole.policy, ...(backups ? [backups.nodeAccess] : [])] };
         const instance = (nodeName: string, role: "primary" | "replica" | "pgbouncer", instanceType: string, reservation: NodeReservation, data: pulumi.Input<string>) =>
             new NodeInstance(
                 `${name}-${nodeName}`,
@@ -184,7 +221,26 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
         this.pgbouncerEndpoint = (pgbouncerReservation ?? primaryReservation).privateIp.apply((host) => ({ host, port: PGBOUNCER_PORT }));
         const instances: Record<string, NodeInstance> = { primary, ...Object.fromEntries(replicas.map((r, i) => [nodes.replicas[i].name, r])), ...(pgbouncer ? { pgbouncer } : {}) };
         this.instanceIds = pulumi.all(Object.fromEntries(Object.entries(instances).map(([node, i]) => [node, i.instance.id])));
+        if (backups) {
+            const postgresInstances = [primary, ...replicas];
+            const postgresNames = ["primary", ...nodes.replicas.map((n) => n.name)];
+            this.backupAccess = pulumi
+                .all([backups.bucket.bucketName, backups.bucket.bucketArn, backups.bucket.kmsKeyArn, pulumi.all(postgresInstances.map((i) => i.instance.id))])
+                .apply(([bucketName, bucketArn, kmsKeyArn, ids]) => ({
+                    platform: "aws" as const,
+                    region,
+                    bucketName,
+                    bucketArn,
+                    kmsKeyArn,
+                    postgresInstanceIds: Object.fromEntries(postgresNames.map((n, i) => [n, ids[i]])),
+                    roleScript: ROLE_SCRIPT,
+                    etc: SCHEDULED_BACKUP_ETC,
+                    scheduledService: BACKUP_SERVICE_UNIT,
+                    stanza: STANZA,
+                }));
+        }
         this.registerOutputs({
+            backupAccess: this.backupAccess,
             primaryEndpoint: this.primaryEndpoint,
             replicaEndpoints: this.replicaEndpoints,
             pgbouncerEndpoint: this.pgbouncerEndpoint,

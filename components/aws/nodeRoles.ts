@@ -3,7 +3,7 @@
  * platform-neutral role plans. Pure, so the e2e test boots exactly what the program deploys.
  */
 import { ClusterConfig } from "../config";
-import { ClusterFacts, clusterNodes, NODE_PATHS, pgbouncerPlan, postgresNodePlan, RolePlan, slotsPlan } from "../postgres";
+import { backupSchedulerPlan, BackupSettings, ClusterFacts, clusterNodes, NODE_PATHS, STANZA, pgbouncerPlan, postgresNodePlan, RolePlan, slotsPlan } from "../postgres";
 import { RoleOnNode } from "./nodeScript";
 import { slotsParameterValue } from "./slotsDocument";
 
@@ -28,25 +28,34 @@ export interface Ec2Composition {
     readonly slotJob: RolePlan;
     /** That parameter's value. */
     readonly expectedSlots: string;
+    /** What the backup timer of every PostgreSQL node runs (`pgha-node scheduled-backup`); absent when backups are off. */
+    readonly scheduledBackup?: RolePlan;
 }
 
-/** The facts every role shares on EC2: pg_hba admits the VPC's CIDR block, not Docker's `samenet`. */
-export function ec2Facts(config: ClusterConfig, vpcCidr: string): ClusterFacts {
-    return { pgMajor: config.postgresVersion, postgres: config, bootstrap: config, clusterCidrs: [vpcCidr], clientCidrs: [vpcCidr] };
+/**
+ * The facts every role shares on EC2: pg_hba admits the VPC's CIDR block, not Docker's `samenet`.
+ * With `backup`, every PostgreSQL node gets pgbackrest.conf and WAL archiving (a replica archives
+ * once promoted).
+ */
+export function ec2Facts(config: ClusterConfig, vpcCidr: string, backup?: BackupSettings): ClusterFacts {
+    const postgres = backup ? { ...config, archive: { stanza: STANZA, timeoutSeconds: backup.archiveTimeoutSeconds } } : config;
+    return { pgMajor: config.postgresVersion, postgres, bootstrap: config, clusterCidrs: [vpcCidr], clientCidrs: [vpcCidr], backup };
 }
 
 /**
  * Composes the plans of every node: the primary (with PgBouncer in {@link COLOCATED_PGBOUNCER_ETC}
  * when `config.awsPgbouncerColocated`), each replica streaming from the primary's address, and
  * PgBouncer routing the read-write entry to the primary and the read-only one to the replicas.
+ * With `backup` (awsBackupSettings), WAL archiving on every PostgreSQL node and the plan of their
+ * backup timer.
  * @throws Error when the addresses do not match `config.replicas`.
  */
-export function composeEc2Nodes(config: ClusterConfig, vpcCidr: string, addresses: NodeAddresses): Ec2Composition {
+export function composeEc2Nodes(config: ClusterConfig, vpcCidr: string, addresses: NodeAddresses, backup?: BackupSettings): Ec2Composition {
     const nodes = clusterNodes(config.replicas);
     if (addresses.replicas.length !== nodes.replicas.length) {
         throw new Error(`${nodes.replicas.length} replicas but ${addresses.replicas.length} replica addresses`);
     }
-    const facts = ec2Facts(config, vpcCidr);
+    const facts = ec2Facts(config, vpcCidr, backup);
     const colocated = config.awsPgbouncerColocated;
     const pgbouncer: RoleOnNode = {
         role: "pgbouncer",
@@ -63,6 +72,7 @@ export function composeEc2Nodes(config: ClusterConfig, vpcCidr: string, addresse
         replicas: nodes.replicas.map((node, i) => [{ role: "replica", etc: NODE_PATHS.etc, plan: postgresNodePlan(facts, node, { self: addresses.replicas[i], primary: addresses.primary }) }]),
         pgbouncer: colocated ? undefined : [pgbouncer],
         slotJob: slotsPlan(facts, [], addresses.primary),
+        ...(backup ? { scheduledBackup: backupSchedulerPlan(facts, config.databaseName, false) } : {}),
         expectedSlots: slotsParameterValue(nodes.replicas.map((r) => r.slotName)),
     };
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 /** What a resource does in the cluster, as its `pgha:role` tag says. */
-export type TagRole = "network" | "security" | "secrets" | "iam" | "primary" | "replica" | "pgbouncer" | "slots";
+export type TagRole = "network" | "security" | "secrets" | "iam" | "primary" | "replica" | "pgbouncer" | "slots" | "backup";
 
 /**
  * The tags every AWS resource of a cluster carries: `Name` (`<cluster>-<suffix>`), `pgha:cluster`,

@@ -4,8 +4,9 @@
  * plans' files, fetches the secrets the plans need from Secrets Manager, mounts the data volume
  * and starts `pgha-node@<role>` under systemd. Pure functions: the e2e test renders and runs them.
  */
-import { NodeFile, NODE_PATHS, ROLE_SCRIPT } from "../postgres";
+import { NodeFile, NODE_PATHS, PGBACKREST_PATHS, ROLE_SCRIPT, RolePlan } from "../postgres";
 import { gzipDeterministic } from "./gzip";
+import { BACKUP_TIMER_UNIT, backupTimerUnits, SCHEDULED_BACKUP_ETC } from "./nodeBackups";
 import { relocatePlan, renderFileWrites, renderSecretFetches, RoleOnNode, SecretArns, SHELL_HELPERS, shellQuote } from "./nodeScript";
 
 /** Where the data volume is mounted: the postgres user's home, holding PGDATA. */
@@ -36,6 +37,12 @@ export interface UserDataSpec {
     readonly secretArns: SecretArns;
     /** The EBS data volume mounted at /var/lib/postgresql; required when the node runs PostgreSQL. */
     readonly dataVolumeId?: string;
+    /**
+     * Scheduled backups (backupSchedulerPlan): its files go to {@link SCHEDULED_BACKUP_ETC}, and the
+     * systemd timer {@link BACKUP_TIMER_UNIT} runs it. Only for a node that runs PostgreSQL; absent
+     * when backups are off.
+     */
+    readonly scheduledBackup?: RolePlan;
 }
 
 /** The udev path of an EBS volume on a Nitro instance: its NVMe serial is the volume id without the dash. */
@@ -81,10 +88,13 @@ export function unitEnvFile(role: RoleOnNode): NodeFile {
     return { path: `${NODE_PATHS.etc}/units/${role.role}.env`, content: `PGHA_ETC=${role.etc}\n` };
 }
 
-/** Debian packages a node needs from apt.postgresql.org, by role. */
+/** Debian packages a node needs from apt.postgresql.org, by role; pgBackRest where a plan has its settings. */
 export function pgdgPackages(roles: readonly RoleOnNode[], postgresVersion: number): string[] {
     const packages = new Set<string>();
     for (const r of roles) {
+        if (r.plan.files.some((f) => f.path === PGBACKREST_PATHS.conf)) {
+            packages.add("pgbackrest");
+        }
         if (r.role === "pgbouncer") {
             packages.add(`postgresql-client-${postgresVersion}`).add("pgbouncer");
         } else {
@@ -106,6 +116,13 @@ function validate(spec: UserDataSpec): void {
     if (runsPostgres && !spec.dataVolumeId) {
         throw new Error(`node ${spec.nodeName} runs PostgreSQL and needs a data volume`);
     }
+    if (spec.scheduledBackup && !runsPostgres) {
+        throw new Error(`node ${spec.nodeName} runs no PostgreSQL: scheduled backups belong on PostgreSQL nodes`);
+    }
+    if (spec.scheduledBackup && spec.scheduledBackup.secrets.length > 0) {
+        // EC2 nodes reach the bucket with their instance role; no S3 key is ever shipped to them.
+        throw new Error(`node ${spec.nodeName}: scheduled backups on EC2 take no secret (repo1-s3-key-type=auto), got ${spec.scheduledBackup.secrets.map((s) => s.credential).join(", ")}`);
+    }
     if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(spec.region)) {
         throw new Error(`${JSON.stringify(spec.region)} is not an AWS region`);
     }
@@ -121,7 +138,8 @@ export function renderUserData(spec: UserDataSpec): string {
     validate(spec);
     const roles = spec.roles.map((r) => ({ ...r, plan: relocatePlan(r.plan, r.etc) }));
     const hasPgbouncer = roles.some((r) => r.role === "pgbouncer");
-    const files = [...roles.flatMap((r) => r.plan.files), ...roles.map(unitEnvFile), nodeUnit()];
+    const backupFiles = spec.scheduledBackup ? [...relocatePlan(spec.scheduledBackup, SCHEDULED_BACKUP_ETC).files, ...backupTimerUnits()] : [];
+    const files = [...roles.flatMap((r) => r.plan.files), ...roles.map(unitEnvFile), nodeUnit(), ...backupFiles];
     const units = roles.map((r) => `pgha-node@${r.role}.service`).join(" ");
     const indent = (text: string) => text.replace(/^(?=.)/gm, "  ");
 
@@ -182,7 +200,7 @@ ${mount}
 start_units() {
   systemctl daemon-reload
   systemctl enable --now ${units}
-}
+${spec.scheduledBackup ? `  # Backups: checked every few minutes on every PostgreSQL node, taken on the primary only.\n  systemctl enable --now ${BACKUP_TIMER_UNIT}\n` : ""}}
 
 main() {
   log "bootstrapping ${spec.nodeName} of ${spec.clusterName}"

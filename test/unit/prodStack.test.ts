@@ -35,10 +35,26 @@ const T = {
     profile: "aws:iam/instanceProfile:InstanceProfile",
     document: "aws:ssm/document:Document",
     association: "aws:ssm/association:Association",
+    bucket: "aws:s3/bucket:Bucket",
 } as const;
 
 /** Types AWS cannot tag; every other AWS resource must carry the cluster's tags. */
-const UNTAGGABLE = new Set<string>([T.route, T.rta, T.attachment, T.alias, T.secretVersion, T.rolePolicy, T.rolePolicyAttachment]);
+const UNTAGGABLE = new Set<string>([
+    T.route,
+    T.rta,
+    T.attachment,
+    T.alias,
+    T.secretVersion,
+    T.rolePolicy,
+    T.rolePolicyAttachment,
+    // The backup bucket's settings are sub-resources of the (tagged) bucket.
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+]);
 
 const ofType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
 const named = (resources: RecordedResource[], type: string, name: string) => {
@@ -112,11 +128,13 @@ describe("prod stack on AWS EC2", () => {
             [T.nat, 1],
             [T.eip, 1],
             [T.sg, 2],
-            [T.key, 1],
+            // The credentials' key and the backups' key (test/unit/prodBackups.test.ts covers the backups).
+            [T.key, 2],
+            [T.bucket, 1],
             [T.secret, 5],
             [T.secretVersion, 5],
             [T.role, 1],
-            [T.rolePolicy, 1],
+            [T.rolePolicy, 2],
             [T.profile, 1],
             [T.document, 1],
             [T.association, 1],
@@ -363,7 +381,8 @@ describe("prod stack on AWS EC2", () => {
             Version: "2012-10-17",
             Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
         });
-        const policies = ofType(resources, T.rolePolicy);
+        // The backups' policy on the same role is checked in test/unit/prodBackups.test.ts.
+        const policies = ofType(resources, T.rolePolicy).filter((p) => p.name !== "pgha-prod-backups-node-access");
         expect(policies).toHaveLength(1);
         expect(policies[0].inputs.role).toBe(role.id);
         const secretArns = CREDENTIAL_NAMES.map((c) => named(resources, T.secret, `pgha-prod-credentials-${c}`).state.arn);
@@ -434,7 +453,7 @@ describe("prod stack on AWS EC2", () => {
         expect(writtenFile(primary, "/etc/pgha/pg_hba.conf")).toContain("host replication replicator 10.42.0.0/16 scram-sha-256\n");
         expect(writtenFile(primary, "/etc/pgha/pg_hba.conf")).toContain("host all all 10.42.0.0/16 scram-sha-256\n");
         expect(writtenFile(primary, "/etc/pgha/postgresql.conf")).toContain("synchronous_standby_names = 'ANY 1 (*)'\n");
-        expect(primary).toContain("retry apt_get install postgresql-16 postgresql-client-16\n");
+        expect(primary).toContain("retry apt_get install pgbackrest postgresql-16 postgresql-client-16\n");
         for (const n of [1, 2]) {
             const replica = userData(named(resources, T.instance, `pgha-prod-replica-${n}`));
             expect(writtenFile(replica, "/etc/pgha/node.env")).toContain(`PGHA_PRIMARY_HOST="${primaryIp}"\nPGHA_SLOT="pgha_replica_${n}"\n`);
@@ -490,12 +509,12 @@ describe("prod stack on AWS EC2", () => {
     test("every taggable AWS resource carries Name, pgha:cluster, pgha:role and pgha:stack", async () => {
         const { resources } = await prod({ awsAppSecurityGroupIds: ["sg-0a99"] });
         const aws = resources.filter((r) => r.custom && r.type.startsWith("aws:"));
-        expect(aws).toHaveLength(60);
+        expect(aws).toHaveLength(70);
         for (const r of aws.filter((x) => !UNTAGGABLE.has(x.type))) {
             expect([r.type, r.name, r.inputs.tags]).toEqual([
                 r.type,
                 r.name,
-                { Name: expect.stringMatching(/^pgha-prod-/), "pgha:cluster": "pgha-prod", "pgha:role": expect.stringMatching(/^(network|security|secrets|iam|primary|replica|pgbouncer|slots)$/), "pgha:stack": "prod" },
+                { Name: expect.stringMatching(/^pgha-prod-/), "pgha:cluster": "pgha-prod", "pgha:role": expect.stringMatching(/^(network|security|secrets|iam|primary|replica|pgbouncer|slots|backup)$/), "pgha:stack": "prod" },
             ]);
         }
     });
@@ -517,6 +536,9 @@ describe("prod stack on AWS EC2", () => {
             readConnectionString: `postgresql://app:${mockPassword("pgha-prod-secrets-app")}@${ip("pgbouncer")}:6432/app_ro`,
             monitorUser: "pgha_monitor",
             monitorPassword: mockPassword("pgha-prod-secrets-monitor"),
+            // Exact values in test/unit/prodBackups.test.ts.
+            backup: expect.objectContaining({ stanza: "main", repository: expect.objectContaining({ endpoint: "s3.eu-west-1.amazonaws.com", path: "/pgha-prod" }) }),
+            backupAccess: expect.objectContaining({ platform: "aws", etc: "/etc/pgha/backup" }),
         });
         for (const [key, output] of Object.entries(outputs)) {
             const secret = ["writeConnectionString", "readConnectionString", "monitorPassword"].includes(key);

@@ -106,6 +106,12 @@ function awsState(type: string, name: string, inputs: any): { id: string; state:
     if (type === "aws:kms/key:Key") state.keyId = `${mockHex(name, 8)}-0000-4000-8000-${mockHex(name, 12)}`;
     if (type === "aws:ssm/document:Document") state.latestVersion = "1";
     if (type === "aws:ssm/association:Association") state.associationId = `${mockHex(name, 8)}-assoc`;
+    if (type === "aws:s3/bucket:Bucket") {
+        // Auto-named like `<name>-<7 random characters>`; bucket ARNs carry neither region nor account.
+        state.bucket = inputs.bucket ?? `${name}-${mockHex(name, 7)}`;
+        state.arn = `arn:aws:s3:::${state.bucket}`;
+        state.region = MOCK_REGION;
+    }
     return { id, state };
 }
 
