@@ -6,6 +6,7 @@
  * redeploy with synchronousMode=any1), then failover on fresh clusters. The stack is destroyed at
  * the start (leftovers) and at the end, whatever happened.
  */
+import { execFile } from "node:child_process";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,7 +19,7 @@ import { drawLagChart } from "./chart";
 import { appTarget, BENCH_OUTPUTS, DeployedCluster, deployBench, destroyBench, verifyBench } from "./cluster";
 import { conditions, currentConditions, machineFacts } from "./machine";
 import { initPgbench } from "./pgbench";
-import { benchPlan, Section } from "./plan";
+import { benchPlan, Section, SECTIONS } from "./plan";
 import { renderReport } from "./report";
 import { measureBackup } from "./sections/backup";
 import { measureDeploys } from "./sections/deploy";
@@ -34,6 +35,16 @@ async function knownSecrets(): Promise<string[]> {
     } catch {
         return [];
     }
+}
+
+/** The commit measured, `<sha> + uncommitted changes` when tracked files differ from it; `undefined` outside git. */
+async function gitCommit(): Promise<string | undefined> {
+    const git = (args: string[]) =>
+        new Promise<string | undefined>((resolve) => execFile("git", args, { cwd: REPO_ROOT, timeout: 10_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim())));
+    const sha = await git(["rev-parse", "--short=12", "HEAD"]);
+    if (sha === undefined) return undefined;
+    const dirty = await git(["status", "--porcelain", "--untracked-files=no"]);
+    return dirty ? `${sha} + uncommitted changes` : sha;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -67,11 +78,12 @@ async function main(argv: readonly string[]): Promise<number> {
     const otherPgha = atStart.otherContainers.filter((n) => n.startsWith("pgha-"));
     log(`${plan.mode} run of ${options.sections.join(", ")}; results go to ${path.relative(REPO_ROOT, options.outDir) || "."}`);
     if (otherPgha.length > 0) log(`other pgha stacks are running (${otherPgha.join(", ")}): figures will be noisy`);
-    const args = [options.quick ? "--quick" : "", options.sections.length < 5 ? `--only ${options.sections.join(",")}` : ""].filter(Boolean);
+    const args = [options.quick ? "--quick" : "", options.sections.length < SECTIONS.length ? `--only ${options.sections.join(",")}` : ""].filter(Boolean);
     const results: BenchResults = {
         schemaVersion: 1,
         mode: plan.mode,
         command: `npm run bench${args.length > 0 ? ` -- ${args.join(" ")}` : ""}`,
+        commit: await gitCommit(),
         startedAt: startedAt.toISOString(),
         finishedAt: "",
         totalSeconds: 0,

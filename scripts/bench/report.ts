@@ -200,7 +200,7 @@ export function renderReport(r: BenchResults): string {
     return [
         "# pgha benchmark",
         "",
-        `\`${r.command}\`, ${r.mode} mode, ${r.startedAt} to ${r.finishedAt} (${num(r.totalSeconds / 60)} min), on the local Docker engine with the stack \`bench\` (PostgreSQL primary + 2 streaming replicas + PgBouncer + pgBackRest to a local S3 server). Every figure is printed, none is asserted. Raw figures: \`results.json\`.`,
+        `\`${r.command}\`${r.commit ? ` at commit ${r.commit}` : ""}, ${r.mode} mode, ${r.startedAt} to ${r.finishedAt} (${num(r.totalSeconds / 60)} min), on the local Docker engine with the stack \`bench\` (PostgreSQL primary + 2 streaming replicas + PgBouncer + pgBackRest to a local S3 server). Every figure is printed, none is asserted. Raw figures: \`results.json\`.`,
         "",
         conditionsSection(r),
         "",

@@ -163,6 +163,8 @@ export interface BenchResults {
     schemaVersion: 1;
     mode: "full" | "quick";
     command: string;
+    /** The commit measured (`<sha> + uncommitted changes` if the work tree differed from it). */
+    commit?: string;
     startedAt: string;
     finishedAt: string;
     totalSeconds: number;

@@ -2,10 +2,10 @@ import { bytes, num, renderReport } from "../../../scripts/bench/report";
 import { results } from "./fixtures";
 
 describe("renderReport", () => {
-    const report = renderReport(results());
+    const report = renderReport(results({ commit: "abc123def456" }));
 
     test("states the command, mode and the machine", () => {
-        expect(report).toContain("`npm run bench`, full mode, 2026-11-23T12:00:00.000Z to 2026-11-23T12:15:00.000Z (15.0 min)");
+        expect(report).toContain("`npm run bench` at commit abc123def456, full mode, 2026-11-23T12:00:00.000Z to 2026-11-23T12:15:00.000Z (15.0 min)");
         expect(report).toContain("| CPU | 2 × AMD EPYC |");
         expect(report).toContain("| PgBouncer | PgBouncer 1.18.0 |");
         expect(report).toContain("| Docker | 20.10.24 (API 1.41, overlay2 storage) |");
