@@ -111,7 +111,10 @@ async function main(argv: readonly string[]): Promise<number> {
         }
         if (cluster) {
             const outputs = cluster.outputs;
-            results.machine = await machineFacts(outputs);
+            results.machine = await machineFacts(outputs).catch((err) => {
+                log(`machine facts not collected: ${(err as Error).message}`);
+                return undefined;
+            });
             if (want("lag")) asyncLag = await section("lag (async)", () => measureLag(outputs, "async", plan, log));
             if (want("pooling")) {
                 results.pooling = await section("pooling", async () => {
@@ -140,7 +143,10 @@ async function main(argv: readonly string[]): Promise<number> {
             const ok = (m: LagModeResult | Failed | undefined) => (m && !isFailed(m) ? m : undefined);
             results.lag = { async: asyncLag, sync: syncLag, syncTpsRatio: syncTpsRatios(ok(asyncLag), ok(syncLag)) };
         }
-        if (want("failover")) results.failover = await section("failover", () => measureFailovers(plan, log));
+        if (want("failover")) {
+            results.failover = await section("failover", () => measureFailovers(plan, log));
+            if ("runs" in results.failover && results.failover.runs.some((r) => r.error !== undefined)) failures++;
+        }
     } finally {
         log("destroying the bench stack");
         await destroyBench().catch((err) => log(`destroy FAILED: ${(err as Error).message}`));
