@@ -1,8 +1,7 @@
-import { parseArgs } from "util";
 import { z } from "zod";
 import { InputError } from "../verify/errors";
 import { loadRawOutputs, PulumiRunner, runPulumi } from "../verify/outputs";
-import type { OutputsSource } from "../verify/args";
+import { parseFlags, parseSource, type OutputsSource } from "../verify/args";
 
 /** The part of the stack outputs `npm run backup` and `npm run restore` read. */
 const backupOutputsSchema = z.object({
@@ -28,20 +27,16 @@ const backupOutputsSchema = z.object({
 /** A dev cluster's backup facts, from its outputs. */
 export type BackupTarget = z.infer<typeof backupOutputsSchema>;
 
-/** Parses `--stack <name>` / `--outputs <file>` plus each tool's own flags; `--help` gives usage. */
+/**
+ * Parses `--stack <name>` / `--outputs <file>` plus each tool's own flags; `--help` gives usage.
+ * Shares verify's parsing, so an unknown flag, a missing value, a positional argument or a flag
+ * given twice is rejected with a message naming the flag.
+ * @throws InputError naming the flag and what is allowed.
+ */
 export function parseToolArgs<T extends Record<string, { type: "string" | "boolean" }>>(argv: readonly string[], options: T) {
-    let parsed;
-    try {
-        parsed = parseArgs({ args: [...argv], options: { stack: { type: "string" }, outputs: { type: "string" }, help: { type: "boolean", short: "h" }, ...options }, strict: true, allowPositionals: false });
-    } catch (err) {
-        throw new InputError((err as Error).message);
-    }
-    const values = parsed.values as Record<string, string | boolean | undefined>;
+    const values = parseFlags(argv, { stack: { type: "string" }, outputs: { type: "string" }, help: { type: "boolean", short: "h" }, ...options }) as Record<string, string | boolean | undefined>;
     if (values.help) return { help: true as const, values };
-    if ((values.stack === undefined) === (values.outputs === undefined)) {
-        throw new InputError("pass exactly one of --stack <name> or --outputs <file.json>");
-    }
-    const source: OutputsSource = values.stack !== undefined ? { kind: "stack", stack: String(values.stack) } : { kind: "file", path: String(values.outputs) };
+    const source: OutputsSource = parseSource({ stack: values.stack as string | undefined, outputs: values.outputs as string | undefined });
     return { help: false as const, values, source };
 }
 
