@@ -24,7 +24,18 @@ import { PassThrough } from "stream";
 import Docker from "dockerode";
 import { Client } from "pg";
 import * as tar from "tar-stream";
-import { composeEc2Nodes, encodeUserData, renderSlotsDocument, renderUserData, RoleOnNode, SecretArns } from "../../components/aws";
+import {
+    awsBackupSettings,
+    backupPrefixFor,
+    backupTimerUnits,
+    composeEc2Nodes,
+    encodeUserData,
+    renderSlotsDocument,
+    renderUserData,
+    RoleOnNode,
+    SecretArns,
+} from "../../components/aws";
+import { BackupSettings, renderPgbackrestConf } from "../../components/postgres";
 import { ClusterConfig, parseClusterConfig } from "../../components/config";
 import { deriveSalt, scramSha256Verifier } from "../../components/postgres/scram";
 import { CREDENTIAL_NAMES } from "../../components/secrets/replicationSecrets";
@@ -99,6 +110,8 @@ class Ec2Cluster {
     readonly passwords: Record<string, string> = {};
     readonly arns: SecretArns;
     readonly logs: string[] = [];
+    /** pgBackRest's settings as the program renders them for a bucket of this name (never reached here: no AWS). */
+    readonly backup?: BackupSettings;
     subnet = "";
 
     /**
@@ -113,6 +126,7 @@ class Ec2Cluster {
         this.config = parseClusterConfig(loadStackConfig(REPO_ROOT, "prod", ["pgha:postgresVersion=15", ...overrides]).config);
         const replicas = Array.from({ length: this.config.replicas }, (_, i) => `replica-${i + 1}`);
         this.nodes = ["primary", ...replicas, ...(this.config.awsPgbouncerColocated ? [] : ["pgbouncer"])];
+        if (this.config.backupEnabled) this.backup = awsBackupSettings(this.config, `pgha-${key}-backups-e2e0000`, "eu-west-1", backupPrefixFor(`pgha-${key}`));
         this.arns = Object.fromEntries(
             CREDENTIAL_NAMES.map((c) => [c, `arn:aws:secretsmanager:eu-west-1:123456789012:secret:pgha-${key}-credentials-${c}-${randomBytes(3).toString("hex")}`]),
         ) as SecretArns;
@@ -161,7 +175,7 @@ class Ec2Cluster {
         }
 
         await this.createNetwork();
-        const composition = composeEc2Nodes(this.config, this.subnet, { primary: this.ip.primary, replicas: this.replicas.map((r) => this.ip[r]) });
+        const composition = composeEc2Nodes(this.config, this.subnet, { primary: this.ip.primary, replicas: this.replicas.map((r) => this.ip[r]) }, this.backup);
         const rolesOf = (node: string): RoleOnNode[] =>
             node === "primary" ? composition.primary : node === "pgbouncer" ? (composition.pgbouncer ?? []) : composition.replicas[Number(node.split("-")[1]) - 1];
         const fakes = ["aws", "apt-get", "systemctl"].map((f) => ({ path: `/opt/pgha-e2e/bin/${f}`, content: fs.readFileSync(path.join(FAKES, f)), mode: 0o755 }));
@@ -192,6 +206,7 @@ class Ec2Cluster {
                         roles: rolesOf(node),
                         secretArns: this.arns,
                         dataVolumeId: node === "pgbouncer" ? undefined : `vol-0e2e${String(i).padStart(13, "0")}`,
+                        scheduledBackup: node === "pgbouncer" ? undefined : composition.scheduledBackup,
                     }),
                 );
                 await upload(this.name(node), [
@@ -367,7 +382,7 @@ describe("EC2 bootstrap in containers: primary, 2 replicas, PgBouncer on its own
                 `${APT} update`,
                 `${APT} install ca-certificates postgresql-common awscli perl`,
                 `${APT} update`,
-                `${APT} install postgresql-15 postgresql-client-15`,
+                `${APT} install pgbackrest postgresql-15 postgresql-client-15`,
                 `${APT} install /tmp/amazon-ssm-agent.deb`,
             ]);
             expect(primaryCalls.filter((c) => c.startsWith("aws s3"))).toEqual([
@@ -409,6 +424,45 @@ describe("EC2 bootstrap in containers: primary, 2 replicas, PgBouncer on its own
             expect(result.stdout).toMatch(/OK: cluster pgha-prod, 1[0-9] PASS, 0 WARN, 0 FAIL/);
             expect(result.stdout).not.toContain(prod.passwords.monitor);
         }));
+});
+
+describe("EC2 bootstrap in containers: backups (pgBackRest settings and the backup timer; no S3 here)", () => {
+    test("every PostgreSQL node installed the backup timer and pgbackrest.conf with instance-role credentials; PgBouncer's node neither", () =>
+        prod.diagnosed(async () => {
+            const [service, timer] = backupTimerUnits();
+            for (const node of ["primary", ...prod.replicas]) {
+                expect([node, await prod.calls(node)]).toEqual([node, expect.arrayContaining(["systemctl enable --now pgha-backup.timer"])]);
+                const files = await exec(prod.name(node), ["bash", "-c", "cat /etc/systemd/system/pgha-backup.timer; echo ---; cat /etc/systemd/system/pgha-backup.service; echo ---; cat /etc/pgbackrest/pgbackrest.conf; echo ---; stat -c '%a %U' /etc/pgbackrest/pgbackrest.conf; [ -e /etc/pgbackrest/conf.d/credentials.conf ] && echo credentials || echo no-credentials"]);
+                expect([node, files.code]).toEqual([node, 0]);
+                expect([node, files.output]).toEqual([node, `${timer.content}---\n${service.content}---\n${renderPgbackrestConf(prod.backup!)}---\n644 root\nno-credentials\n`]);
+                expect(files.output).toContain("\nrepo1-s3-key-type=auto\n");
+                // WAL archiving is on, through pgBackRest, on every node (a replica archives once promoted).
+                expect((await prod.query(node, "pgha_monitor", "postgres", "SELECT current_setting('archive_mode') AS mode, current_setting('archive_command') AS command"))[0]).toEqual({
+                    mode: "on",
+                    command: "timeout 120 pgbackrest --stanza=main archive-push %p",
+                });
+            }
+            expect(await prod.calls("pgbouncer")).not.toContain("systemctl enable --now pgha-backup.timer");
+            expect((await exec(prod.name("pgbouncer"), ["test", "-e", "/etc/pgbackrest/pgbackrest.conf"])).code).toBe(1);
+        }));
+
+    test("the timer's service, run as systemd runs it, backs up only on the primary: a replica declines, the primary goes for the repository", () =>
+        prod.diagnosed(async () => {
+            const service = backupTimerUnits()[0].content as string;
+            const execStart = /^ExecStart=(.*)$/m.exec(service)![1];
+            const env = /^Environment=(.*)$/m.exec(service)![1];
+            const replica = await exec(prod.name("replica-1"), ["bash", "-c", execStart], [FAKE_PATH, env]);
+            expect([replica.code, replica.output]).toEqual([0, expect.stringContaining("this node is not the primary: no backup here")]);
+            expect(replica.output).not.toContain("stanza");
+            // The primary acts: it creates the stanza first, which needs S3 and the instance role, neither of which exists
+            // in a container, so the run fails visibly (non-zero, pgBackRest's error) and records no backup.
+            const primary = await exec(prod.name("primary"), ["bash", "-c", `timeout 170 ${execStart}`], [FAKE_PATH, env]);
+            mark("prod: scheduled backup attempted on the primary");
+            expect(primary.output).toContain("this node is the primary: creating the stanza if needed");
+            expect(primary.output).toMatch(/ERROR: \[\d+\]/);
+            expect(primary.code).not.toBe(0);
+            expect(await prod.query("primary", "pgha_monitor", "app", "SELECT count(*)::int AS n FROM pgha.backup_runs WHERE ok")).toEqual([{ n: 0 }]);
+        }), 200_000);
 });
 
 describe("EC2 bootstrap in containers: PgBouncer co-located on the primary, 1 replica", () => {
