@@ -42,10 +42,16 @@ export function parseToolArgs<T extends Record<string, { type: "string" | "boole
 
 /**
  * Loads the cluster's backup facts.
- * @throws InputError when the outputs are unusable, backups are off, or the platform is not Docker.
+ * @throws InputError when the outputs are unusable, backups are off, or the platform is not Docker (AWS: names the SSM way).
  */
 export async function loadBackupTarget(source: OutputsSource, run: PulumiRunner = runPulumi): Promise<BackupTarget> {
     const raw = await loadRawOutputs(source, run);
+    if (typeof raw === "object" && raw !== null && (raw as Record<string, unknown>).platform === "aws") {
+        // Not built yet: these tools drive Docker. The AWS backupAccess output names the SSM targets.
+        throw new InputError(
+            "the stack is on AWS: npm run backup / restore drive Docker only; run `PGHA_ETC=/etc/pgha/backup /etc/pgha/bin/pgha-node backup full` on the primary's instance through SSM (its id is in the backupAccess output)",
+        );
+    }
     const parsed = backupOutputsSchema.safeParse(raw);
     if (!parsed.success) {
         const keys = [...new Set(parsed.error.issues.map((i) => i.path.join(".")))];
