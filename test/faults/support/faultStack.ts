@@ -202,3 +202,22 @@ export async function verifyFaults(): Promise<{ code: number; checks: VerifyChec
 export function failures(checks: VerifyCheck[]): string[] {
     return checks.filter((c) => c.status === "FAIL").map((c) => `${c.check}/${c.node}: ${c.detail}`);
 }
+
+/**
+ * Writes at least `bytes` of WAL on the primary as the application, without keeping the data:
+ * ~17 MB chunks of 1 kB rows into a scratch table, truncated after each chunk. Returns the WAL
+ * bytes written.
+ */
+export async function generateWal(outputs: DevOutputs, bytes: number): Promise<number> {
+    return withClient(connectAsApp(outputs, outputs.primaryEndpoint), async (c) => {
+        await c.query("CREATE TABLE IF NOT EXISTS faults_wal_filler (id int, v text)");
+        const start = (await c.query("SELECT pg_current_wal_lsn() AS lsn")).rows[0].lsn as string;
+        for (;;) {
+            const { rows } = await c.query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::bigint AS written", [start]);
+            const written = Number(rows[0].written);
+            if (written >= bytes) return written;
+            await c.query("INSERT INTO faults_wal_filler SELECT g, repeat(md5(g::text), 32) FROM generate_series(1, 16000) g");
+            await c.query("TRUNCATE faults_wal_filler");
+        }
+    });
+}
