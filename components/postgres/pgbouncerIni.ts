@@ -50,6 +50,13 @@ export function renderPgbouncerIni(s: Pick<PgbouncerSettings, "poolMode" | "pool
         "server_login_retry = 2",
         "server_connect_timeout = 5",
         "dns_max_ttl = 5",
+        // A server that vanished (killed, cut off) fails its connections within seconds instead of
+        // holding clients until the kernel gives up: keepalives when idle, a bound on unacknowledged data.
+        "tcp_keepalive = 1",
+        "tcp_keepidle = 5",
+        "tcp_keepintvl = 2",
+        "tcp_keepcnt = 3",
+        "tcp_user_timeout = 5000",
         "log_connections = 0",
         "log_disconnections = 0",
         "",

@@ -153,8 +153,10 @@ describe("prod stack on AWS EC2", () => {
         const ips = Object.fromEntries(nodes.map((n) => [n, named(resources, T.eni, `pgha-prod-${n}-eni`).state.privateIp]));
         const pgbouncerNode = colocated ? "primary" : "pgbouncer";
         const ini = writtenFile(userData(named(resources, T.instance, `pgha-prod-${pgbouncerNode}`)), colocated ? "/etc/pgha/pgbouncer/pgbouncer.ini" : "/etc/pgha/pgbouncer.ini");
-        const readHosts = replicas === 0 ? ips.primary : nodes.filter((n) => n.startsWith("replica")).map((n) => ips[n]).join(",");
-        expect(ini).toContain(`\napp = host=${ips.primary} port=5432 dbname=app\napp_ro = host=${readHosts} port=5432 dbname=app\n`);
+        const replicaIps = nodes.filter((n) => n.startsWith("replica")).map((n) => ips[n]);
+        expect(ini).toContain("%include /run/pgha/pgbouncer-databases.ini\n");
+        const pgbouncerEnv = writtenFile(userData(named(resources, T.instance, `pgha-prod-${pgbouncerNode}`)), colocated ? "/etc/pgha/pgbouncer/node.env" : "/etc/pgha/node.env");
+        expect(pgbouncerEnv).toContain(`PGHA_PRIMARY_HOST="${ips.primary}"\nPGHA_READ_HOSTS="${replicaIps.join(" ")}"\n`);
         // The slot association is told exactly the replicas' slots.
         const association = ofType(resources, T.association)[0];
         expect(association.inputs.parameters).toEqual({ expectedSlots: replicas === 0 ? "none" : Array.from({ length: replicas }, (_, i) => `pgha_replica_${i + 1}`).join(" ") });
@@ -432,18 +434,22 @@ describe("prod stack on AWS EC2", () => {
         for (const v of values) {
             expect(clear.includes(v)).toBe(false);
         }
-        // The primary fetches the five verifiers, its co-located PgBouncer the auth user's password, by ARN.
+        // Every PostgreSQL node fetches the five verifiers and the replicator's password (it streams with
+        // it as a replica); the co-located PgBouncer the auth user's and the monitor's passwords; by ARN.
         const arn = (c: string) => named(resources, T.secret, `pgha-prod-credentials-${c}`).state.arn;
         const fetches = [...scripts[0][2].matchAll(/^ {2}retry fetch_secret '([^']+)' (password|verifier) '([^']+)'$/gm)].map((m) => [m[1], m[2], m[3]]);
         expect(scripts[0][0]).toBe("pgha-prod-primary");
+        const postgresFetches = [
+            ...["superuser", "replicator", "app", "pgbouncer_auth", "monitor"].map((c) => [arn(c), "verifier", `/etc/pgha/secrets/${c}_verifier.password`]),
+            [arn("replicator"), "password", "/etc/pgha/secrets/replicator.password"],
+        ];
         expect(fetches).toEqual([
-            ...["superuser", "replicator", "app", "pgbouncer_auth", "monitor"].map((c) => [arn(c), "verifier", `/etc/pgha/secrets/${c}.password`]),
+            ...postgresFetches,
             [arn("pgbouncer_auth"), "password", "/etc/pgha/pgbouncer/secrets/pgbouncer_auth.password"],
+            [arn("monitor"), "password", "/etc/pgha/pgbouncer/secrets/monitor.password"],
         ]);
         const replica = userData(named(resources, T.instance, "pgha-prod-replica-1"));
-        expect([...replica.matchAll(/retry fetch_secret '([^']+)' (\w+) '([^']+)'$/gm)].map((m) => [m[1], m[2], m[3]])).toEqual([
-            [arn("replicator"), "password", "/etc/pgha/secrets/replicator.password"],
-        ]);
+        expect([...replica.matchAll(/retry fetch_secret '([^']+)' (\w+) '([^']+)'$/gm)].map((m) => [m[1], m[2], m[3]])).toEqual(postgresFetches);
     });
 
     test("the nodes' configuration: pg_hba admits the VPC, replicas stream from the primary's fixed address through their slots", async () => {
@@ -456,8 +462,10 @@ describe("prod stack on AWS EC2", () => {
         expect(primary).toContain("retry apt_get install pgbackrest postgresql-16 postgresql-client-16\n");
         for (const n of [1, 2]) {
             const replica = userData(named(resources, T.instance, `pgha-prod-replica-${n}`));
-            expect(writtenFile(replica, "/etc/pgha/node.env")).toContain(`PGHA_PRIMARY_HOST="${primaryIp}"\nPGHA_SLOT="pgha_replica_${n}"\n`);
-            expect(writtenFile(replica, "/etc/pgha/postgresql.conf")).toContain(`primary_conninfo = 'host=${primaryIp} port=5432 user=replicator `);
+            const replicaIp = named(resources, T.eni, `pgha-prod-replica-${n}-eni`).state.privateIp;
+            // The role script writes primary_conninfo from these at start (and after a failover).
+            expect(writtenFile(replica, "/etc/pgha/node.env")).toContain(`PGHA_HOST="${replicaIp}"\nPGHA_PRIMARY_HOST="${primaryIp}"\nPGHA_SLOT="pgha_replica_${n}"\n`);
+            expect(writtenFile(replica, "/etc/pgha/postgresql.conf")).toContain("include_if_exists = '/run/pgha/upstream.conf'\n");
         }
         const pgbouncer = userData(named(resources, T.instance, "pgha-prod-pgbouncer"));
         expect(pgbouncer).toContain("retry apt_get install pgbouncer postgresql-client-16\n");
@@ -526,6 +534,7 @@ describe("prod stack on AWS EC2", () => {
         expect(values).toEqual({
             platform: "aws",
             clusterName: "pgha-prod",
+            primaryNode: "primary",
             primaryEndpoint: { host: ip("primary"), port: 5432 },
             replicaEndpoints: [{ name: "replica-1", host: ip("replica-1"), port: 5432, slotName: "pgha_replica_1", applicationName: "replica_1" }],
             pgbouncerEndpoint: { host: ip("pgbouncer"), port: 6432 },
