@@ -14,7 +14,8 @@ const common = {
 
 module.exports = {
   projects: [
-    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
+    // A program run under mocks takes a few seconds on a loaded 2-core machine: more than jest's 5 s default.
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"], testTimeout: 60_000 },
     { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/*.test.ts"] },
     {
       ...common,
