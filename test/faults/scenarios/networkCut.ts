@@ -9,15 +9,16 @@ import { waitFor, waitUntilAllStream, withClient } from "../../e2e/support/devCl
 import { containerLogsSince, disconnectFromNetwork, psqlAsPostgres, restartContainer } from "../../e2e/support/docker";
 import {
     connectAsApp,
-    endpointOf,
     failures,
     FAULTS_CONFIG,
     faultsOutputs,
     generateWal,
+    expectNoRowLost,
     missingIds,
     names,
     OUTPUTS_PATH,
     runTool,
+    startFault,
     verifyFaults,
     waitForSameRows,
     writeRowsOnPrimary,
@@ -48,14 +49,9 @@ export function networkCutScenario(): void {
     describe("fault 2a: a replica cut off the network for a while, then reconnected", () => {
         test("catches up through its slot with no new clone, and no committed row is lost", async () => {
             const fault = "network-cut";
-            const outputs = faultsOutputs();
-            await waitUntilAllStream(outputs, 120_000);
+            const { outputs, allReplicas, before } = await startFault(fault);
             const replica = outputs.replicaEndpoints[0];
             const container = names.container(replica.name);
-            const allReplicas = outputs.replicaEndpoints.map((r) => r.name);
-
-            const before = await writeRowsOnPrimary(outputs, fault, "before", 200);
-            await waitForSameRows(outputs, fault, allReplicas);
             const cutAt = Date.now();
             const reconnect = await disconnectFromNetwork(container, names.network);
             let during: number[] = [];
@@ -80,9 +76,7 @@ export function networkCutScenario(): void {
 
             const acknowledged = [...before, ...during, ...after];
             expect(primary.rows).toBe(acknowledged.length);
-            for (const node of ["primary", ...allReplicas]) {
-                expect({ node, missing: await missingIds(outputs, endpointOf(outputs, node), acknowledged) }).toEqual({ node, missing: [] });
-            }
+            await expectNoRowLost(outputs, acknowledged);
             expect(await containerLogsSince(container, cutAt)).not.toContain("cloning from");
             expect(await containerLogsSince(names.container("primary"), cutAt)).not.toContain("BASE_BACKUP");
         }, 400_000);

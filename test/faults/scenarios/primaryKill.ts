@@ -5,7 +5,7 @@
 import { Client } from "pg";
 import { waitFor, waitUntilAllStream, withClient } from "../../e2e/support/devCluster";
 import { killContainer, startContainer } from "../../e2e/support/docker";
-import { connectAsApp, endpointOf, faultsOutputs, missingIds, names, waitForSameRows, writeRows, writeRowsOnPrimary } from "../support/faultStack";
+import { connectAsApp, expectNoRowLost, missingIds, names, startFault, waitForSameRows, writeRows, writeRowsOnPrimary } from "../support/faultStack";
 
 const FAULT = "primary-kill";
 
@@ -28,10 +28,7 @@ function writeUntilFailure(client: Client): { acknowledged: number[]; done: Prom
 export function primaryKillScenario(): void {
     describe("fault 3: the primary killed with SIGKILL under writes, then started", () => {
         test("loses no acknowledged row, and the replicas reconnect and stream", async () => {
-            const outputs = faultsOutputs();
-            await waitUntilAllStream(outputs, 120_000);
-            const allReplicas = outputs.replicaEndpoints.map((r) => r.name);
-            const before = await writeRowsOnPrimary(outputs, FAULT, "before", 200);
+            const { outputs, allReplicas, before } = await startFault(FAULT);
 
             const writer = await connectAsApp(outputs, outputs.primaryEndpoint);
             writer.on("error", () => undefined);
@@ -57,9 +54,7 @@ export function primaryKillScenario(): void {
             const acknowledged = [...before, ...underLoad, ...afterStart];
             expect(primary.rows).toBeGreaterThanOrEqual(acknowledged.length);
             expect(primary.rows).toBeLessThanOrEqual(acknowledged.length + 1);
-            for (const node of ["primary", ...allReplicas]) {
-                expect({ node, missing: await missingIds(outputs, endpointOf(outputs, node), acknowledged) }).toEqual({ node, missing: [] });
-            }
+            await expectNoRowLost(outputs, acknowledged);
         }, 400_000);
     });
 }

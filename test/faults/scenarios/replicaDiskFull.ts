@@ -8,12 +8,13 @@ import { containerLogsSince } from "../../e2e/support/docker";
 import {
     endpointOf,
     failures,
-    faultsOutputs,
     generateWal,
     HELPER_IMAGE,
+    expectNoRowLost,
     missingIds,
     names,
     SMALL_DISK_REPLICA,
+    startFault,
     verifyFaults,
     waitForSameRows,
     writeRowsOnPrimary,
@@ -35,13 +36,9 @@ export function replicaDiskFullScenario(): void {
         });
 
         test("the primary keeps accepting writes, the replica is reported, and it catches up once space is freed", async () => {
-            const outputs = faultsOutputs();
-            await waitUntilAllStream(outputs, 120_000);
+            const { outputs, allReplicas, before } = await startFault(FAULT);
             const replica = endpointOf(outputs, SMALL_DISK_REPLICA) as (typeof outputs.replicaEndpoints)[number];
             const container = names.container(SMALL_DISK_REPLICA);
-            const allReplicas = outputs.replicaEndpoints.map((r) => r.name);
-            const before = await writeRowsOnPrimary(outputs, FAULT, "before", 200);
-            await waitForSameRows(outputs, FAULT, allReplicas);
 
             const fullAt = Date.now();
             await fillVolume(volume, HELPER_IMAGE);
@@ -80,9 +77,7 @@ export function replicaDiskFullScenario(): void {
             console.log(`[faults] replica-disk-full: ${SMALL_DISK_REPLICA} caught up ${((Date.now() - freedAt) / 1000).toFixed(1)} s after space was freed`);
             const acknowledged = [...before, ...during, ...after];
             expect(primary.rows).toBe(acknowledged.length);
-            for (const node of ["primary", ...allReplicas]) {
-                expect({ node, missing: await missingIds(outputs, endpointOf(outputs, node), acknowledged) }).toEqual({ node, missing: [] });
-            }
+            await expectNoRowLost(outputs, acknowledged);
             expect(await containerLogsSince(container, fullAt)).not.toContain("cloning from");
         }, 600_000);
     });

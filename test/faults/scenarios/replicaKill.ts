@@ -4,7 +4,7 @@
  */
 import { replicationSlots, waitFor, waitUntilAllStream, withClient } from "../../e2e/support/devCluster";
 import { containerLogsSince, killContainer, startContainer } from "../../e2e/support/docker";
-import { connectAsApp, endpointOf, faultsOutputs, missingIds, names, waitForSameRows, writeRowsOnPrimary } from "../support/faultStack";
+import { connectAsApp, expectNoRowLost, names, startFault, waitForSameRows, writeRowsOnPrimary } from "../support/faultStack";
 import { currentLsn, lsnToBigInt, startReplicationLsns } from "../support/evidence";
 
 const FAULT = "replica-kill";
@@ -13,14 +13,9 @@ const FAULT = "replica-kill";
 export function replicaKillScenario(): void {
     describe("fault 1: a replica killed with SIGKILL, then started", () => {
         test("catches up through its slot with no new clone, and no committed row is lost", async () => {
-            const outputs = faultsOutputs();
-            await waitUntilAllStream(outputs, 120_000);
+            const { outputs, allReplicas, before } = await startFault(FAULT);
             const replica = outputs.replicaEndpoints[0];
             const container = names.container(replica.name);
-            const allReplicas = outputs.replicaEndpoints.map((r) => r.name);
-
-            const before = await writeRowsOnPrimary(outputs, FAULT, "before", 200);
-            await waitForSameRows(outputs, FAULT, allReplicas);
 
             const faultAt = Date.now();
             await killContainer(container);
@@ -39,9 +34,7 @@ export function replicaKillScenario(): void {
 
             const acknowledged = [...before, ...whileDown, ...after];
             expect(primary.rows).toBe(acknowledged.length);
-            for (const node of ["primary", ...allReplicas]) {
-                expect({ node, missing: await missingIds(outputs, endpointOf(outputs, node), acknowledged) }).toEqual({ node, missing: [] });
-            }
+            await expectNoRowLost(outputs, acknowledged);
 
             // No new base backup: the role script kept the data directory, and the primary served no
             // BASE_BACKUP; the replica asked to stream from where it had replayed, not from a new start.

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
 import { REPO_ROOT } from "../../e2e/harness/client";
-import { connect, connectAsMonitor, DevOutputs, stackOutputsPath, waitFor, withClient } from "../../e2e/support/devCluster";
+import { connect, connectAsMonitor, DevOutputs, stackOutputsPath, waitFor, waitUntilAllStream, withClient } from "../../e2e/support/devCluster";
 
 /** The stack's name: containers, volumes and the network are `pgha-faults-*`. */
 export const FAULTS_STACK = "faults";
@@ -220,4 +220,31 @@ export async function generateWal(outputs: DevOutputs, bytes: number): Promise<n
             await c.query("TRUNCATE faults_wal_filler");
         }
     });
+}
+
+/** Where a fault starts: the stack's outputs, its replicas' names, and the rows written before the fault. */
+export interface FaultStart {
+    outputs: DevOutputs;
+    allReplicas: string[];
+    before: number[];
+}
+
+/**
+ * The start of every fault: waits until both replicas stream, writes `count` rows for `fault` on
+ * the primary, and waits until every replica has them.
+ */
+export async function startFault(fault: string, count = 200): Promise<FaultStart> {
+    const outputs = faultsOutputs();
+    await waitUntilAllStream(outputs, 120_000);
+    const allReplicas = outputs.replicaEndpoints.map((r) => r.name);
+    const before = await writeRowsOnPrimary(outputs, fault, "before", count);
+    await waitForSameRows(outputs, fault, allReplicas);
+    return { outputs, allReplicas, before };
+}
+
+/** Asserts that the primary and every replica have each acknowledged id (no committed row lost). */
+export async function expectNoRowLost(outputs: DevOutputs, acknowledged: number[]): Promise<void> {
+    for (const node of ["primary", ...outputs.replicaEndpoints.map((r) => r.name)]) {
+        expect({ node, missing: await missingIds(outputs, endpointOf(outputs, node), acknowledged) }).toEqual({ node, missing: [] });
+    }
 }
