@@ -5,7 +5,7 @@ import { PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { Client } from "pg";
 import { monitorTarget, otherContainers } from "./cluster";
-import type { Conditions, MachineFacts } from "./types";
+import type { ContainerSighting, Conditions, MachineFacts } from "./types";
 import type { ClusterOutputs } from "../verify/outputs";
 
 const GiB = 1024 ** 3;
@@ -79,12 +79,48 @@ export async function currentConditions(): Promise<Snapshot> {
     return { otherContainers: await otherContainers(), loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100) };
 }
 
-/** Start and end conditions combined. */
-export function conditions(start: Snapshot, end: Snapshot): Conditions {
+/** Start and end conditions combined, with what {@link ContainerWatch} saw in between. */
+export function conditions(start: Snapshot, end: Snapshot, seen: ContainerSighting[] = []): Conditions {
     return {
         otherContainersAtStart: start.otherContainers,
         otherContainersAtEnd: end.otherContainers,
+        otherContainersSeen: seen,
         loadAverageAtStart: start.loadAverage,
         loadAverageAtEnd: end.loadAverage,
     };
+}
+
+/**
+ * Lists the engine's other running containers every `intervalMs` for the whole run, so that a
+ * stack started and stopped by someone else during the bench is on record, not only what ran at
+ * its start and end.
+ */
+export class ContainerWatch {
+    private readonly seen = new Map<string, ContainerSighting>();
+    private timer?: NodeJS.Timeout;
+
+    constructor(
+        private readonly origin: number,
+        private readonly intervalMs = 5000,
+    ) {}
+
+    /** Starts watching (first look at once). */
+    start(): void {
+        const look = async () => {
+            const at = Math.round((Date.now() - this.origin) / 1000);
+            for (const name of await otherContainers().catch(() => [] as string[])) {
+                const s = this.seen.get(name);
+                if (s) s.lastSeenSeconds = at;
+                else this.seen.set(name, { name, firstSeenSeconds: at, lastSeenSeconds: at });
+            }
+        };
+        void look();
+        this.timer = setInterval(() => void look(), this.intervalMs);
+    }
+
+    /** Stops watching; every container seen, with when it was first and last seen. */
+    stop(): ContainerSighting[] {
+        clearInterval(this.timer);
+        return [...this.seen.values()].sort((a, b) => a.name.localeCompare(b.name));
+    }
 }

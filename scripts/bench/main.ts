@@ -17,7 +17,7 @@ import { redact } from "../verify/redact";
 import { parseBenchArgs, USAGE } from "./args";
 import { drawLagChart } from "./chart";
 import { appTarget, BENCH_OUTPUTS, DeployedCluster, deployBench, destroyBench, verifyBench } from "./cluster";
-import { conditions, currentConditions, machineFacts } from "./machine";
+import { conditions, ContainerWatch, currentConditions, machineFacts } from "./machine";
 import { initPgbench } from "./pgbench";
 import { benchPlan, Section, SECTIONS } from "./plan";
 import { renderReport } from "./report";
@@ -75,6 +75,8 @@ async function main(argv: readonly string[]): Promise<number> {
     };
 
     const atStart = await currentConditions();
+    const watch = new ContainerWatch(startedAt.getTime());
+    watch.start();
     const otherPgha = atStart.otherContainers.filter((n) => n.startsWith("pgha-"));
     log(`${plan.mode} run of ${options.sections.join(", ")}; results go to ${path.relative(REPO_ROOT, options.outDir) || "."}`);
     if (otherPgha.length > 0) log(`other pgha stacks are running (${otherPgha.join(", ")}): figures will be noisy`);
@@ -155,7 +157,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const finishedAt = new Date();
     results.finishedAt = finishedAt.toISOString();
     results.totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
-    results.conditions = conditions(atStart, await currentConditions());
+    results.conditions = conditions(atStart, await currentConditions(), watch.stop());
     await fs.mkdir(options.outDir, { recursive: true });
     await fs.writeFile(path.join(options.outDir, "results.json"), `${JSON.stringify(results, null, 1)}\n`);
     const drawn = [asyncLag, syncLag].filter((m): m is LagModeResult => m !== undefined && !isFailed(m));

@@ -1,6 +1,6 @@
 /** Renders bench/report.md from the results: figures only, no verdicts on timings. */
 import { rateLabel } from "./plan";
-import { BenchResults, Failed, isFailed, isSkipped, LagModeResult, Skipped } from "./types";
+import { BenchResults, ContainerSighting, Failed, isFailed, isSkipped, LagModeResult, Skipped } from "./types";
 
 /** A number with `digits` decimals, or `–` when there is none. */
 export function num(value: number | undefined | null, digits = 1): string {
@@ -21,6 +21,26 @@ function table(header: string[], rows: string[][]): string {
 
 function notMeasured(value: Failed | Skipped): string {
     return isSkipped(value) ? `Skipped: ${value.skipped}.` : `Not measured: the section failed: ${(value as Failed).error}`;
+}
+
+/** `mm:ss`. */
+function clock(seconds: number): string {
+    return `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(Math.round(seconds % 60)).padStart(2, "0")}`;
+}
+
+/** Other pgha stacks among the sightings (`pgha-<stack>-<node>` → `pgha-<stack>`), with when they ran. */
+export function stacksSeen(seen: readonly ContainerSighting[]): { stack: string; containers: number; fromSeconds: number; toSeconds: number }[] {
+    const byStack = new Map<string, { stack: string; containers: number; fromSeconds: number; toSeconds: number }>();
+    for (const s of seen) {
+        const m = /^(pgha-[^-]+)-/.exec(s.name);
+        if (!m) continue;
+        const entry = byStack.get(m[1]) ?? { stack: m[1], containers: 0, fromSeconds: s.firstSeenSeconds, toSeconds: s.lastSeenSeconds };
+        entry.containers++;
+        entry.fromSeconds = Math.min(entry.fromSeconds, s.firstSeenSeconds);
+        entry.toSeconds = Math.max(entry.toSeconds, s.lastSeenSeconds);
+        byStack.set(m[1], entry);
+    }
+    return [...byStack.values()].sort((a, b) => a.stack.localeCompare(b.stack));
 }
 
 function conditionsSection(r: BenchResults): string {
@@ -47,17 +67,22 @@ function conditionsSection(r: BenchResults): string {
         "",
         `Load average (1, 5, 15 min): ${r.conditions.loadAverageAtStart.join(", ")} at start, ${r.conditions.loadAverageAtEnd.join(", ")} at end.`,
     ];
-    const others = [...new Set([...r.conditions.otherContainersAtStart, ...r.conditions.otherContainersAtEnd])];
-    const otherPgha = others.filter((n) => n.startsWith("pgha-"));
+    const seen = r.conditions.otherContainersSeen ?? [];
+    const others = [...new Set([...r.conditions.otherContainersAtStart, ...r.conditions.otherContainersAtEnd, ...seen.map((s) => s.name)])].sort();
+    const stacks = stacksSeen(seen);
     if (others.length === 0) {
-        lines.push("", "No other container ran on the Docker engine at start or at end.");
+        lines.push("", "No other container ran on the Docker engine during the run (listed every 5 s).");
     } else {
-        lines.push("", `Other containers on the Docker engine at start or at end: ${others.length} (${others.slice(0, 12).join(", ")}${others.length > 12 ? ", …" : ""}).`);
+        lines.push("", `Other containers on the Docker engine during the run (listed every 5 s): ${others.length}.`);
+        if (stacks.length > 0) {
+            lines.push("", ...stacks.map((s) => `- other pgha stack \`${s.stack}\` (${s.containers} containers) from ${clock(s.fromSeconds)} to ${clock(s.toSeconds)} into the run`));
+        }
     }
-    if (otherPgha.length > 0 || r.mode === "quick") {
+    const otherPgha = others.some((n) => n.startsWith("pgha-"));
+    if (otherPgha || r.mode === "quick") {
         lines.push(
             "",
-            `> **Noisy figures.** ${r.mode === "quick" ? "This is a `--quick` run (short, one run each). " : ""}${otherPgha.length > 0 ? "Other pgha stacks shared this machine's cores during the run. " : ""}Redo \`npm run bench\` on a quiet machine before quoting these figures.`,
+            `> **Noisy figures.** ${r.mode === "quick" ? "This is a `--quick` run (short, one run each). " : ""}${otherPgha ? `Other pgha stacks shared this machine's ${r.machine?.cpus ?? ""} cores during the run. ` : ""}Redo \`npm run bench\` on a quiet machine before quoting these figures.`,
         );
     }
     return lines.join("\n");

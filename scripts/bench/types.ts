@@ -40,9 +40,18 @@ export interface Conditions {
     /** Running containers other than the bench stack's (other pgha stacks, other tests) at start and at end. */
     otherContainersAtStart: string[];
     otherContainersAtEnd: string[];
+    /** Every other container seen running during the bench (listed every 5 s), with when. */
+    otherContainersSeen: ContainerSighting[];
     /** 1, 5 and 15 minute load averages, at start and at end. */
     loadAverageAtStart: number[];
     loadAverageAtEnd: number[];
+}
+
+/** A container of someone else's seen running during the bench, in seconds since the bench started. */
+export interface ContainerSighting {
+    name: string;
+    firstSeenSeconds: number;
+    lastSeenSeconds: number;
 }
 
 /** One deploy from nothing to a verified cluster. */

@@ -45,7 +45,7 @@ export function results(overrides: Partial<BenchResults> = {}): BenchResults {
             pgbackrest: "pgBackRest 2.45",
             pgbench: "pgbench (PostgreSQL) 15.18",
         },
-        conditions: { otherContainersAtStart: [], otherContainersAtEnd: [], loadAverageAtStart: [0.5, 0.4, 0.3], loadAverageAtEnd: [1.5, 1, 0.5] },
+        conditions: { otherContainersAtStart: [], otherContainersAtEnd: [], otherContainersSeen: [], loadAverageAtStart: [0.5, 0.4, 0.3], loadAverageAtEnd: [1.5, 1, 0.5] },
         plan: benchPlan(false, 2),
         deploy: {
             runs: [

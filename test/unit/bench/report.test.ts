@@ -1,4 +1,4 @@
-import { bytes, num, renderReport } from "../../../scripts/bench/report";
+import { bytes, num, renderReport, stacksSeen } from "../../../scripts/bench/report";
 import { results } from "./fixtures";
 
 describe("renderReport", () => {
@@ -9,7 +9,7 @@ describe("renderReport", () => {
         expect(report).toContain("| CPU | 2 × AMD EPYC |");
         expect(report).toContain("| PgBouncer | PgBouncer 1.18.0 |");
         expect(report).toContain("| Docker | 20.10.24 (API 1.41, overlay2 storage) |");
-        expect(report).toContain("No other container ran on the Docker engine at start or at end.");
+        expect(report).toContain("No other container ran on the Docker engine during the run (listed every 5 s).");
         expect(report).not.toContain("Noisy figures");
     });
 
@@ -46,11 +46,32 @@ describe("renderReport", () => {
         expect(text).toMatch(/## 5\. Backup and restore\n\nNot run\./);
     });
 
-    test("other pgha stacks on the engine, or a quick run, flag the figures as noisy", () => {
-        const shared = renderReport(results({ conditions: { otherContainersAtStart: ["pgha-dev-primary"], otherContainersAtEnd: [], loadAverageAtStart: [3, 2, 1], loadAverageAtEnd: [3, 2, 1] } }));
-        expect(shared).toContain("Other containers on the Docker engine at start or at end: 1 (pgha-dev-primary).");
-        expect(shared).toContain("Other pgha stacks shared this machine's cores during the run.");
+    test("other pgha stacks seen during the run, or a quick run, flag the figures as noisy", () => {
+        const shared = renderReport(
+            results({
+                conditions: {
+                    otherContainersAtStart: ["pgha-dev-primary"],
+                    otherContainersAtEnd: [],
+                    otherContainersSeen: [
+                        { name: "pgha-dev-primary", firstSeenSeconds: 0, lastSeenSeconds: 65 },
+                        { name: "pgha-faults-primary", firstSeenSeconds: 220, lastSeenSeconds: 900 },
+                        { name: "pgha-faults-replica-1", firstSeenSeconds: 225, lastSeenSeconds: 905 },
+                    ],
+                    loadAverageAtStart: [3, 2, 1],
+                    loadAverageAtEnd: [3, 2, 1],
+                },
+            }),
+        );
+        expect(shared).toContain("Other containers on the Docker engine during the run (listed every 5 s): 3.");
+        expect(shared).toContain("- other pgha stack `pgha-faults` (2 containers) from 03:40 to 15:05 into the run");
+        expect(shared).toContain("Other pgha stacks shared this machine's 2 cores during the run.");
         expect(renderReport(results({ mode: "quick" }))).toContain("This is a `--quick` run");
+    });
+
+    test("containers that are not pgha's count, but do not flag the figures", () => {
+        const text = renderReport(results({ conditions: { otherContainersAtStart: [], otherContainersAtEnd: [], otherContainersSeen: [{ name: "redis", firstSeenSeconds: 0, lastSeenSeconds: 10 }], loadAverageAtStart: [0, 0, 0], loadAverageAtEnd: [0, 0, 0] } }));
+        expect(text).toContain("during the run (listed every 5 s): 1.");
+        expect(text).not.toContain("Noisy figures");
     });
 
     test("a failover with figures gives the median and every run", () => {
@@ -86,5 +107,21 @@ describe("formatting", () => {
         [3 * 1024 ** 2, "3.0 MB"],
     ])("bytes(%p) is %s", (value, expected) => {
         expect(bytes(value)).toBe(expected);
+    });
+});
+
+describe("stacksSeen", () => {
+    test("groups pgha containers by stack with the span they were seen in; others are left out", () => {
+        expect(
+            stacksSeen([
+                { name: "pgha-faults-primary", firstSeenSeconds: 30, lastSeenSeconds: 90 },
+                { name: "pgha-dev-s3", firstSeenSeconds: 0, lastSeenSeconds: 10 },
+                { name: "pgha-faults-pgbouncer", firstSeenSeconds: 20, lastSeenSeconds: 95 },
+                { name: "hfx-1234", firstSeenSeconds: 0, lastSeenSeconds: 100 },
+            ]),
+        ).toEqual([
+            { stack: "pgha-dev", containers: 1, fromSeconds: 0, toSeconds: 10 },
+            { stack: "pgha-faults", containers: 2, fromSeconds: 20, toSeconds: 95 },
+        ]);
     });
 });
