@@ -4,6 +4,7 @@
  * the dev stack or another suite's. Everything here touches only `pgha-bench-*` objects.
  */
 import Docker from "dockerode";
+import { Client } from "pg";
 import { deployStack, destroyStack, stackOutputsPath, waitUntilAllStream } from "../../test/e2e/support/devCluster";
 import { ClusterOutputs, Endpoint, outputSecrets, parseClusterOutputs } from "../verify/outputs";
 import type { PgTarget } from "./pgbench";
@@ -111,6 +112,17 @@ export function appTarget(outputs: ClusterOutputs, endpoint: Endpoint): PgTarget
         password: decodeURIComponent(url.password),
         database: decodeURIComponent(url.pathname.replace(/^\//, "")) || outputs.databaseName,
     };
+}
+
+/**
+ * A pg client bounded on the client side (connect and each query). It listens for `error`: the
+ * bench kills containers (the primary in the failover, all of them before a destroy), and a
+ * connection dropped while idle must fail its next query, not end the process.
+ */
+export function pgClient(target: PgTarget, timeoutMs = 5000, applicationName = "pgha-bench"): Client {
+    const client = new Client({ ...target, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: applicationName });
+    client.on("error", () => undefined);
+    return client;
 }
 
 /** The monitoring role at `endpoint`. */

@@ -1,5 +1,6 @@
 /** Samples each replica's replay lag from the primary's pg_stat_replication at a fixed interval. */
-import { Client } from "pg";
+import type { Client } from "pg";
+import { pgClient } from "./cluster";
 import type { PgTarget } from "./pgbench";
 import { Distribution, distribution } from "./stats";
 
@@ -44,7 +45,7 @@ export class LagSampler {
 
     /** Connects and starts sampling. */
     async start(): Promise<void> {
-        this.client = new Client({ ...this.primary, connectionTimeoutMillis: 5000, query_timeout: 5000, application_name: "pgha-bench-lag" });
+        this.client = pgClient(this.primary, 5000, "pgha-bench-lag");
         await this.client.connect();
         this.running = true;
         const origin = Date.now();

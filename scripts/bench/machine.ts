@@ -3,8 +3,7 @@ import { execFile } from "node:child_process";
 import * as os from "node:os";
 import { PassThrough } from "node:stream";
 import Docker from "dockerode";
-import { Client } from "pg";
-import { monitorTarget, otherContainers } from "./cluster";
+import { monitorTarget, otherContainers, pgClient } from "./cluster";
 import type { ContainerSighting, Conditions, MachineFacts } from "./types";
 import type { ClusterOutputs } from "../verify/outputs";
 
@@ -37,7 +36,7 @@ async function firstLineIn(docker: Docker, container: string, cmd: string[]): Pr
 export async function machineFacts(outputs: ClusterOutputs): Promise<MachineFacts> {
     const docker = new Docker();
     const [version, info] = await Promise.all([docker.version(), docker.info()]);
-    const client = new Client({ ...monitorTarget(outputs, outputs.primaryEndpoint), connectionTimeoutMillis: 5000, query_timeout: 5000 });
+    const client = pgClient(monitorTarget(outputs, outputs.primaryEndpoint));
     let postgres: string | undefined;
     try {
         await client.connect();

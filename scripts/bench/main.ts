@@ -64,6 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
     let failures = 0;
     /** Runs one section; an error is recorded in the results (secrets removed) and the bench goes on. */
     const section = async <T>(name: string, measure: () => Promise<T>): Promise<T | Failed> => {
+        await save();
         try {
             return await measure();
         } catch (err) {
@@ -94,6 +95,15 @@ async function main(argv: readonly string[]): Promise<number> {
         plan,
     };
 
+    const resultsPath = path.join(options.outDir, "results.json");
+    /** Writes what is measured so far, so a crash or a Ctrl-C loses at most the section under way. */
+    const save = async () => {
+        results.finishedAt = new Date().toISOString();
+        results.totalSeconds = (Date.now() - startedAt.getTime()) / 1000;
+        await fs.mkdir(options.outDir, { recursive: true });
+        await fs.writeFile(resultsPath, `${JSON.stringify(results, null, 1)}\n`);
+    };
+
     log("removing any leftover bench stack");
     await destroyBench();
     let asyncLag: LagModeResult | Failed | undefined;
@@ -117,7 +127,10 @@ async function main(argv: readonly string[]): Promise<number> {
                 log(`machine facts not collected: ${(err as Error).message}`);
                 return undefined;
             });
-            if (want("lag")) asyncLag = await section("lag (async)", () => measureLag(outputs, "async", plan, log));
+            if (want("lag")) {
+                asyncLag = await section("lag (async)", () => measureLag(outputs, "async", plan, log));
+                results.lag = { async: asyncLag, syncTpsRatio: [] };
+            }
             if (want("pooling")) {
                 results.pooling = await section("pooling", async () => {
                     // The pooling runs use the lag runs' data set; load it if they did not run.
@@ -154,12 +167,8 @@ async function main(argv: readonly string[]): Promise<number> {
         await destroyBench().catch((err) => log(`destroy FAILED: ${(err as Error).message}`));
     }
 
-    const finishedAt = new Date();
-    results.finishedAt = finishedAt.toISOString();
-    results.totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
     results.conditions = conditions(atStart, await currentConditions(), watch.stop());
-    await fs.mkdir(options.outDir, { recursive: true });
-    await fs.writeFile(path.join(options.outDir, "results.json"), `${JSON.stringify(results, null, 1)}\n`);
+    await save();
     const drawn = [asyncLag, syncLag].filter((m): m is LagModeResult => m !== undefined && !isFailed(m));
     if (drawn.length > 0) {
         await drawLagChart(drawn, path.join(options.outDir, "lag.png")).catch((err) => {

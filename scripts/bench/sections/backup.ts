@@ -1,7 +1,6 @@
 /** Section 5: full backup and restore of a fixed pgbench data set, with the project's own tools. */
 import Docker from "dockerode";
-import { Client } from "pg";
-import { appTarget, BENCH_OUTPUTS, BENCH_PREFIX, benchSecrets, monitorTarget } from "../cluster";
+import { appTarget, BENCH_OUTPUTS, BENCH_PREFIX, benchSecrets, monitorTarget, pgClient } from "../cluster";
 import { initPgbench } from "../pgbench";
 import type { BenchPlan } from "../plan";
 import { jsonOutput, runNpmScript } from "../proc";
@@ -12,7 +11,7 @@ import type { ClusterOutputs } from "../../verify/outputs";
 
 /** Sum of pg_database_size over the cluster's databases, in MB (10^6 bytes). */
 async function clusterSizeMB(outputs: ClusterOutputs): Promise<number> {
-    const client = new Client({ ...monitorTarget(outputs, outputs.primaryEndpoint), connectionTimeoutMillis: 5000, query_timeout: 15000 });
+    const client = pgClient(monitorTarget(outputs, outputs.primaryEndpoint), 15000);
     await client.connect();
     try {
         const { rows } = await client.query("SELECT sum(pg_database_size(datname))::float8 AS bytes FROM pg_database WHERE datallowconn");

@@ -5,9 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Docker from "dockerode";
-import { Client } from "pg";
 import { REPO_ROOT } from "../../../test/e2e/harness/client";
-import { appTarget, BENCH_OUTPUTS, benchSecrets, deployBench, destroyBench, waitForStreaming } from "../cluster";
+import { appTarget, BENCH_OUTPUTS, benchSecrets, deployBench, destroyBench, pgClient, waitForStreaming } from "../cluster";
 import type { PgTarget } from "../pgbench";
 import type { BenchPlan } from "../plan";
 import { jsonOutput, runNpmScript } from "../proc";
@@ -26,7 +25,7 @@ const PROBE_TABLE = "pgha_bench_failover_probe";
 
 /** One write attempt on a new connection; resolves true when the INSERT committed. */
 async function tryWrite(target: PgTarget, timeoutMs: number): Promise<boolean> {
-    const client = new Client({ ...target, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+    const client = pgClient(target, timeoutMs, "pgha-bench-failover");
     try {
         await client.connect();
         await client.query(`INSERT INTO ${PROBE_TABLE} DEFAULT VALUES`);
@@ -67,7 +66,7 @@ async function oneFailover(plan: BenchPlan, log: (msg: string) => void): Promise
     await waitForStreaming(outputs);
     const secrets = benchSecrets(outputs);
     const rw = appTarget(outputs, outputs.pgbouncerEndpoint);
-    const setup = new Client({ ...rw, connectionTimeoutMillis: 5000, query_timeout: 10000 });
+    const setup = pgClient(rw, 10000);
     await setup.connect();
     await setup.query(`CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`);
     await setup.end();

@@ -1,6 +1,5 @@
 /** Section 2: replay lag per replica under pgbench write load at fixed rates, sampled every 100 ms. */
-import { Client } from "pg";
-import { appTarget, monitorTarget, waitForStreaming } from "../cluster";
+import { appTarget, monitorTarget, pgClient, waitForStreaming } from "../cluster";
 import { LagSampler, summarizeLag } from "../lagSampler";
 import { initPgbench, PgbenchSummary, PgTarget, runPgbench } from "../pgbench";
 import { BenchPlan, rateLabel } from "../plan";
@@ -10,7 +9,7 @@ import type { ClusterOutputs } from "../../verify/outputs";
 
 /** Waits (at most `timeoutMs`) until every replica has replayed the WAL written so far, so a run does not inherit the last one's backlog. */
 export async function waitForCatchUp(monitor: PgTarget, timeoutMs = 60_000): Promise<void> {
-    const client = new Client({ ...monitor, connectionTimeoutMillis: 5000, query_timeout: 5000 });
+    const client = pgClient(monitor);
     await client.connect();
     try {
         const { rows } = await client.query("SELECT pg_current_wal_lsn() AS lsn");
