@@ -475,12 +475,16 @@ run_backup_scheduler() {
   touch "$RUN/scheduler-ready"
   local interval=$((PGHA_BACKUP_INTERVAL_HOURS * 3600)) last
   log "scheduler ready: a backup every $PGHA_BACKUP_INTERVAL_HOURS h, full every $PGHA_BACKUP_FULL_INTERVAL_DAYS d"
+  # As PID 1 the shell ignores SIGINT (Docker's stop signal) unless trapped; the sleep runs in the
+  # background so the trap fires at once instead of after it: a stop takes no 60 s timeout.
+  trap 'log "stopping"; exit 0' INT TERM
   while true; do
     last=$(primary_psql -tA -c "SELECT coalesce(extract(epoch FROM max(finished_at))::bigint, 0) FROM pgha.backup_runs WHERE ok" 2>/dev/null || echo "")
     if [ -n "$last" ] && [ $(($(date +%s) - last)) -ge "$interval" ]; then
       run_backup auto || true
     fi
-    sleep 60
+    sleep 60 &
+    wait $! || true
   done
 }
 
