@@ -371,10 +371,12 @@ describe("EC2 bootstrap in containers: primary, 2 replicas, PgBouncer on its own
         prod.diagnosed(async () => {
             const { arns } = prod;
             const secretCalls = async (node: string) => (await prod.calls(node)).filter((c) => c.startsWith("aws secretsmanager")).map((c) => c.split(" ")[4]);
-            // The primary: its five verifiers at boot, then the replicator's password for the slot job.
-            expect(await secretCalls("primary")).toEqual([arns.superuser, arns.replicator, arns.app, arns.pgbouncer_auth, arns.monitor, arns.replicator]);
-            expect(await secretCalls("replica-1")).toEqual([arns.replicator]);
-            expect(await secretCalls("pgbouncer")).toEqual([arns.pgbouncer_auth]);
+            // Every PostgreSQL node: the five verifiers and the replicator's password at boot (any node
+            // can take either role); the primary then the replicator's password again for the slot job.
+            const postgresNode = [arns.superuser, arns.replicator, arns.app, arns.pgbouncer_auth, arns.monitor, arns.replicator];
+            expect(await secretCalls("primary")).toEqual([...postgresNode, arns.replicator]);
+            expect(await secretCalls("replica-1")).toEqual(postgresNode);
+            expect(await secretCalls("pgbouncer")).toEqual([arns.pgbouncer_auth, arns.monitor]);
             const primaryCalls = await prod.calls("primary");
             expect(primaryCalls).toContain("systemctl start var-lib-postgresql.mount");
             expect(primaryCalls).toContain("systemctl enable --now pgha-node@primary.service");
@@ -390,14 +392,15 @@ describe("EC2 bootstrap in containers: primary, 2 replicas, PgBouncer on its own
             ]);
             expect((await prod.calls("pgbouncer")).filter((c) => c.includes(" install pg"))).toEqual([`${APT} install pgbouncer postgresql-client-15`]);
             expect(await prod.calls("pgbouncer")).not.toContain("systemctl start var-lib-postgresql.mount");
-            const files = await exec(prod.name("primary"), ["bash", "-c", "stat -c '%a %U %n' /etc/pgha/secrets /etc/pgha/secrets/*; grep -c SCRAM-SHA-256 /etc/pgha/secrets/app.password"]);
+            const files = await exec(prod.name("primary"), ["bash", "-c", "stat -c '%a %U %n' /etc/pgha/secrets /etc/pgha/secrets/*; grep -c SCRAM-SHA-256 /etc/pgha/secrets/app_verifier.password"]);
             expect(files.output.trim().split("\n")).toEqual([
                 "700 root /etc/pgha/secrets",
-                "600 root /etc/pgha/secrets/app.password",
-                "600 root /etc/pgha/secrets/monitor.password",
-                "600 root /etc/pgha/secrets/pgbouncer_auth.password",
+                "600 root /etc/pgha/secrets/app_verifier.password",
+                "600 root /etc/pgha/secrets/monitor_verifier.password",
+                "600 root /etc/pgha/secrets/pgbouncer_auth_verifier.password",
                 "600 root /etc/pgha/secrets/replicator.password",
-                "600 root /etc/pgha/secrets/superuser.password",
+                "600 root /etc/pgha/secrets/replicator_verifier.password",
+                "600 root /etc/pgha/secrets/superuser_verifier.password",
                 "1",
             ]);
             // No password or verifier ever showed in a command line or in what the bootstrap printed.
@@ -472,7 +475,11 @@ describe("EC2 bootstrap in containers: PgBouncer co-located on the primary, 1 re
             mark("colo: streaming");
             expect(await colocated.calls("primary")).toContain("systemctl enable --now pgha-node@primary.service pgha-node@pgbouncer.service");
             const files = await exec(colocated.name("primary"), ["bash", "-c", "stat -c '%a %n' /etc/pgha/pgbouncer/secrets/*; cat /etc/pgha/units/pgbouncer.env"]);
-            expect(files.output.trim().split("\n")).toEqual(["600 /etc/pgha/pgbouncer/secrets/pgbouncer_auth.password", "PGHA_ETC=/etc/pgha/pgbouncer"]);
+            expect(files.output.trim().split("\n")).toEqual([
+                "600 /etc/pgha/pgbouncer/secrets/monitor.password",
+                "600 /etc/pgha/pgbouncer/secrets/pgbouncer_auth.password",
+                "PGHA_ETC=/etc/pgha/pgbouncer",
+            ]);
             const where = async (database: string) => (await colocated.query("pgbouncer", "app", database, "SELECT current_setting('cluster_name') AS node"))[0].node;
             expect([await where("app"), await where("app_ro")]).toEqual(["primary", "replica_1"]);
         }));
