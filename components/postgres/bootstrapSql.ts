@@ -25,7 +25,9 @@ ${role(s.appUser, "LOGIN NOSUPERUSER NOREPLICATION", "app_password")}
 ${role("pgbouncer_auth", "LOGIN NOSUPERUSER NOREPLICATION NOCREATEDB NOCREATEROLE", "pgbouncer_auth_password")}
 ${role("pgha_monitor", "LOGIN NOSUPERUSER NOREPLICATION NOCREATEDB NOCREATEROLE", "monitor_password")}
 GRANT pg_monitor TO pgha_monitor;
--- pg_rewind reads the new primary's files as the replicator when a former primary rejoins.
+-- pg_rewind reads the new primary's files as the replicator when a former primary rejoins, after a
+-- CHECKPOINT there (a just-promoted primary's control file still names the old timeline until then).
+GRANT pg_checkpoint TO replicator;
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, boolean) TO replicator;
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_stat_file(text, boolean) TO replicator;
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) TO replicator;

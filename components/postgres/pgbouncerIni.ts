@@ -47,8 +47,10 @@ export function renderPgbouncerIni(s: Pick<PgbouncerSettings, "poolMode" | "pool
         `max_client_conn = ${s.maxClientConnections}`,
         "stats_users = pgha_monitor",
         "ignore_startup_parameters = extra_float_digits",
-        "server_login_retry = 2",
-        "server_connect_timeout = 5",
+        // After a failover, a connection attempt to the dead primary holds the pool until it times out,
+        // then the pool waits server_login_retry: both short, so writes resume within a few seconds.
+        "server_login_retry = 1",
+        "server_connect_timeout = 2",
         "dns_max_ttl = 5",
         // A server that vanished (killed, cut off) fails its connections within seconds instead of
         // holding clients until the kernel gives up: keepalives when idle, a bound on unacknowledged data.

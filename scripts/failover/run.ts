@@ -107,12 +107,20 @@ async function runRoleScript(deps: OpsDeps, container: string, args: string[]): 
     if (exitCode !== 0) throw new Error(`pgha-node ${args.join(" ")} in ${container} failed (exit ${exitCode}): ${output.trim().split("\n").slice(-3).join(" | ")}`);
 }
 
-/** Whether `member` streams from the primary of `outputs`' cluster, as the primary sees it. */
+/**
+ * Whether `member` streams from the primary, as the primary sees it, and still does a second later:
+ * a replica that cannot follow the primary's timeline connects, streams for a moment and drops.
+ */
 async function streamsFrom(deps: OpsDeps, outputs: ClusterOutputs, primary: Member, member: Member): Promise<boolean> {
-    const rows = await withDb(deps, outputs, primary, (db) =>
-        db.query<{ state: string }>("SELECT state FROM pg_stat_replication WHERE application_name = $1", [member.identity]),
-    );
-    return rows?.some((r) => r.state === "streaming") ?? false;
+    const streaming = async () => {
+        const rows = await withDb(deps, outputs, primary, (db) =>
+            db.query<{ state: string }>("SELECT state FROM pg_stat_replication WHERE application_name = $1", [member.identity]),
+        );
+        return rows?.some((r) => r.state === "streaming") ?? false;
+    };
+    if (!(await streaming())) return false;
+    await deps.sleep(1500);
+    return streaming();
 }
 
 /** Writes through PgBouncer's read-write entry until one commits (in synchronous mode: acknowledged by a replica). */

@@ -46,7 +46,11 @@ load_topology() {
   elif [ "$recorded" = "$DEPLOYED_PRIMARY_HOST" ]; then
     rm -f "$TOPOLOGY_FILE"
   else
-    [ "$recorded" = "${PGHA_PRIMARY_HOST:-}" ] || log "primary is $recorded, as recorded by a failover (the deployment says $DEPLOYED_PRIMARY_HOST until pgha:primaryNode follows)"
+    # Said once per start (PgBouncer's routing loop reads the file every second).
+    if [ "$(cat "$RUN/topology.seen" 2>/dev/null)" != "$recorded" ]; then
+      log "primary is $recorded, as recorded by a failover (the deployment says $DEPLOYED_PRIMARY_HOST until pgha:primaryNode follows)"
+      echo "$recorded" >"$RUN/topology.seen" 2>/dev/null || true
+    fi
     PGHA_PRIMARY_HOST=$recorded
     PGHA_READ_HOSTS=$read_hosts
   fi
@@ -198,6 +202,9 @@ rewind_if_needed() {
   log "the data directory was a primary's ($state): rewinding it to follow $PGHA_PRIMARY_HOST"
   wait_for_primary
   ensure_slot >/dev/null || die "could not create slot $PGHA_SLOT on $PGHA_PRIMARY_HOST"
+  # A just-promoted primary names its new timeline in its control file only after a checkpoint;
+  # without one pg_rewind sees "the same timeline" and rewinds nothing.
+  replicator_psql -c CHECKPOINT >/dev/null || log "could not CHECKPOINT $PGHA_PRIMARY_HOST; pg_rewind may see an old timeline"
   if as_pg env PGPASSFILE="$RUN/pgpass" pg_rewind --target-pgdata="$PGDATA" \
     --source-server="host=$PGHA_PRIMARY_HOST port=5432 user=replicator dbname=postgres connect_timeout=5" >&2; then
     log "pg_rewind done"
@@ -247,6 +254,8 @@ promote_node() {
   if [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = t ]; then
     as_pg pg_ctl -D "$PGDATA" -w -t 120 promote >&2
   fi
+  # The control file names the new timeline after a checkpoint: pg_rewind of the old primary needs it.
+  as_pg psql -X -q -d postgres -c CHECKPOINT
   rm -f "$RUN/upstream.conf"
   as_pg pg_ctl -D "$PGDATA" reload >/dev/null
   log "promoted: this node is the primary"
