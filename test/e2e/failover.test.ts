@@ -177,6 +177,7 @@ test("failover after the primary is killed under write load, synchronous mode: n
 
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ ok: true, mode: "failover", oldPrimary: killed });
+    figures.failoverToolPromotedMs = result.timings.promotedMs;
     figures.failoverToolWritesAcceptedMs = result.timings.writesAcceptedMs;
     figures.primaryLossToWritesThroughPgbouncerMs = firstWriteAfterKill - killedAt;
     figures.acknowledgedCommits = acknowledged.length;
