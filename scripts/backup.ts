@@ -4,8 +4,8 @@
  * it in pgha.backup_runs and prints its label and duration. Exit 0 done, 1 the backup failed,
  * 2 unusable input.
  */
-import Docker from "dockerode";
-import { PassThrough } from "stream";
+import { ROLE_SCRIPT } from "../components/postgres/postgresqlConf";
+import { dockerControl } from "./docker/containers";
 import { EXIT, InputError } from "./verify/errors";
 import { loadBackupTarget, parseToolArgs } from "./backup/target";
 
@@ -22,24 +22,17 @@ async function main(argv: readonly string[]): Promise<number> {
         throw new InputError(`--type must be one of full, diff, incr, auto; got ${JSON.stringify(type)}`);
     }
     const target = await loadBackupTarget(args.source);
-    const container = new Docker().getContainer(target.backupAccess.schedulerContainer);
     const started = Date.now();
-    const exec = await container.exec({ Cmd: ["/etc/pgha/bin/pgha-node", "backup", type], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({});
-    let log = "";
-    const sink = new PassThrough();
-    sink.on("data", (d: Buffer) => {
-        log += d.toString();
-        if (!args.values.json) process.stderr.write(d);
+    const { exitCode, output: log } = await dockerControl().exec(target.backupAccess.schedulerContainer, [ROLE_SCRIPT, "backup", type], {
+        onOutput: (chunk) => {
+            if (!args.values.json) process.stderr.write(chunk);
+        },
     });
-    container.modem.demuxStream(stream, sink, sink);
-    await new Promise((resolve) => stream.on("end", resolve));
-    const { ExitCode } = await exec.inspect();
     const seconds = (Date.now() - started) / 1000;
     const label = /new backup label = ([0-9A-Z_-]+)/.exec(log)?.[1];
-    const result = { ok: ExitCode === 0, type, label: label ?? null, seconds, exitCode: ExitCode };
-    process.stdout.write(args.values.json ? `${JSON.stringify(result)}\n` : ExitCode === 0 ? `backup ${label} (${type}) done in ${seconds.toFixed(1)} s\n` : `backup failed (exit ${ExitCode}) after ${seconds.toFixed(1)} s\n`);
-    return ExitCode === 0 ? EXIT.ok : EXIT.checkFailed;
+    const result = { ok: exitCode === 0, type, label: label ?? null, seconds, exitCode };
+    process.stdout.write(args.values.json ? `${JSON.stringify(result)}\n` : exitCode === 0 ? `backup ${label} (${type}) done in ${seconds.toFixed(1)} s\n` : `backup failed (exit ${exitCode}) after ${seconds.toFixed(1)} s\n`);
+    return exitCode === 0 ? EXIT.ok : EXIT.checkFailed;
 }
 
 main(process.argv.slice(2)).then(

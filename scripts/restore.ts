@@ -7,10 +7,10 @@
  */
 import Docker from "dockerode";
 import * as net from "net";
-import * as tar from "tar-stream";
 import { Client } from "pg";
 import { restorePlan, secretEnvLine } from "../components/postgres";
 import type { BackupSettings, ClusterFacts, PostgresSettings } from "../components/postgres";
+import { tarOf } from "./docker/containers";
 import { EXIT, InputError } from "./verify/errors";
 import { BackupTarget, loadBackupTarget, parseToolArgs } from "./backup/target";
 
@@ -36,15 +36,6 @@ function freePort(): Promise<number> {
             server.close(() => resolve(port));
         });
     });
-}
-
-async function tarOf(files: { path: string; content: string; executable?: boolean }[]): Promise<Buffer> {
-    const pack = tar.pack();
-    for (const f of files) pack.entry({ name: f.path.replace(/^\//, ""), mode: f.executable ? 0o755 : 0o644 }, f.content);
-    pack.finalize();
-    const chunks: Buffer[] = [];
-    for await (const chunk of pack) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
 }
 
 /** Restores into a new container; see the file comment. */

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { NODE_PATHS } from "./postgresqlConf";
+import { NODE_PATHS, ROLE_SCRIPT } from "./postgresqlConf";
 
 /** A file a node needs, with where it goes. Platforms ship these: Docker as uploads, EC2 through cloud-init. */
 export interface NodeFile {
@@ -15,9 +15,6 @@ export interface NodeFile {
 
 /** Node roles, as the role script's first argument. */
 export type NodeRole = "primary" | "replica" | "pgbouncer" | "reconcile-slots" | "backup-scheduler" | "restore";
-
-/** Where the role script lives on a node. */
-export const ROLE_SCRIPT = `${NODE_PATHS.etc}/bin/pgha-node`;
 
 /** The role script, shared by every platform (components/postgres/node/pgha-node.sh). */
 export function roleScript(): NodeFile {

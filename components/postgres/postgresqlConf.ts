@@ -13,6 +13,9 @@ export const NODE_PATHS = {
     pgdata: "/var/lib/postgresql/data/pgdata",
 } as const;
 
+/** Where the role script lives on a node. */
+export const ROLE_SCRIPT = `${NODE_PATHS.etc}/bin/pgha-node`;
+
 /** The PostgreSQL port inside the cluster network. */
 export const POSTGRES_PORT = 5432;
 

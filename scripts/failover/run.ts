@@ -2,6 +2,7 @@
  * Failover, switchover and rejoin of a dev cluster, step by step. Everything the steps touch comes
  * in through {@link OpsDeps}: containers (Docker), connections (pg) and the clock.
  */
+import { ROLE_SCRIPT } from "../../components/postgres/postgresqlConf";
 import type { ContainerControl } from "../docker/containers";
 import type { Connect, Db, Target } from "../verify/db";
 import type { ClusterOutputs } from "../verify/outputs";
@@ -12,7 +13,6 @@ import {
     promoted,
     RECLONE_REQUEST,
     ReplicaState,
-    ROLE_SCRIPT,
     TOPOLOGY_FILE,
     topologyFile,
 } from "./topology";

@@ -2,6 +2,9 @@
  * The cluster's members as failover and rejoin see them, and the pure decisions: which replica to
  * promote, what every container is told, and what the stack outputs say afterwards.
  */
+import * as path from "path";
+import { NODE_PATHS } from "../../components/postgres/postgresqlConf";
+import { clusterNameOf } from "../verify/checks";
 import { InputError } from "../verify/errors";
 import type { ClusterOutputs } from "../verify/outputs";
 
@@ -28,16 +31,9 @@ export interface Members {
 }
 
 /** Where the role script reads the topology a failover recorded (beside PGDATA, on the data volume). */
-export const TOPOLOGY_FILE = "/var/lib/postgresql/data/pgha-topology.env";
+export const TOPOLOGY_FILE = path.posix.join(path.posix.dirname(NODE_PATHS.pgdata), "pgha-topology.env");
 /** The file that asks a replica for a new clone at its next start. */
-export const RECLONE_REQUEST = "/var/lib/postgresql/data/pgha-reclone";
-/** The role script in every container. */
-export const ROLE_SCRIPT = "/etc/pgha/bin/pgha-node";
-
-/** The node name's identity: `replica-1` → `replica_1`. */
-export function identityOf(name: string): string {
-    return name.replace(/-/g, "_");
-}
+export const RECLONE_REQUEST = path.posix.join(path.posix.dirname(NODE_PATHS.pgdata), "pgha-reclone");
 
 /** Node order: `primary`, then `replica-1`, `replica-2`, ... (numerically). */
 export function nodeOrder(name: string): number {
@@ -53,7 +49,7 @@ export function membersOf(outputs: ClusterOutputs): Members {
         throw new InputError(`the cluster runs on ${outputs.platform}: failover and rejoin drive Docker containers, and on AWS they are not available yet`);
     }
     const container = (name: string) => `${outputs.clusterName}-${name}`;
-    const primaryIdentity = identityOf(outputs.primaryNode);
+    const primaryIdentity = clusterNameOf(outputs.primaryNode);
     return {
         primary: {
             name: outputs.primaryNode,

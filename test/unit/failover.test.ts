@@ -1,25 +1,9 @@
 import { parseFailoverArgs, parseRejoinArgs } from "../../scripts/failover/args";
 import { chooseCandidate, configCommand, membersOf, outputsAfter, promoted, ReplicaState, topologyFile } from "../../scripts/failover/topology";
 import { parseClusterOutputs } from "../../scripts/verify/outputs";
+import { validOutputs } from "./verify/fixtures";
 
-const raw = {
-    platform: "docker",
-    clusterName: "pgha-dev",
-    primaryEndpoint: { host: "127.0.0.1", port: 5432 },
-    replicaEndpoints: [
-        { name: "replica-1", host: "127.0.0.1", port: 5433, slotName: "pgha_replica_1", applicationName: "replica_1" },
-        { name: "replica-2", host: "127.0.0.1", port: 5434, slotName: "pgha_replica_2", applicationName: "replica_2" },
-    ],
-    pgbouncerEndpoint: { host: "127.0.0.1", port: 6432 },
-    databaseName: "app",
-    readOnlyDatabaseName: "app_ro",
-    synchronousMode: "any1",
-    writeConnectionString: "postgresql://app:pw@127.0.0.1:6432/app",
-    readConnectionString: "postgresql://app:pw@127.0.0.1:6432/app_ro",
-    monitorUser: "pgha_monitor",
-    monitorPassword: "secret-pw",
-    backup: { stanza: "main" },
-};
+const raw = { ...validOutputs(), synchronousMode: "any1", backup: { stanza: "main" } };
 const outputs = parseClusterOutputs(raw);
 const members = membersOf(outputs);
 const state = (name: string, ok: boolean, received?: bigint): ReplicaState => ({ member: members.replicas.find((m) => m.name === name)!, ok, receivedBytes: received, why: ok ? undefined : "does not answer" });
