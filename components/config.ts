@@ -84,6 +84,7 @@ export const configSchema = z
         backupFullIntervalDays: integer("pgha:backupFullIntervalDays", 1, 365).default(7),
         backupRetentionDays: integer("pgha:backupRetentionDays", 1, 3650).default(30),
         archiveTimeoutSeconds: integer("pgha:archiveTimeoutSeconds", 10, 3600).default(60),
+        backupFromReplica: z.boolean({ error: "pgha:backupFromReplica must be true or false" }).default(false),
         backupS3Image: z
             .string({ error: "pgha:backupS3Image must be a string" })
             .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, { error: "pgha:backupS3Image must be a Docker image reference such as minio/minio:latest" })
@@ -179,6 +180,20 @@ export const configSchema = z
                 code: "custom",
                 path: ["backupS3Endpoint"],
                 message: "pgha:backupS3Endpoint needs pgha:backupS3AccessKey and pgha:backupS3SecretKey (set the secret with `pulumi config set --secret`)",
+            });
+        }
+        if (c.backupFromReplica && (!c.backupEnabled || c.replicas < 1)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["backupFromReplica"],
+                message: `pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is ${c.backupEnabled}, pgha:replicas is ${c.replicas})`,
+            });
+        }
+        if (c.platform === "aws" && c.backupFromReplica) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["backupFromReplica"],
+                message: "pgha:backupFromReplica must be false on platform aws: backups from a replica are supported on docker only so far",
             });
         }
         if ((c.awsVpcId === undefined) !== (c.awsSubnetIds.length === 0)) {

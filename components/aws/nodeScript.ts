@@ -125,3 +125,23 @@ export function renderSecretFetches(needs: readonly SecretNeed[], arns: SecretAr
     }
     return lines.join("\n");
 }
+
+/**
+ * A shell script without its comment-only and blank lines (the `#!` line stays); here-document
+ * bodies are kept exactly. Shrinks the role script where bytes count (EC2 user data).
+ */
+export function withoutCommentLines(script: string): string {
+    const out: string[] = [];
+    let hereDocEnd: string | undefined;
+    for (const line of script.split("\n")) {
+        if (hereDocEnd !== undefined) {
+            out.push(line);
+            if (line === hereDocEnd) hereDocEnd = undefined;
+            continue;
+        }
+        if (/^\s*$/.test(line) || (/^\s*#/.test(line) && !line.startsWith("#!"))) continue;
+        out.push(line);
+        hereDocEnd = /<<-?\s*'?"?([A-Za-z_]+)'?"?/.exec(line)?.[1];
+    }
+    return out.join("\n") + "\n";
+}

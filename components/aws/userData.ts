@@ -7,7 +7,7 @@
 import { NodeFile, NODE_PATHS, PGBACKREST_PATHS, ROLE_SCRIPT, RolePlan } from "../postgres";
 import { gzipDeterministic } from "./gzip";
 import { BACKUP_TIMER_UNIT, backupTimerUnits, SCHEDULED_BACKUP_ETC } from "./nodeBackups";
-import { relocatePlan, renderFileWrites, renderSecretFetches, RoleOnNode, SecretArns, SHELL_HELPERS, shellQuote } from "./nodeScript";
+import { relocatePlan, renderFileWrites, withoutCommentLines, renderSecretFetches, RoleOnNode, SecretArns, SHELL_HELPERS, shellQuote } from "./nodeScript";
 
 /** Where the data volume is mounted: the postgres user's home, holding PGDATA. */
 export const DATA_MOUNT_POINT = "/var/lib/postgresql";
@@ -139,7 +139,10 @@ export function renderUserData(spec: UserDataSpec): string {
     const roles = spec.roles.map((r) => ({ ...r, plan: relocatePlan(r.plan, r.etc) }));
     const hasPgbouncer = roles.some((r) => r.role === "pgbouncer");
     const backupFiles = spec.scheduledBackup ? [...relocatePlan(spec.scheduledBackup, SCHEDULED_BACKUP_ETC).files, ...backupTimerUnits()] : [];
-    const files = [...roles.flatMap((r) => r.plan.files), ...roles.map(unitEnvFile), nodeUnit(), ...backupFiles];
+    // The role script is most of the user data: its comments stay in the repository (EC2's 16 KB).
+    const files = [...roles.flatMap((r) => r.plan.files), ...roles.map(unitEnvFile), nodeUnit(), ...backupFiles].map((f) =>
+        f.path === ROLE_SCRIPT && typeof f.content === "string" ? { ...f, content: withoutCommentLines(f.content) } : f,
+    );
     const units = roles.map((r) => `pgha-node@${r.role}.service`).join(" ");
     const indent = (text: string) => text.replace(/^(?=.)/gm, "  ");
 

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
     backupSchedulerPlan,
+    backupServerPlan,
     BackupSettings,
     ClusterFacts,
     clusterNodes,
@@ -17,6 +18,7 @@ import {
 } from "../postgres";
 import { ClusterConfig } from "../config";
 import { ReplicationSecrets } from "../secrets/replicationSecrets";
+import { BackupTlsCertificates } from "../secrets/backupTlsCertificates";
 import { ClusterEndpoints } from "../endpoints";
 import { BackupScheduler } from "./backupScheduler";
 import { BackupStore } from "./backupStore";
@@ -24,7 +26,7 @@ import { ClusterNetwork } from "./network";
 import { ContainerContext } from "./nodeContainer";
 import { NodeImage } from "./nodeImage";
 import { Pgbouncer } from "./pgbouncer";
-import { PostgresNode } from "./postgresNode";
+import { backupServerHost, PostgresNode } from "./postgresNode";
 import { ReplicationSlots } from "./replicationSlots";
 
 /** Options of {@link DockerPostgresCluster}. */
@@ -75,6 +77,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
               ? { s3_key: pulumi.secret(config.backupS3AccessKey), s3_key_secret: pulumi.secret(config.backupS3SecretKey) }
               : undefined;
         this.backup = config.backupEnabled ? dockerBackupSettings(config, name, store) : undefined;
+        // Backups from a replica: every replica gets a pgBackRest TLS server beside it, which the
+        // scheduler reaches with a client certificate. The server certificate names every node's
+        // server, so it stays the same when a failover changes which nodes are replicas.
+        const backupTls = this.backup && config.backupFromReplica
+            ? new BackupTlsCertificates(`${name}-pgbackrest-tls`, { serverDnsNames: nodes.all.map((n) => backupServerHost(containerName(n.name))) }, { parent: this })
+            : undefined;
 
         const facts: ClusterFacts = {
             pgMajor: config.postgresVersion,
@@ -84,10 +92,15 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
             clusterCidrs: ["samenet"],
             clientCidrs: ["samenet"],
             backup: this.backup,
+            backupTls,
         };
         // On Docker the secrets ship as container environment (Pulumi secrets), apart from the
         // readable config files; the primary gets verifiers only.
         const secretValue = (need: SecretNeed): pulumi.Output<string> => {
+            if (need.credential === "pgbackrest_server_key" || need.credential === "pgbackrest_client_key") {
+                if (!backupTls) throw new Error(`no pgBackRest TLS certificates for ${need.credential}`);
+                return need.credential === "pgbackrest_server_key" ? backupTls.serverKeyPem : backupTls.clientKeyPem;
+            }
             if (need.credential === "s3_key" || need.credential === "s3_key_secret") {
                 if (!s3Credentials) throw new Error(`no S3 credentials for ${need.credential}`);
                 return s3Credentials[need.credential];
@@ -109,11 +122,20 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                     hostPort: hostPort(node),
                     shareSocket: node.role === "primary" && this.backup !== undefined,
                     ...withSecrets(postgresNodePlan(facts, node, { self: containerName(node.name), primary: primaryHost })),
+                    ...(backupTls && node.role === "replica" ? { backupServer: withSecrets(backupServerPlan(facts, node)) } : {}),
                 },
                 { parent: this, dependsOn },
             );
         const primary = postgresNode(nodes.primary, []);
+        const slots = new ReplicationSlots(
+            `${name}-slots`,
+            { context, containerName: containerName("slots"), ...withSecrets(slotsPlan(facts, nodes.replicas, primaryHost)) },
+            { parent: this, dependsOn: [primary.container] },
+        );
+        const replicas = nodes.replicas.map((node) => postgresNode(node, [primary.container, slots.job]));
         if (this.backup) {
+            // From a replica, the first backup waits for the replicas and their servers to be up.
+            const replicaServers = backupTls ? replicas.flatMap((r) => [r.container, r.backupServer!]) : [];
             new BackupScheduler(
                 `${name}-backup`,
                 {
@@ -121,17 +143,13 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                     containerName: containerName("backup"),
                     dataVolumeName: primary.dataVolumeName,
                     socketVolumeName: primary.socketVolumeName!,
-                    ...withSecrets(backupSchedulerPlan(facts, config.databaseName, store !== undefined)),
+                    ...withSecrets(
+                        backupSchedulerPlan(facts, config.databaseName, store !== undefined, backupTls ? replicas.map((r) => backupServerHost(r.hostName)) : []),
+                    ),
                 },
-                { parent: this, dependsOn: [primary.container, ...(store ? [store.container] : [])] },
+                { parent: this, dependsOn: [primary.container, ...(store ? [store.container] : []), ...replicaServers] },
             );
         }
-        const slots = new ReplicationSlots(
-            `${name}-slots`,
-            { context, containerName: containerName("slots"), ...withSecrets(slotsPlan(facts, nodes.replicas, primaryHost)) },
-            { parent: this, dependsOn: [primary.container] },
-        );
-        const replicas = nodes.replicas.map((node) => postgresNode(node, [primary.container, slots.job]));
         new Pgbouncer(
             `${name}-pgbouncer`,
             {

@@ -8,6 +8,11 @@ export const DATA_MOUNT = "/var/lib/postgresql/data";
 /** Where the server's Unix socket lives. */
 export const SOCKET_MOUNT = "/var/run/postgresql";
 
+/** Host name of a node's pgBackRest TLS server on the cluster network. */
+export function backupServerHost(nodeContainerName: string): string {
+    return `${nodeContainerName}-pgbackrest`;
+}
+
 /** Options of {@link PostgresNode}. */
 export interface PostgresNodeArgs {
     /** Shared container settings. */
@@ -24,6 +29,11 @@ export interface PostgresNodeArgs {
     readonly files: NodeFile[];
     /** Secrets as environment variables (see secretEnv). */
     readonly secretEnvs: pulumi.Input<string>[];
+    /**
+     * A pgBackRest TLS server beside the node (backupServerPlan, with its secrets), for backups
+     * from a replica; it shares the node's data and socket volumes.
+     */
+    readonly backupServer?: { readonly files: NodeFile[]; readonly secretEnvs: pulumi.Input<string>[] };
 }
 
 /**
@@ -39,6 +49,8 @@ export class PostgresNode extends pulumi.ComponentResource {
     public readonly dataVolumeName: pulumi.Output<string>;
     /** The socket directory's volume, when shared; mounted at /var/run/postgresql. */
     public readonly socketVolumeName?: pulumi.Output<string>;
+    /** The pgBackRest TLS server's container, when the node has one. */
+    public readonly backupServer?: docker.Container;
 
     constructor(name: string, args: PostgresNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:docker:PostgresNode", name, {}, opts);
@@ -46,7 +58,7 @@ export class PostgresNode extends pulumi.ComponentResource {
         this.hostName = args.containerName;
         this.dataVolumeName = volume.name;
         const volumes = [{ volumeName: volume.name, containerPath: DATA_MOUNT }];
-        if (args.shareSocket) {
+        if (args.shareSocket || args.backupServer) {
             const socket = new docker.Volume(`${name}-run`, { name: `${args.containerName}-run`, labels: args.context.labels }, { parent: this });
             this.socketVolumeName = socket.name;
             volumes.push({ volumeName: socket.name, containerPath: SOCKET_MOUNT });
@@ -63,6 +75,14 @@ export class PostgresNode extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        if (args.backupServer) {
+            this.backupServer = nodeContainer(
+                `${name}-pgbackrest`,
+                args.context,
+                { containerName: backupServerHost(args.containerName), role: "backup-server", ...args.backupServer, volumes },
+                { parent: this, dependsOn: [this.container] },
+            );
+        }
         this.registerOutputs({});
     }
 }

@@ -14,7 +14,7 @@ export interface NodeFile {
 }
 
 /** Node roles, as the role script's first argument. */
-export type NodeRole = "primary" | "replica" | "pgbouncer" | "reconcile-slots" | "backup-scheduler" | "restore";
+export type NodeRole = "primary" | "replica" | "pgbouncer" | "reconcile-slots" | "backup-scheduler" | "backup-server" | "restore";
 
 /** The role script, shared by every platform (components/postgres/node/pgha-node.sh). */
 export function roleScript(): NodeFile {

@@ -44,12 +44,37 @@ export const PGBACKREST_PATHS = {
     credentials: "/etc/pgbackrest/conf.d/credentials.conf",
 } as const;
 
+/** pgBackRest's TLS files (see BackupTlsCertificates); the keys are written by the role script from secrets. */
+export const PGBACKREST_TLS_PATHS = {
+    ca: "/etc/pgbackrest/tls/ca.crt",
+    serverCertificate: "/etc/pgbackrest/tls/server.crt",
+    serverKey: "/etc/pgbackrest/tls/server.key",
+    clientCertificate: "/etc/pgbackrest/tls/client.crt",
+    clientKey: "/etc/pgbackrest/tls/client.key",
+} as const;
+
+/** The client certificate's common name: the one client the pgBackRest TLS servers accept. */
+export const PGBACKREST_TLS_CLIENT = "pgha-backup";
+
+/** The port `pgbackrest server` listens on (pgBackRest's default). */
+export const PGBACKREST_TLS_PORT = 8432;
+
+/** What the backup's pgbackrest.conf adds to copy the data files from a replica. */
+export interface ReplicaBackupRole {
+    /**
+     * Hosts of the other nodes' pgBackRest TLS servers: the backup reaches them as pg2, pg3, ...
+     * and copies the data files from a streaming one (`backup-standby`), pg1 (the backup's own
+     * node) being the primary.
+     */
+    readonly standbyHosts?: readonly string[];
+}
+
 /**
  * Renders pgbackrest.conf for every node: the primary archives WAL with it (archive_command), the
  * backup scheduler backs up and a restore reads with it. No credential is in it: a shared key is
  * written by the role script to PGBACKREST_PATHS.credentials from the node's secrets.
  */
-export function renderPgbackrestConf(s: BackupSettings): string {
+export function renderPgbackrestConf(s: BackupSettings, replicaBackup: ReplicaBackupRole = {}): string {
     const r = s.repository;
     return [
         "# Rendered by pgha.",
@@ -73,6 +98,43 @@ export function renderPgbackrestConf(s: BackupSettings): string {
         // failure would hold up PostgreSQL's shutdown.
         "io-timeout=10",
         "archive-async=n",
+        "log-level-console=info",
+        "log-level-file=off",
+        "",
+        `[${STANZA}]`,
+        `pg1-path=${NODE_PATHS.pgdata}`,
+        "pg1-socket-path=/var/run/postgresql",
+        ...(replicaBackup.standbyHosts ?? []).flatMap((host, i) => [
+            `pg${i + 2}-host=${host}`,
+            `pg${i + 2}-host-type=tls`,
+            `pg${i + 2}-host-port=${PGBACKREST_TLS_PORT}`,
+            `pg${i + 2}-host-ca-file=${PGBACKREST_TLS_PATHS.ca}`,
+            `pg${i + 2}-host-cert-file=${PGBACKREST_TLS_PATHS.clientCertificate}`,
+            `pg${i + 2}-host-key-file=${PGBACKREST_TLS_PATHS.clientKey}`,
+            `pg${i + 2}-path=${NODE_PATHS.pgdata}`,
+            `pg${i + 2}-socket-path=/var/run/postgresql`,
+        ]),
+        ...(replicaBackup.standbyHosts?.length ? ["backup-standby=y"] : []),
+        "",
+    ].join("\n");
+}
+
+/**
+ * Renders pgbackrest.conf for a node's pgBackRest TLS server: only the backup's client certificate
+ * may use it, only for the stanza. It names no repository: the server reads the node's files and
+ * talks to its PostgreSQL, while the backup (the client) writes to the repository.
+ */
+export function renderPgbackrestServerConf(): string {
+    const tls = PGBACKREST_TLS_PATHS;
+    return [
+        "# Rendered by pgha.",
+        "[global]",
+        "tls-server-address=*",
+        `tls-server-port=${PGBACKREST_TLS_PORT}`,
+        `tls-server-ca-file=${tls.ca}`,
+        `tls-server-cert-file=${tls.serverCertificate}`,
+        `tls-server-key-file=${tls.serverKey}`,
+        `tls-server-auth=${PGBACKREST_TLS_CLIENT}=${STANZA}`,
         "log-level-console=info",
         "log-level-file=off",
         "",

@@ -1,13 +1,14 @@
+import * as pulumi from "@pulumi/pulumi";
 import { renderBootstrapSql, BootstrapSettings } from "./bootstrapSql";
 import { configFile, nodeEnvFile, NodeFile, roleScript } from "./nodeFiles";
 import { pgbouncerEnv, renderPgbouncerIni, PgbouncerSettings } from "./pgbouncerIni";
 import { NODE_PATHS, PostgresSettings, renderPgHba, renderPostgresqlConf } from "./postgresqlConf";
-import { BackupSettings, PGBACKREST_PATHS, renderPgbackrestConf } from "./pgbackrestConf";
+import { BackupSettings, PGBACKREST_PATHS, PGBACKREST_TLS_PATHS, renderPgbackrestConf, renderPgbackrestServerConf, ReplicaBackupRole } from "./pgbackrestConf";
 import { NodeSpec } from "./topology";
 import type { CredentialName } from "../secrets/replicationSecrets";
 
-/** Secrets a node may need: a cluster credential, or the backup repository's shared S3 key. */
-export type SecretName = CredentialName | "s3_key" | "s3_key_secret";
+/** Secrets a node may need: a cluster credential, the backup repository's shared S3 key, or a pgBackRest TLS key. */
+export type SecretName = CredentialName | "s3_key" | "s3_key_secret" | "pgbackrest_server_key" | "pgbackrest_client_key";
 
 /** A secret a role needs in /etc/pgha/secrets: the password itself, or only its SCRAM verifier. */
 export interface SecretNeed {
@@ -38,25 +39,59 @@ export interface ClusterFacts {
     readonly clientCidrs: readonly string[];
     /** Backups (pgBackRest to S3); absent when backups are off. */
     readonly backup?: BackupSettings;
+    /** Certificates of pgBackRest's TLS protocol; present when backups copy from a replica. */
+    readonly backupTls?: BackupTlsCertificatePems;
 }
 
-/** pgbackrest.conf and the S3 key, for every role that archives, backs up or restores. */
-function backupParts(facts: ClusterFacts): RolePlan {
+/** The public half of BackupTlsCertificates: what nodes get as files (the keys are secrets). */
+export interface BackupTlsCertificatePems {
+    readonly caCertificatePem: pulumi.Input<string>;
+    readonly serverCertificatePem: pulumi.Input<string>;
+    readonly clientCertificatePem: pulumi.Input<string>;
+}
+
+const S3_KEY_SECRETS: readonly SecretNeed[] = [
+    { credential: "s3_key", form: "password" },
+    { credential: "s3_key_secret", form: "password" },
+];
+
+/**
+ * pgbackrest.conf and the S3 key, for every role that archives, backs up or restores; with
+ * `replicaBackup`, also the TLS files a pgBackRest server or the backup reaching one needs.
+ */
+function backupParts(facts: ClusterFacts, replicaBackup: ReplicaBackupRole = {}): RolePlan {
     if (!facts.backup) {
         return { files: [], secrets: [] };
     }
     const { caFile } = facts.backup.repository;
     const ca = caFile && facts.backup.caCertificatePem ? [{ path: caFile, content: facts.backup.caCertificatePem }] : [];
+    const tls = replicaBackupTlsParts(facts, replicaBackup);
     return {
-        files: [{ path: PGBACKREST_PATHS.conf, content: renderPgbackrestConf(facts.backup) }, ...ca],
-        secrets:
-            facts.backup.repository.keyType === "shared"
-                ? [
-                      { credential: "s3_key", form: "password" },
-                      { credential: "s3_key_secret", form: "password" },
-                  ]
-                : [],
+        files: [{ path: PGBACKREST_PATHS.conf, content: renderPgbackrestConf(facts.backup, replicaBackup) }, ...ca, ...tls.files],
+        secrets: [...tls.secrets, ...(facts.backup.repository.keyType === "shared" ? S3_KEY_SECRETS : [])],
     };
+}
+
+/** The CA, the client certificate and its key: what the backup needs to reach replicas' pgBackRest servers. */
+function replicaBackupTlsParts(facts: ClusterFacts, replicaBackup: ReplicaBackupRole): RolePlan {
+    if ((replicaBackup.standbyHosts?.length ?? 0) === 0) {
+        return { files: [], secrets: [] };
+    }
+    const pems = requireBackupTls(facts);
+    return {
+        files: [
+            { path: PGBACKREST_TLS_PATHS.ca, content: pems.caCertificatePem },
+            { path: PGBACKREST_TLS_PATHS.clientCertificate, content: pems.clientCertificatePem },
+        ],
+        secrets: [{ credential: "pgbackrest_client_key", form: "password" }],
+    };
+}
+
+function requireBackupTls(facts: ClusterFacts): BackupTlsCertificatePems {
+    if (!facts.backupTls) {
+        throw new Error("backups from a replica need the pgBackRest TLS certificates (ClusterFacts.backupTls)");
+    }
+    return facts.backupTls;
 }
 
 function merge(...plans: RolePlan[]): RolePlan {
@@ -124,12 +159,14 @@ export function slotsPlan(facts: ClusterFacts, replicas: readonly NodeSpec[], pr
  * The backup scheduler: next to the primary (its data directory and socket), takes a backup every
  * `intervalHours` (full every `fullIntervalDays`, differential otherwise) and records each run in
  * pgha.backup_runs. `createBucket` asks it to create the bucket first (a fresh local S3 server).
+ * With `standbyHosts` (the replicas' pgBackRest servers) it copies the data files from a
+ * streaming replica.
  */
-export function backupSchedulerPlan(facts: ClusterFacts, databaseName: string, createBucket: boolean): RolePlan {
+export function backupSchedulerPlan(facts: ClusterFacts, databaseName: string, createBucket: boolean, standbyHosts: readonly string[] = []): RolePlan {
     if (!facts.backup) {
         throw new Error("backupSchedulerPlan needs backup settings");
     }
-    return merge(backupParts(facts), {
+    return merge(backupParts(facts, { standbyHosts }), {
         files: [
             roleScript(),
             env("backup", "backup-scheduler", facts.pgMajor, {
@@ -141,6 +178,25 @@ export function backupSchedulerPlan(facts: ClusterFacts, databaseName: string, c
         ],
         secrets: [],
     });
+}
+
+/**
+ * A pgBackRest TLS server beside one node (its data directory and socket): what a backup from a
+ * replica reaches the node through. It gets no repository credential: it only reads the node's
+ * files and talks to its PostgreSQL for the backup.
+ */
+export function backupServerPlan(facts: ClusterFacts, node: Pick<NodeSpec, "identity">): RolePlan {
+    const pems = requireBackupTls(facts);
+    return {
+        files: [
+            roleScript(),
+            env(`${node.identity}-pgbackrest`, "backup-server", facts.pgMajor),
+            { path: PGBACKREST_PATHS.conf, content: renderPgbackrestServerConf() },
+            { path: PGBACKREST_TLS_PATHS.ca, content: pems.caCertificatePem },
+            { path: PGBACKREST_TLS_PATHS.serverCertificate, content: pems.serverCertificatePem },
+        ],
+        secrets: [{ credential: "pgbackrest_server_key", form: "password" }],
+    };
 }
 
 /**

@@ -8,6 +8,7 @@
 import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import {
@@ -28,12 +29,13 @@ import {
     renderUserData,
     RoleOnNode,
     shellQuote,
+    withoutCommentLines,
     slotsParameterValue,
     UserDataSpec,
     vpcLayout,
 } from "../../components/aws";
 import { parseClusterConfig } from "../../components/config";
-import { ClusterFacts, clusterNodes, NodeFile, pgbouncerPlan, postgresNodePlan, slotsPlan } from "../../components/postgres";
+import { ClusterFacts, clusterNodes, NodeFile, pgbouncerPlan, postgresNodePlan, ROLE_SCRIPT, slotsPlan } from "../../components/postgres";
 
 const config = parseClusterConfig({ "pgha:platform": "aws", "aws:region": "eu-west-1", "pgha:replicas": "2", "pgha:synchronousMode": "any1" });
 const facts: ClusterFacts = { pgMajor: 16, postgres: config, bootstrap: config, clusterCidrs: ["10.42.0.0/16"], clientCidrs: ["10.42.0.0/16"] };
@@ -91,12 +93,12 @@ describe("renderUserData", () => {
         const written = writtenFiles(renderUserData(s));
         const expected = new Map<string, string>();
         for (const r of s.roles) {
-            for (const f of relocatePlan(r.plan, r.etc).files) expected.set(f.path, contentOf(f));
+            for (const f of relocatePlan(r.plan, r.etc).files) expected.set(f.path, f.path === ROLE_SCRIPT ? withoutCommentLines(contentOf(f)) : contentOf(f));
             expected.set(`/etc/pgha/units/${r.role}.env`, `PGHA_ETC=${r.etc}\n`);
         }
         expected.set("/etc/systemd/system/pgha-node@.service", written.get("/etc/systemd/system/pgha-node@.service") ?? "missing");
         expect(written).toEqual(expected);
-        expect(written.get("/etc/pgha/bin/pgha-node")).toBe(fs.readFileSync(path.join(__dirname, "../../components/postgres/node/pgha-node.sh"), "utf8"));
+        expect(written.get("/etc/pgha/bin/pgha-node")).toBe(withoutCommentLines(fs.readFileSync(path.join(__dirname, "../../components/postgres/node/pgha-node.sh"), "utf8")));
     });
 
     test.each(Object.entries(specs))("%s: is valid bash", (_name, s) => {
@@ -253,6 +255,24 @@ describe("node script building blocks", () => {
         } finally {
             fs.rmSync(root, { recursive: true, force: true });
         }
+    });
+});
+
+describe("withoutCommentLines (the role script in user data)", () => {
+    test("drops comment-only and blank lines, keeps the #! line, code with trailing comments and here-document bodies", () => {
+        const script = ["#!/usr/bin/env bash", "# about", "", "  # indented", "x=1 # kept", "cat <<'EOF'", "# a line of the document", "", "EOF", "  # gone", "y=2", ""].join("\n");
+        expect(withoutCommentLines(script)).toBe(["#!/usr/bin/env bash", "x=1 # kept", "cat <<'EOF'", "# a line of the document", "", "EOF", "y=2", ""].join("\n"));
+    });
+
+    test("the role script keeps its syntax and every command line", () => {
+        const source = fs.readFileSync(path.join(__dirname, "../../components/postgres/node/pgha-node.sh"), "utf8");
+        const stripped = withoutCommentLines(source);
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pgha-strip-")), "pgha-node");
+        fs.writeFileSync(file, stripped);
+        expect(() => execFileSync("bash", ["-n", file])).not.toThrow();
+        const commands = (text: string) => text.split("\n").filter((l) => l.trim() !== "" && !/^\s*#/.test(l));
+        expect(commands(stripped)).toEqual(commands(source));
+        expect(stripped.length).toBeLessThan(source.length * 0.85);
     });
 });
 

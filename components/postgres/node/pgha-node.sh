@@ -10,8 +10,8 @@
 #   secrets/<name>.password  one value per file (a SCRAM verifier or a password), root-only; or
 #   PGHA_SECRET_<NAME> environment variables, which are moved into those files and unset at start
 #   /etc/pgbackrest/pgbackrest.conf (when backups are on), with secrets/s3_key(_secret).password
-# Usage: pgha-node primary | replica | pgbouncer | reconcile-slots | backup-scheduler | restore
-#        | backup [full|diff|incr|auto] | health | promote | follow
+# Usage: pgha-node primary | replica | pgbouncer | reconcile-slots | backup-scheduler | backup-server
+#        | restore | backup [full|diff|incr|auto] | health | promote | follow
 # `primary` and `replica` run a PostgreSQL node in the role the topology gives it (see load_topology).
 set -euo pipefail
 
@@ -101,10 +101,21 @@ write_pgbackrest_credentials() {
     | write_private /etc/pgbackrest/conf.d/credentials.conf
 }
 
+# pgBackRest's TLS keys (backups from a replica), from secrets to where pgbackrest.conf names them.
+write_pgbackrest_tls_keys() {
+  local name
+  for name in server client; do
+    [ -e "$SECRETS/pgbackrest_${name}_key.password" ] || continue
+    install -d -o postgres -g postgres -m 0750 /etc/pgbackrest/tls
+    write_private "/etc/pgbackrest/tls/$name.key" <"$SECRETS/pgbackrest_${name}_key.password"
+  done
+}
+
 prepare() {
   materialize_secrets
   install -d -o postgres -g postgres -m 0700 "$RUN"
   write_pgbackrest_credentials
+  write_pgbackrest_tls_keys
   install -d -o postgres -g postgres -m 2775 /var/run/postgresql
   install -d -o postgres -g postgres -m 0700 "$(dirname "$PGDATA")"
 }
@@ -451,14 +462,34 @@ backup_type_due() {
   if [ "${recent_full:-0}" = 0 ]; then echo full; else echo diff; fi
 }
 
+# One pgBackRest backup into $RUN/backup.log, shown without its per-file lines, then where the
+# copied files came from: "local" (this node's data directory) or a replica's pgBackRest server.
+pgbackrest_backup() {
+  local rc=0
+  as_pg pgbackrest --stanza=main --log-level-console=detail "$@" backup >"$RUN/backup.log" 2>&1 || rc=$?
+  grep -v 'DETAIL: \(backup\|match\) file' "$RUN/backup.log" >&2 || true
+  sed -n 's/.*DETAIL: backup file \([^ /:]*\):\{0,1\}\/.*/\1/p' "$RUN/backup.log" | sed 's/^$/local/' | sort | uniq -c \
+    | awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " } END { if (NR) print "" }' | sed 's/^/files copied from: /' \
+    | while read -r line; do log "$line"; done
+  return "$rc"
+}
+
 # Takes a backup now; exit status is pgBackRest's. Usage: run_backup full|diff|incr|auto
+# With backups from a replica configured and no replica streaming, pgBackRest refuses; the backup
+# is then taken from the primary (said in the log), so backups never stop for want of a replica.
 run_backup() {
   local type=${1:-auto} started rc=0 label
   [ "$type" = auto ] && type=$(backup_type_due)
   started=$(date -u +%FT%T.%3NZ)
   log "backup ($type) starting"
-  as_pg pgbackrest --stanza=main --type="$type" backup >"$RUN/backup.log" 2>&1 || rc=$?
-  cat "$RUN/backup.log" >&2
+  pgbackrest_backup --type="$type" || rc=$?
+  if [ "$rc" != 0 ] && grep -q '^backup-standby=y' /etc/pgbackrest/pgbackrest.conf && grep -q 'ERROR.*standby' "$RUN/backup.log"; then
+    log "no replica could serve the backup: taking it from the primary"
+    # Without the replicas' servers in the config, the retry does not wait for them again.
+    sed '/^pg[0-9]*-/{/^pg1-/!d}; /^backup-standby=/d' /etc/pgbackrest/pgbackrest.conf >"$RUN/pgbackrest-primary.conf"
+    rc=0
+    pgbackrest_backup --type="$type" --config="$RUN/pgbackrest-primary.conf" --config-include-path=/etc/pgbackrest/conf.d || rc=$?
+  fi
   label=$(sed -n 's/.*new backup label = \([0-9A-Z_-]*\).*/\1/p' "$RUN/backup.log" | tail -n 1)
   if [ "$rc" = 0 ]; then
     echo ok >"$RUN/last-backup-status"
@@ -522,6 +553,13 @@ run_scheduled_backup() {
   run_backup auto
 }
 
+# A pgBackRest TLS server beside a node (its data volume and socket), for backups from a replica.
+run_backup_server() {
+  prepare
+  log "pgBackRest TLS server on port $(sed -n 's/^tls-server-port=//p' /etc/pgbackrest/pgbackrest.conf)"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/var/lib/postgresql pgbackrest server
+}
+
 run_restore() {
   prepare
   if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -548,6 +586,7 @@ health() {
     replica) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = t ] ;;
     restore) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = f ] ;;
     pgbouncer) pg_isready -q -h 127.0.0.1 -p 6432 -t 2 ;;
+    backup-server) as_pg pgbackrest server-ping localhost ;;
     backup-scheduler) [ -e "$RUN/scheduler-ready" ] && [ "$(cat "$RUN/last-backup-status" 2>/dev/null)" != failed ] ;;
     *) die "no health check for role $role" ;;
   esac
@@ -564,8 +603,9 @@ case "${1:-}" in
   reconcile-slots) reconcile_slots ;;
   backup-scheduler) run_backup_scheduler ;;
   backup) run_backup "${2:-auto}" ;;
+  backup-server) run_backup_server ;;
   scheduled-backup) run_scheduled_backup ;;
   restore) run_restore ;;
   health) health ;;
-  *) die "usage: pgha-node primary|replica|pgbouncer|reconcile-slots|backup-scheduler|backup [type]|restore|health|promote|follow" ;;
+  *) die "usage: pgha-node primary|replica|pgbouncer|reconcile-slots|backup-scheduler|backup-server|backup [type]|restore|health|promote|follow" ;;
 esac

@@ -799,24 +799,76 @@ const tlsPrivateKeyHandler: ResourceHandler = {
 const tlsSelfSignedCertHandler: ResourceHandler = {
   inputs: { privateKeyPem: true, subject: true, dnsNames: true, ipAddresses: true, isCaCertificate: true, validityPeriodHours: true, allowedUses: true, earlyRenewalHours: true },
   async create(inputs) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgha-tls-"));
-    try {
-      fs.writeFileSync(path.join(dir, "key.pem"), inputs.privateKeyPem, { mode: 0o600 });
-      const san = [...(inputs.dnsNames ?? []).map((d: string) => `DNS:${d}`), ...(inputs.ipAddresses ?? []).map((a: string) => `IP:${a}`)];
-      const args = ["req", "-x509", "-new", "-key", path.join(dir, "key.pem"), "-subj", `/CN=${inputs.subject?.commonName ?? "pgha"}`];
-      args.push("-days", String(Math.max(1, Math.ceil((inputs.validityPeriodHours ?? 24) / 24))), "-out", path.join(dir, "cert.pem"));
-      if (san.length) args.push("-addext", `subjectAltName=${san.join(",")}`);
-      args.push("-addext", `basicConstraints=critical,CA:${inputs.isCaCertificate ? "TRUE" : "FALSE"}`);
-      execFileSync("openssl", args, { stdio: "pipe" });
-      const certPem = fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
-      return { id: crypto.createHash("sha1").update(certPem).digest("hex"), outputs: { certPem } };
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const san = [...(inputs.dnsNames ?? []).map((d: string) => `DNS:${d}`), ...(inputs.ipAddresses ?? []).map((a: string) => `IP:${a}`)];
+    const certPem = withOpenssl(
+      { "key.pem": inputs.privateKeyPem },
+      (dir) => [
+        "req", "-x509", "-new", "-key", path.join(dir, "key.pem"), "-subj", `/CN=${inputs.subject?.commonName ?? "pgha"}`,
+        "-days", String(Math.max(1, Math.ceil((inputs.validityPeriodHours ?? 24) / 24))), "-out", path.join(dir, "cert.pem"),
+        ...(san.length ? ["-addext", `subjectAltName=${san.join(",")}`] : []),
+        "-addext", `basicConstraints=critical,CA:${inputs.isCaCertificate ? "TRUE" : "FALSE"}`,
+        ...opensslUsages(inputs.allowedUses).flatMap((usage) => ["-addext", usage]),
+      ],
+      "cert.pem",
+    );
+    return { id: crypto.createHash("sha1").update(certPem).digest("hex"), outputs: { certPem } };
+  },
+};
+
+/** OpenSSL's names of the tls provider's `allowedUses`. */
+function opensslUsages(allowedUses: readonly string[] = []): string[] {
+  const keyUsage: Record<string, string> = { digital_signature: "digitalSignature", key_encipherment: "keyEncipherment", cert_signing: "keyCertSign", crl_signing: "cRLSign" };
+  const extendedKeyUsage: Record<string, string> = { server_auth: "serverAuth", client_auth: "clientAuth" };
+  const key = allowedUses.filter((u) => keyUsage[u]).map((u) => keyUsage[u]);
+  const extended = allowedUses.filter((u) => extendedKeyUsage[u]).map((u) => extendedKeyUsage[u]);
+  return [...(key.length ? [`keyUsage=critical,${key.join(",")}`] : []), ...(extended.length ? [`extendedKeyUsage=${extended.join(",")}`] : [])];
+}
+
+/** Runs openssl in a scratch directory holding `files`; returns the content of `outputFile`. */
+function withOpenssl(files: Record<string, string>, args: (dir: string) => string[], outputFile: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgha-tls-"));
+  try {
+    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
+    execFileSync("openssl", args(dir), { stdio: "pipe" });
+    return fs.readFileSync(path.join(dir, outputFile), "utf8");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A certificate signing request (with its subject alternative names) made with the openssl CLI. */
+const tlsCertRequestHandler: ResourceHandler = {
+  inputs: { privateKeyPem: true, subject: true, dnsNames: true, ipAddresses: true },
+  async create(inputs) {
+    const san = [...(inputs.dnsNames ?? []).map((d: string) => `DNS:${d}`), ...(inputs.ipAddresses ?? []).map((a: string) => `IP:${a}`)];
+    const certRequestPem = withOpenssl(
+      { "key.pem": inputs.privateKeyPem },
+      (dir) => ["req", "-new", "-key", path.join(dir, "key.pem"), "-subj", `/CN=${inputs.subject?.commonName ?? "pgha"}`, ...(san.length ? ["-addext", `subjectAltName=${san.join(",")}`] : []), "-out", path.join(dir, "csr.pem")],
+      "csr.pem",
+    );
+    return { id: crypto.createHash("sha1").update(certRequestPem).digest("hex"), outputs: { certRequestPem } };
+  },
+};
+
+/** A certificate signed by a CA key, keeping the request's names, made with the openssl CLI. */
+const tlsLocallySignedCertHandler: ResourceHandler = {
+  inputs: { certRequestPem: true, caPrivateKeyPem: true, caCertPem: true, validityPeriodHours: true, earlyRenewalHours: true, allowedUses: true, isCaCertificate: true },
+  async create(inputs) {
+    const certPem = withOpenssl(
+      { "csr.pem": inputs.certRequestPem, "ca.key": inputs.caPrivateKeyPem, "ca.crt": inputs.caCertPem, "ext.cnf": ["basicConstraints=critical,CA:FALSE", ...opensslUsages(inputs.allowedUses)].join("\n") + "\n" },
+      (dir) => [
+        "x509", "-req", "-in", path.join(dir, "csr.pem"), "-CA", path.join(dir, "ca.crt"), "-CAkey", path.join(dir, "ca.key"), "-set_serial", `0x${crypto.randomBytes(8).toString("hex")}`,
+        "-days", String(Math.max(1, Math.ceil((inputs.validityPeriodHours ?? 24) / 24))), "-copy_extensions", "copyall", "-extfile", path.join(dir, "ext.cnf"), "-out", path.join(dir, "cert.pem"),
+      ],
+      "cert.pem",
+    );
+    return { id: crypto.createHash("sha1").update(certPem).digest("hex"), outputs: { certPem } };
   },
 };
 
 const HANDLERS: Record<string, ResourceHandler> = {
+  "tls:index/certRequest:CertRequest": tlsCertRequestHandler,
+  "tls:index/locallySignedCert:LocallySignedCert": tlsLocallySignedCertHandler,
   "tls:index/privateKey:PrivateKey": tlsPrivateKeyHandler,
   "tls:index/selfSignedCert:SelfSignedCert": tlsSelfSignedCertHandler,
   "docker:index/image:Image": imageHandler,
