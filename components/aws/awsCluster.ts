@@ -2,8 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig } from "../config";
 import { ClusterEndpoints } from "../endpoints";
 import { BackupSettings, clusterNodes, PGBOUNCER_PORT, POSTGRES_PORT, ROLE_SCRIPT, STANZA } from "../postgres";
+import { BackupTlsCertificates } from "../secrets/backupTlsCertificates";
 import { CREDENTIAL_NAMES, CredentialName, ReplicationSecrets } from "../secrets/replicationSecrets";
 import { assertNitroInstanceType, DebianArch, instanceArchitecture, latestDebianAmi } from "./ami";
+import { BackupTlsSecretName, BackupTlsSecrets } from "./backupTlsSecrets";
 import { ClusterBackups } from "./clusterBackups";
 import { CredentialStore } from "./credentialStore";
 import { ClusterNetwork, VpcChoice } from "./network";
@@ -28,7 +30,7 @@ export interface AwsPostgresClusterArgs {
 
 /** What every node's configuration is rendered from, resolved together. */
 interface Resolved {
-    arns: Record<CredentialName, string>;
+    arns: Record<CredentialName, string> & Partial<Record<BackupTlsSecretName, string>>;
     composition: Ec2Composition;
 }
 
@@ -90,28 +92,16 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
             ? { kind: "existing", vpcId: config.awsVpcId, subnetIds: config.awsSubnetIds }
             : { kind: "new", cidr: config.awsVpcCidr, availabilityZones: config.awsAvailabilityZones };
         const nodes = clusterNodes(config.replicas);
+        // Backups copy the data files from a replica through every PostgreSQL node's pgBackRest TLS server.
+        const backupFromReplica = config.backupEnabled && config.backupFromReplica;
 
         const network = new ClusterNetwork(`${name}-network`, { clusterName: name, vpc }, { parent: this });
         const groups = new ClusterSecurityGroups(
             `${name}-sg`,
-            { clusterName: name, vpcId: network.vpcId, appCidrs: config.awsAppCidrs, appSecurityGroupIds: config.awsAppSecurityGroupIds },
+            { clusterName: name, vpcId: network.vpcId, appCidrs: config.awsAppCidrs, appSecurityGroupIds: config.awsAppSecurityGroupIds, backupServers: backupFromReplica },
             { parent: this },
         );
         const store = new CredentialStore(`${name}-credentials`, { clusterName: name, passwords: secrets.passwords, verifiers: secrets.verifiers }, { parent: this });
-        const nodeRole = new NodeRole(
-            `${name}-node`,
-            { clusterName: name, region, secretArns: CREDENTIAL_NAMES.map((c) => store.secrets[c].arn), keyArn: store.key.arn },
-            { parent: this },
-        );
-        const backups = config.backupEnabled
-            ? new ClusterBackups(
-                  `${name}-backups`,
-                  { clusterName: name, retentionDays: config.backupRetentionDays, fullIntervalDays: config.backupFullIntervalDays, nodeRoleId: nodeRole.role.id },
-                  { parent: this },
-              )
-            : undefined;
-        this.backup = backups?.bucket.bucketName.apply((bucketName) => awsBackupSettings(config, bucketName, region, backups.prefix));
-
         // Addresses and data volumes first: every node's configuration names the others' addresses.
         const subnets = network.nodeSubnets;
         const postgresGroups = colocated ? [groups.postgres.id, groups.pgbouncer.id] : [groups.postgres.id];
@@ -144,9 +134,43 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
                   { parent: this },
               );
 
+        // pgBackRest's TLS material: the server certificate names every PostgreSQL node's fixed address
+        // (as DNS names too: pgBackRest 2.45 matches the host only against DNS names), so it stays
+        // valid whichever node is the primary; keys and certificates reach the nodes through Secrets Manager.
+        const postgresIps = [primaryReservation.privateIp, ...replicaReservations.map((r) => r.privateIp)];
+        const backupTls = backupFromReplica
+            ? new BackupTlsSecrets(
+                  `${name}-backup-tls`,
+                  {
+                      clusterName: name,
+                      kmsKeyArn: store.key.arn,
+                      certificates: new BackupTlsCertificates(`${name}-pgbackrest-tls`, { serverDnsNames: postgresIps, serverIpAddresses: postgresIps }, { parent: this }),
+                  },
+                  { parent: this },
+              )
+            : undefined;
+        const nodeRole = new NodeRole(
+            `${name}-node`,
+            {
+                clusterName: name,
+                region,
+                secretArns: [...CREDENTIAL_NAMES.map((c) => store.secrets[c].arn), ...(backupTls ? [backupTls.secrets.pgbackrest_server_key.arn, backupTls.secrets.pgbackrest_client_key.arn] : [])],
+                keyArn: store.key.arn,
+            },
+            { parent: this },
+        );
+        const backups = config.backupEnabled
+            ? new ClusterBackups(
+                  `${name}-backups`,
+                  { clusterName: name, retentionDays: config.backupRetentionDays, fullIntervalDays: config.backupFullIntervalDays, nodeRoleId: nodeRole.role.id },
+                  { parent: this },
+              )
+            : undefined;
+        this.backup = backups?.bucket.bucketName.apply((bucketName) => awsBackupSettings(config, bucketName, region, backups.prefix));
+
         const resolved: pulumi.Output<Resolved> = pulumi
-            .all([network.vpcCidr, store.arns(), primaryReservation.privateIp, pulumi.all(replicaReservations.map((s) => s.privateIp)), this.backup])
-            .apply(([vpcCidr, arns, primary, replicas, backup]) => ({ arns, composition: composeEc2Nodes(config, vpcCidr, { primary, replicas }, backup) }));
+            .all([network.vpcCidr, store.arns(), backupTls?.arns(), primaryReservation.privateIp, pulumi.all(replicaReservations.map((s) => s.privateIp)), this.backup])
+            .apply(([vpcCidr, arns, tlsArns, primary, replicas, backup]) => ({ arns: { ...arns, ...tlsArns }, composition: composeEc2Nodes(config, vpcCidr, { primary, replicas }, backup) }));
         const userData = (nodeName: string, dataVolumeId: pulumi.Input<string> | undefined, roles: (c: Ec2Composition) => RoleOnNode[]) =>
             pulumi.all([resolved, dataVolumeId]).apply(([f, volumeId]) => {
                 try {
@@ -160,7 +184,7 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
                             secretArns: f.arns,
                             dataVolumeId: volumeId,
                             // Every PostgreSQL node: the timer acts wherever the primary is, also after a failover.
-                            scheduledBackup: roles(f.composition).some((r) => r.role !== "pgbouncer") ? f.composition.scheduledBackup : undefined,
+                            scheduledBackup: roles(f.composition).some((r) => r.role === "primary" || r.role === "replica") ? f.composition.scheduledBackup : undefined,
                         }),
                     );
                 } catch (e) {
@@ -176,7 +200,7 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
             return amis.get(arch)!;
         };
         // Nodes install packages and read their secrets at boot: the route out, the values and the role's permission must exist first.
-        const nodeOpts: pulumi.ComponentResourceOptions = { parent: this, dependsOn: [...network.egress, ...store.versions, nodeRole.policy, ...(backups ? [backups.nodeAccess] : [])] };
+        const nodeOpts: pulumi.ComponentResourceOptions = { parent: this, dependsOn: [...network.egress, ...store.versions, ...(backupTls?.versions ?? []), nodeRole.policy, ...(backups ? [backups.nodeAccess] : [])] };
         const instance = (nodeName: string, role: "primary" | "replica" | "pgbouncer", instanceType: string, reservation: NodeReservation, data: pulumi.Input<string>) =>
             new NodeInstance(
                 `${name}-${nodeName}`,

@@ -1,6 +1,7 @@
 export * from "./ami";
 export * from "./awsCluster";
 export * from "./backupBucket";
+export * from "./backupTlsSecrets";
 export * from "./cidr";
 export * from "./clusterBackups";
 export * from "./credentialStore";

@@ -3,7 +3,7 @@
  * role plan's files, fetching its secrets from Secrets Manager. Pure functions of their inputs.
  */
 import * as path from "path";
-import { NODE_PATHS, NodeFile, ROLE_SCRIPT, RolePlan, SecretNeed, secretFileName } from "../postgres";
+import { NODE_PATHS, NodeFile, PGBACKREST_TLS_PATHS, ROLE_SCRIPT, RolePlan, SecretNeed, secretFileName } from "../postgres";
 import type { CredentialName } from "../secrets/replicationSecrets";
 
 /** Secrets Manager ARN by secret name (every cluster credential; more when a plan needs more). */
@@ -11,8 +11,8 @@ export type SecretArns = Readonly<Record<CredentialName, string>> & Readonly<Par
 
 /** A role run on an EC2 node, and the directory (PGHA_ETC) holding its node.env, config files and secrets. */
 export interface RoleOnNode {
-    /** The role script's argument, and the systemd unit `pgha-node@<role>`. */
-    readonly role: "primary" | "replica" | "pgbouncer";
+    /** The role script's argument, and the systemd unit `pgha-node@<role>`; `backup-server` is pgBackRest's TLS server beside a PostgreSQL node. */
+    readonly role: "primary" | "replica" | "pgbouncer" | "backup-server";
     /** PGHA_ETC of the role: /etc/pgha for PostgreSQL (postgresql.conf names /etc/pgha/pg_hba.conf), a directory of its own for a PgBouncer that shares the node. */
     readonly etc: string;
     readonly plan: RolePlan;
@@ -144,4 +144,41 @@ export function withoutCommentLines(script: string): string {
         hereDocEnd = /<<-?\s*'?"?([A-Za-z_]+)'?"?/.exec(line)?.[1];
     }
     return out.join("\n") + "\n";
+}
+
+/**
+ * The fields of a pgBackRest TLS secret in Secrets Manager (`pgbackrest_server_key`,
+ * `pgbackrest_client_key`): the private key under `password` (what renderSecretFetches fetches for
+ * a SecretNeed), and the public certificate and the CA beside it.
+ */
+export const PGBACKREST_TLS_SECRET_FIELDS = { key: "password", certificate: "certificate", ca: "ca" } as const;
+
+/**
+ * Commands that fetch pgBackRest's public TLS files (not the keys: the role script writes those
+ * from the plans' secrets) into PGBACKREST_TLS_PATHS, world-readable: the server certificate when a
+ * plan needs `pgbackrest_server_key`, the client certificate when one needs
+ * `pgbackrest_client_key`, and the CA from either. Kept out of user data, which EC2 limits to 16 KB.
+ * Empty when no plan needs a pgBackRest key.
+ * @throws Error when a needed secret has no ARN.
+ */
+export function renderTlsCertificateFetches(needs: readonly SecretNeed[], arns: SecretArns): string {
+    const tls = PGBACKREST_TLS_PATHS;
+    const wanted = (["pgbackrest_server_key", "pgbackrest_client_key"] as const).filter((c) => needs.some((n) => n.credential === c));
+    if (wanted.length === 0) {
+        return "";
+    }
+    const arnOf = (credential: string) => {
+        const arn = arns[credential];
+        if (!arn) throw new Error(`no Secrets Manager ARN for the ${credential} secret this node needs`);
+        return shellQuote(arn);
+    };
+    const files: [string, string, string][] = [
+        ...wanted.map((c): [string, string, string] => [arnOf(c), PGBACKREST_TLS_SECRET_FIELDS.certificate, c === "pgbackrest_server_key" ? tls.serverCertificate : tls.clientCertificate]),
+        [arnOf(wanted[0]), PGBACKREST_TLS_SECRET_FIELDS.ca, tls.ca],
+    ];
+    return [
+        `install -d -m 0755 ${shellQuote(path.posix.dirname(tls.ca))}`,
+        ...files.map(([arn, field, file]) => `retry fetch_secret ${arn} ${field} ${shellQuote(file)}`),
+        `chmod 0644 ${files.map(([, , file]) => shellQuote(file)).join(" ")}`,
+    ].join("\n");
 }

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PGBOUNCER_PORT, POSTGRES_PORT } from "../postgres";
+import { PGBACKREST_TLS_PORT, PGBOUNCER_PORT, POSTGRES_PORT } from "../postgres";
 import { clusterTags } from "./tags";
 
 /** Options of {@link ClusterSecurityGroups}. */
@@ -12,13 +12,16 @@ export interface ClusterSecurityGroupsArgs {
     readonly appCidrs: readonly string[];
     /** Security groups allowed to reach PgBouncer (`pgha:awsAppSecurityGroupIds`). */
     readonly appSecurityGroupIds: readonly string[];
+    /** Whether the PostgreSQL nodes run pgBackRest's TLS server for one another (`pgha:backupFromReplica`). Default false. */
+    readonly backupServers?: boolean;
 }
 
 /**
  * The cluster's two security groups, with every rule a resource of its own:
  *
  * - `postgres` (primary and replicas): 5432 from members of `postgres` (replication, the slot job)
- *   and from `pgbouncer`; nothing else comes in.
+ *   and from `pgbouncer`; with `backupServers`, also pgBackRest's TLS port 8432 from members of
+ *   `postgres` only (a backup copying files from a replica); nothing else comes in.
  * - `pgbouncer`: 6432 from the application's CIDR blocks and security groups only.
  *
  * No group admits port 22: nodes are reached through SSM Session Manager. Egress is 5432 to the
@@ -54,6 +57,11 @@ export class ClusterSecurityGroups extends pulumi.ComponentResource {
 
         ingress("postgres-from-members", this.postgres.id, { ...tcp(POSTGRES_PORT), referencedSecurityGroupId: this.postgres.id, description: "replication and the slot job" });
         ingress("postgres-from-pgbouncer", this.postgres.id, { ...tcp(POSTGRES_PORT), referencedSecurityGroupId: this.pgbouncer.id, description: "PgBouncer's server connections" });
+        if (args.backupServers ?? false) {
+            // Only the cluster's own PostgreSQL nodes: the backup on the primary reaches the replicas' pgbackrest servers.
+            ingress("backup-server-from-members", this.postgres.id, { ...tcp(PGBACKREST_TLS_PORT), referencedSecurityGroupId: this.postgres.id, description: "pgBackRest TLS server, from the backup on another node" });
+            egress("postgres-to-backup-servers", this.postgres.id, { ...tcp(PGBACKREST_TLS_PORT), referencedSecurityGroupId: this.postgres.id, description: "pgBackRest TLS servers of the other nodes" });
+        }
         args.appCidrs.forEach((cidr, i) =>
             ingress(`pgbouncer-from-cidr-${i + 1}`, this.pgbouncer.id, { ...tcp(PGBOUNCER_PORT), cidrIpv4: cidr, description: `application network ${cidr}` }),
         );

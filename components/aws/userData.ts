@@ -7,7 +7,7 @@
 import { NodeFile, NODE_PATHS, PGBACKREST_PATHS, ROLE_SCRIPT, RolePlan } from "../postgres";
 import { gzipDeterministic } from "./gzip";
 import { BACKUP_TIMER_UNIT, backupTimerUnits, SCHEDULED_BACKUP_ETC } from "./nodeBackups";
-import { relocatePlan, renderFileWrites, withoutCommentLines, renderSecretFetches, RoleOnNode, SecretArns, SHELL_HELPERS, shellQuote } from "./nodeScript";
+import { relocatePlan, renderFileWrites, withoutCommentLines, renderSecretFetches, renderTlsCertificateFetches, RoleOnNode, SecretArns, SHELL_HELPERS, shellQuote } from "./nodeScript";
 
 /** Where the data volume is mounted: the postgres user's home, holding PGDATA. */
 export const DATA_MOUNT_POINT = "/var/lib/postgresql";
@@ -33,14 +33,14 @@ export interface UserDataSpec {
     readonly postgresVersion: number;
     /** The roles this node runs: one, or primary plus a co-located PgBouncer. */
     readonly roles: readonly RoleOnNode[];
-    /** Secrets Manager ARN of every credential; only ARNs, never values, go into user data. */
+    /** Secrets Manager ARN of every credential (and of the pgBackRest TLS secrets when a plan needs them); only ARNs, never values, go into user data. */
     readonly secretArns: SecretArns;
     /** The EBS data volume mounted at /var/lib/postgresql; required when the node runs PostgreSQL. */
     readonly dataVolumeId?: string;
     /**
      * Scheduled backups (backupSchedulerPlan): its files go to {@link SCHEDULED_BACKUP_ETC}, and the
      * systemd timer {@link BACKUP_TIMER_UNIT} runs it. Only for a node that runs PostgreSQL; absent
-     * when backups are off.
+     * when backups are off. Its only possible secret is pgBackRest's client key (backups from a replica).
      */
     readonly scheduledBackup?: RolePlan;
 }
@@ -97,6 +97,8 @@ export function pgdgPackages(roles: readonly RoleOnNode[], postgresVersion: numb
         }
         if (r.role === "pgbouncer") {
             packages.add(`postgresql-client-${postgresVersion}`).add("pgbouncer");
+        } else if (r.role === "backup-server") {
+            packages.add("pgbackrest");
         } else {
             packages.add(`postgresql-${postgresVersion}`).add(`postgresql-client-${postgresVersion}`);
         }
@@ -112,16 +114,20 @@ function validate(spec: UserDataSpec): void {
     if (new Set(etcs).size !== etcs.length || new Set(spec.roles.map((r) => r.role)).size !== spec.roles.length) {
         throw new Error(`node ${spec.nodeName}: each role needs its own role name and directory, got ${spec.roles.map((r) => `${r.role}:${r.etc}`).join(", ")}`);
     }
-    const runsPostgres = spec.roles.some((r) => r.role !== "pgbouncer");
+    const runsPostgres = spec.roles.some((r) => r.role === "primary" || r.role === "replica");
     if (runsPostgres && !spec.dataVolumeId) {
         throw new Error(`node ${spec.nodeName} runs PostgreSQL and needs a data volume`);
+    }
+    if (spec.roles.some((r) => r.role === "backup-server") && !runsPostgres) {
+        throw new Error(`node ${spec.nodeName} runs no PostgreSQL: a pgBackRest TLS server belongs beside one`);
     }
     if (spec.scheduledBackup && !runsPostgres) {
         throw new Error(`node ${spec.nodeName} runs no PostgreSQL: scheduled backups belong on PostgreSQL nodes`);
     }
-    if (spec.scheduledBackup && spec.scheduledBackup.secrets.length > 0) {
+    const backupSecrets = spec.scheduledBackup?.secrets.filter((s) => s.credential !== "pgbackrest_client_key") ?? [];
+    if (backupSecrets.length > 0) {
         // EC2 nodes reach the bucket with their instance role; no S3 key is ever shipped to them.
-        throw new Error(`node ${spec.nodeName}: scheduled backups on EC2 take no secret (repo1-s3-key-type=auto), got ${spec.scheduledBackup.secrets.map((s) => s.credential).join(", ")}`);
+        throw new Error(`node ${spec.nodeName}: scheduled backups on EC2 take no secret but pgBackRest's client key (repo1-s3-key-type=auto), got ${backupSecrets.map((s) => s.credential).join(", ")}`);
     }
     if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(spec.region)) {
         throw new Error(`${JSON.stringify(spec.region)} is not an AWS region`);
@@ -138,7 +144,13 @@ export function renderUserData(spec: UserDataSpec): string {
     validate(spec);
     const roles = spec.roles.map((r) => ({ ...r, plan: relocatePlan(r.plan, r.etc) }));
     const hasPgbouncer = roles.some((r) => r.role === "pgbouncer");
-    const backupFiles = spec.scheduledBackup ? [...relocatePlan(spec.scheduledBackup, SCHEDULED_BACKUP_ETC).files, ...backupTimerUnits()] : [];
+    const scheduledBackup = spec.scheduledBackup ? relocatePlan(spec.scheduledBackup, SCHEDULED_BACKUP_ETC) : undefined;
+    const backupFiles = scheduledBackup ? [...scheduledBackup.files, ...backupTimerUnits()] : [];
+    const secretFetches = [
+        ...roles.map((r) => renderSecretFetches(r.plan.secrets, spec.secretArns, r.etc)),
+        ...(scheduledBackup && scheduledBackup.secrets.length > 0 ? [renderSecretFetches(scheduledBackup.secrets, spec.secretArns, SCHEDULED_BACKUP_ETC)] : []),
+        renderTlsCertificateFetches([...roles.flatMap((r) => r.plan.secrets), ...(scheduledBackup?.secrets ?? [])], spec.secretArns),
+    ].filter((f) => f !== "");
     // The role script is most of the user data: its comments stay in the repository (EC2's 16 KB).
     const files = [...roles.flatMap((r) => r.plan.files), ...roles.map(unitEnvFile), nodeUnit(), ...backupFiles].map((f) =>
         f.path === ROLE_SCRIPT && typeof f.content === "string" ? { ...f, content: withoutCommentLines(f.content) } : f,
@@ -197,7 +209,7 @@ ${renderFileWrites(files)}
 }
 
 fetch_secrets() {
-${indent(roles.map((r) => renderSecretFetches(r.plan.secrets, spec.secretArns, r.etc)).join("\n"))}
+${indent(secretFetches.join("\n"))}
 }
 ${mount}
 start_units() {

@@ -67,6 +67,26 @@ export interface ReplicaBackupRole {
      * node) being the primary.
      */
     readonly standbyHosts?: readonly string[];
+    /**
+     * Also the settings of this node's own pgBackRest TLS server (`pgbackrest server`), in the same
+     * file: where a node both serves its files to a backup and backs up itself (EC2, where every
+     * PostgreSQL node runs both and the repository needs no key). Other commands ignore them.
+     * Default false.
+     */
+    readonly tlsServer?: boolean;
+}
+
+/** The tls-server-* settings of `pgbackrest server`: only the backup's client certificate, only for the stanza. */
+function tlsServerLines(): string[] {
+    const tls = PGBACKREST_TLS_PATHS;
+    return [
+        "tls-server-address=*",
+        `tls-server-port=${PGBACKREST_TLS_PORT}`,
+        `tls-server-ca-file=${tls.ca}`,
+        `tls-server-cert-file=${tls.serverCertificate}`,
+        `tls-server-key-file=${tls.serverKey}`,
+        `tls-server-auth=${PGBACKREST_TLS_CLIENT}=${STANZA}`,
+    ];
 }
 
 /**
@@ -100,6 +120,7 @@ export function renderPgbackrestConf(s: BackupSettings, replicaBackup: ReplicaBa
         "archive-async=n",
         "log-level-console=info",
         "log-level-file=off",
+        ...(replicaBackup.tlsServer ? tlsServerLines() : []),
         "",
         `[${STANZA}]`,
         `pg1-path=${NODE_PATHS.pgdata}`,
@@ -125,16 +146,10 @@ export function renderPgbackrestConf(s: BackupSettings, replicaBackup: ReplicaBa
  * talks to its PostgreSQL, while the backup (the client) writes to the repository.
  */
 export function renderPgbackrestServerConf(): string {
-    const tls = PGBACKREST_TLS_PATHS;
     return [
         "# Rendered by pgha.",
         "[global]",
-        "tls-server-address=*",
-        `tls-server-port=${PGBACKREST_TLS_PORT}`,
-        `tls-server-ca-file=${tls.ca}`,
-        `tls-server-cert-file=${tls.serverCertificate}`,
-        `tls-server-key-file=${tls.serverKey}`,
-        `tls-server-auth=${PGBACKREST_TLS_CLIENT}=${STANZA}`,
+        ...tlsServerLines(),
         "log-level-console=info",
         "log-level-file=off",
         "",

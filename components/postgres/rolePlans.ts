@@ -200,6 +200,19 @@ export function backupServerPlan(facts: ClusterFacts, node: Pick<NodeSpec, "iden
 }
 
 /**
+ * A pgBackRest TLS server that shares its node's pgbackrest.conf (rendered with
+ * `ReplicaBackupRole.tlsServer`) and whose certificates the platform installs (EC2 fetches them
+ * from Secrets Manager): only node.env and the server key, which the role script writes to
+ * PGBACKREST_TLS_PATHS.serverKey.
+ */
+export function sharedConfBackupServerPlan(facts: ClusterFacts, node: Pick<NodeSpec, "identity">): RolePlan {
+    return {
+        files: [roleScript(), env(`${node.identity}-pgbackrest`, "backup-server", facts.pgMajor)],
+        secrets: [{ credential: "pgbackrest_server_key", form: "password" }],
+    };
+}
+
+/**
  * A restore into a fresh data directory: the latest state, or `targetTime` (point in time). The
  * restored server runs like a primary without archiving, so it never writes to the repository.
  */

@@ -13,6 +13,9 @@ import * as path from "path";
 import * as zlib from "zlib";
 import {
     assertNitroInstanceType,
+    BACKUP_SERVER_ETC,
+    composeEc2Nodes,
+    renderTlsCertificateFetches,
     crc32,
     debianAmiFilters,
     ebsDevicePath,
@@ -35,7 +38,7 @@ import {
     vpcLayout,
 } from "../../components/aws";
 import { parseClusterConfig } from "../../components/config";
-import { ClusterFacts, clusterNodes, NodeFile, pgbouncerPlan, postgresNodePlan, ROLE_SCRIPT, slotsPlan } from "../../components/postgres";
+import { BackupSettings, ClusterFacts, clusterNodes, NodeFile, PGBACKREST_PATHS, pgbouncerPlan, postgresNodePlan, renderPgbackrestConf, ROLE_SCRIPT, slotsPlan } from "../../components/postgres";
 
 const config = parseClusterConfig({ "pgha:platform": "aws", "aws:region": "eu-west-1", "pgha:replicas": "2", "pgha:synchronousMode": "any1" });
 const facts: ClusterFacts = { pgMajor: 16, postgres: config, bootstrap: config, clusterCidrs: ["10.42.0.0/16"], clientCidrs: ["10.42.0.0/16"] };
@@ -410,5 +413,78 @@ describe("network, AMI and IAM rules", () => {
             ],
         });
         expect(() => nodePolicyDocument([], "arn:key", "eu-west-1")).toThrow("at least one secret ARN");
+    });
+});
+
+describe("backups from a replica on EC2 (composition and user data)", () => {
+    const backup: BackupSettings = {
+        repository: { endpoint: "s3.eu-west-1.amazonaws.com", port: 443, bucket: "b", region: "eu-west-1", path: "/pgha-prod", uriStyle: "host", verifyTls: true, keyType: "auto" },
+        retentionDays: 30,
+        intervalHours: 6,
+        fullIntervalDays: 7,
+        archiveTimeoutSeconds: 60,
+    };
+    const onConfig = { ...config, backupFromReplica: true };
+    const composed = composeEc2Nodes(onConfig, "10.42.0.0/16", { primary: PRIMARY_IP, replicas: REPLICA_IPS }, backup);
+    const TLS_ARNS = { ...ARNS, pgbackrest_server_key: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-AbCdEf", pgbackrest_client_key: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c-AbCdEf" };
+    const confOf = (r: RoleOnNode) => r.plan.files.find((f) => f.path === PGBACKREST_PATHS.conf)?.content;
+
+    test.each([
+        ["primary", () => composed.primary, [...REPLICA_IPS]],
+        ["replica-1", () => composed.replicas[0], [PRIMARY_IP, REPLICA_IPS[1]]],
+        ["replica-2", () => composed.replicas[1], [PRIMARY_IP, REPLICA_IPS[0]]],
+    ])("%s: its PostgreSQL role's pgbackrest.conf lists the other nodes and its TLS server; a backup-server role beside it", (_node, rolesOf, standbyHosts) => {
+        const [postgres, server, ...rest] = rolesOf();
+        expect(rest).toEqual([]);
+        expect(confOf(postgres)).toBe(renderPgbackrestConf(backup, { standbyHosts, tlsServer: true }));
+        expect([server.role, server.etc, server.plan.secrets]).toEqual(["backup-server", BACKUP_SERVER_ETC, [{ credential: "pgbackrest_server_key", form: "password" }]]);
+        expect(server.plan.files.map((f) => f.path)).toEqual([ROLE_SCRIPT, "/etc/pgha/node.env"]);
+    });
+
+    test("the timer's plan: no pgbackrest.conf of its own, the client key; without the key, exactly as before", () => {
+        expect(composed.scheduledBackup!.files.map((f) => f.path)).toEqual([ROLE_SCRIPT, "/etc/pgha/node.env"]);
+        expect(composed.scheduledBackup!.secrets).toEqual([{ credential: "pgbackrest_client_key", form: "password" }]);
+        const off = composeEc2Nodes(config, "10.42.0.0/16", { primary: PRIMARY_IP, replicas: REPLICA_IPS }, backup);
+        expect(off.primary.map((r) => r.role)).toEqual(["primary"]);
+        expect(confOf(off.primary[0])).toBe(renderPgbackrestConf(backup));
+        expect(off.scheduledBackup!.secrets).toEqual([]);
+        expect(() => composeEc2Nodes(onConfig, "10.42.0.0/16", { primary: PRIMARY_IP, replicas: REPLICA_IPS })).toThrow("pgha:backupFromReplica needs backups on");
+    });
+
+    test("tls-server settings go into [global] only when asked; Docker's renderings are unchanged", () => {
+        const plain = renderPgbackrestConf(backup, { standbyHosts: ["h"] });
+        expect(plain).not.toContain("tls-server");
+        const both = renderPgbackrestConf(backup, { standbyHosts: ["h"], tlsServer: true });
+        expect(both.replace(/^tls-server-.*\n/gm, "")).toBe(plain);
+        expect(both).toContain("\nlog-level-file=off\ntls-server-address=*\ntls-server-port=8432\n");
+    });
+
+    test("user data: the server unit, the keys and certificates fetched from their secrets, the certificates made readable", () => {
+        const script = renderUserData({ ...spec("primary", composed.primary, "vol-0123456789abcdef0"), secretArns: TLS_ARNS, scheduledBackup: composed.scheduledBackup });
+        expect(script).toContain("\n  systemctl enable --now pgha-node@primary.service pgha-node@backup-server.service\n");
+        const fetches = [...script.matchAll(/^ {2}retry fetch_secret '([^']+)' (\w+) '([^']+)'$/gm)].map((m) => [m[1], m[2], m[3]]).filter(([arn]) => !Object.values(ARNS).includes(arn));
+        expect(fetches).toEqual([
+            [TLS_ARNS.pgbackrest_server_key, "password", "/etc/pgha/backup-server/secrets/pgbackrest_server_key.password"],
+            [TLS_ARNS.pgbackrest_client_key, "password", "/etc/pgha/backup/secrets/pgbackrest_client_key.password"],
+            [TLS_ARNS.pgbackrest_server_key, "certificate", "/etc/pgbackrest/tls/server.crt"],
+            [TLS_ARNS.pgbackrest_client_key, "certificate", "/etc/pgbackrest/tls/client.crt"],
+            [TLS_ARNS.pgbackrest_server_key, "ca", "/etc/pgbackrest/tls/ca.crt"],
+        ]);
+        expect(() => execFileSync("bash", ["-n"], { input: script })).not.toThrow();
+        expect(renderTlsCertificateFetches([{ credential: "replicator", form: "password" }], TLS_ARNS)).toBe("");
+        expect(renderTlsCertificateFetches([{ credential: "pgbackrest_client_key", form: "password" }], TLS_ARNS)).toBe(
+            `install -d -m 0755 '/etc/pgbackrest/tls'\nretry fetch_secret '${TLS_ARNS.pgbackrest_client_key}' certificate '/etc/pgbackrest/tls/client.crt'\nretry fetch_secret '${TLS_ARNS.pgbackrest_client_key}' ca '/etc/pgbackrest/tls/ca.crt'\nchmod 0644 '/etc/pgbackrest/tls/client.crt' '/etc/pgbackrest/tls/ca.crt'`,
+        );
+    });
+
+    test("inconsistent specs fail clearly: a TLS secret without its ARN, a server without PostgreSQL, a backup secret other than the client key", () => {
+        const primarySpec = { ...spec("primary", composed.primary, "vol-0123456789abcdef0"), secretArns: TLS_ARNS, scheduledBackup: composed.scheduledBackup };
+        expect(() => renderUserData({ ...primarySpec, secretArns: ARNS })).toThrow("no Secrets Manager ARN for the pgbackrest_server_key secret this node needs");
+        expect(() => renderUserData({ ...spec("pgbouncer", [roles.pgbouncer, { ...composed.primary[1], etc: BACKUP_SERVER_ETC }]), secretArns: TLS_ARNS })).toThrow(
+            "node pgbouncer runs no PostgreSQL: a pgBackRest TLS server belongs beside one",
+        );
+        expect(() => renderUserData({ ...primarySpec, scheduledBackup: { ...composed.scheduledBackup!, secrets: [{ credential: "s3_key", form: "password" }] } })).toThrow(
+            "scheduled backups on EC2 take no secret but pgBackRest's client key (repo1-s3-key-type=auto), got s3_key",
+        );
     });
 });

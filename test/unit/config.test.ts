@@ -27,6 +27,16 @@ describe("stack config validation", () => {
         expect(c).toMatchObject({ platform: "aws", awsRegion: "eu-west-1", synchronousMode: "any1", awsAppCidrs: ["10.42.0.0/16"] });
     });
 
+    test("pgha:backupFromReplica is accepted on platform aws (backups on, at least one replica) and refused there without a replica, naming the key", () => {
+        expect(parseClusterConfig(stackConfig("prod", { backupFromReplica: true }))).toMatchObject({ platform: "aws", backupFromReplica: true, backupEnabled: true });
+        expect(problemsOf(stackConfig("prod", { backupFromReplica: true, replicas: 0, synchronousMode: "off" }))).toEqual([
+            "pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is true, pgha:replicas is 0)",
+        ]);
+        expect(problemsOf(stackConfig("prod", { backupFromReplica: true, backupEnabled: false }))).toEqual([
+            "pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is false, pgha:replicas is 2)",
+        ]);
+    });
+
     test("Pulumi.yaml documents every key with a type, a description and the program's own default", () => {
         const project: any = yaml.load(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8"));
         const fromProgram = parseClusterConfig({ "pgha:platform": "docker" }) as Record<string, unknown>;
