@@ -46,11 +46,14 @@ const instanceType = (key: string, example: string) =>
         error: `${key} must be an EC2 instance type such as ${example}`,
     });
 
+/** The most replicas a cluster may have (`pgha:replicas`). */
+export const MAX_REPLICAS = 15;
+
 /** The schema of every `pgha:*` key, with its default. Pulumi.yaml documents the same keys. */
 export const configSchema = z
     .object({
         platform: oneOf("pgha:platform", ["docker", "aws"]),
-        replicas: integer("pgha:replicas", 0, 15).default(2),
+        replicas: integer("pgha:replicas", 0, MAX_REPLICAS).default(2),
         postgresVersion: z
             .union([z.literal(15), z.literal(16), z.literal(17)], { error: "pgha:postgresVersion must be one of 15, 16, 17" })
             .default(16),

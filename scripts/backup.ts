@@ -8,6 +8,7 @@ import { ROLE_SCRIPT } from "../components/postgres/postgresqlConf";
 import { dockerControl } from "./docker/containers";
 import { EXIT, InputError } from "./verify/errors";
 import { loadBackupTarget, parseToolArgs } from "./backup/target";
+import { backupSources } from "./backup/sources";
 
 const USAGE = "usage: npm run backup -- (--stack <name> | --outputs <file.json>) [--type full|diff|incr|auto] [--json]\n";
 
@@ -30,7 +31,7 @@ async function main(argv: readonly string[]): Promise<number> {
     });
     const seconds = (Date.now() - started) / 1000;
     const label = /new backup label = ([0-9A-Z_-]+)/.exec(log)?.[1];
-    const result = { ok: exitCode === 0, type, label: label ?? null, seconds, exitCode };
+    const result = { ok: exitCode === 0, type, label: label ?? null, seconds, exitCode, ...backupSources(log) };
     process.stdout.write(args.values.json ? `${JSON.stringify(result)}\n` : exitCode === 0 ? `backup ${label} (${type}) done in ${seconds.toFixed(1)} s\n` : `backup failed (exit ${exitCode}) after ${seconds.toFixed(1)} s\n`);
     return exitCode === 0 ? EXIT.ok : EXIT.checkFailed;
 }

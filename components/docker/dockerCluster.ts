@@ -16,7 +16,7 @@ import {
     slotsPlan,
     STANZA,
 } from "../postgres";
-import { ClusterConfig } from "../config";
+import { ClusterConfig, MAX_REPLICAS } from "../config";
 import { ReplicationSecrets } from "../secrets/replicationSecrets";
 import { BackupTlsCertificates } from "../secrets/backupTlsCertificates";
 import { ClusterEndpoints } from "../endpoints";
@@ -78,10 +78,14 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
               : undefined;
         this.backup = config.backupEnabled ? dockerBackupSettings(config, name, store) : undefined;
         // Backups from a replica: every replica gets a pgBackRest TLS server beside it, which the
-        // scheduler reaches with a client certificate. The server certificate names every node's
-        // server, so it stays the same when a failover changes which nodes are replicas.
+        // scheduler reaches with a client certificate. The server certificate names the server of
+        // every node the cluster may have, so neither scaling nor a failover changes it.
         const backupTls = this.backup && config.backupFromReplica
-            ? new BackupTlsCertificates(`${name}-pgbackrest-tls`, { serverDnsNames: nodes.all.map((n) => backupServerHost(containerName(n.name))) }, { parent: this })
+            ? new BackupTlsCertificates(
+                  `${name}-pgbackrest-tls`,
+                  { serverDnsNames: clusterNodes(MAX_REPLICAS).all.map((n) => backupServerHost(containerName(n.name))) },
+                  { parent: this },
+              )
             : undefined;
 
         const facts: ClusterFacts = {

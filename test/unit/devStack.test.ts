@@ -261,6 +261,63 @@ describe("dev stack on Docker", () => {
         expect(off.outputs.backup.value).toBeUndefined();
     });
 
+    test("pgha:backupFromReplica: a pgBackRest TLS server beside each replica, the scheduler copies from them; keys only as secrets", async () => {
+        const { resources } = await runProgram("dev", { backupFromReplica: true });
+        const serverNames = ["pgha-dev-replica-1-pgbackrest", "pgha-dev-replica-2-pgbackrest"];
+        expect(ofType(resources, CONTAINER).map((c) => c.name).filter((n) => n.endsWith("-pgbackrest")).sort()).toEqual(serverNames);
+        for (const [i, name] of serverNames.entries()) {
+            const server = named(resources, name);
+            expect(server.inputs).toMatchObject({ name, command: ["backup-server"], ports: [] });
+            // Beside its replica: the replica's data and socket volumes.
+            expect(server.inputs.volumes).toEqual([
+                { volumeName: `pgha-dev-replica-${i + 1}-data`, containerPath: "/var/lib/postgresql/data" },
+                { volumeName: `pgha-dev-replica-${i + 1}-run`, containerPath: "/var/run/postgresql" },
+            ]);
+            const conf = uploaded(server, "/etc/pgbackrest/pgbackrest.conf");
+            expect(conf).toContain("tls-server-auth=pgha-backup=main");
+            expect(conf).toContain("tls-server-cert-file=/etc/pgbackrest/tls/server.crt");
+            // No repository, and no repository credential: the server only reads its node.
+            expect(conf).not.toContain("repo1-");
+            expect(unwrap(server.inputs.envs).map((e: string) => e.split("=")[0])).toEqual(["PGHA_SECRET_PGBACKREST_SERVER_KEY"]);
+            expect(isSecret(server.inputs.envs)).toBe(true);
+            expect(uploaded(server, "/etc/pgbackrest/tls/server.crt")).toContain("mock certificate pgha-dev-pgbackrest-tls-server");
+            expect(uploaded(server, "/etc/pgbackrest/tls/ca.crt")).toContain("mock certificate pgha-dev-pgbackrest-tls-ca");
+        }
+        const scheduler = named(resources, "pgha-dev-backup");
+        const conf = uploaded(scheduler, "/etc/pgbackrest/pgbackrest.conf");
+        expect(conf).toContain("pg1-path=/var/lib/postgresql/data/pgdata");
+        expect(conf).toContain("pg2-host=pgha-dev-replica-1-pgbackrest\npg2-host-type=tls");
+        expect(conf).toContain("pg3-host=pgha-dev-replica-2-pgbackrest\npg3-host-type=tls");
+        expect(conf).toContain("pg3-host-cert-file=/etc/pgbackrest/tls/client.crt");
+        expect(conf).toMatch(/\nbackup-standby=y\n/);
+        expect(unwrap(scheduler.inputs.envs).map((e: string) => e.split("=")[0]).sort()).toEqual(["PGHA_SECRET_PGBACKREST_CLIENT_KEY", "PGHA_SECRET_S3_KEY", "PGHA_SECRET_S3_KEY_SECRET"]);
+        expect(unwrap(scheduler.inputs.envs)).toContain("PGHA_SECRET_PGBACKREST_CLIENT_KEY=-----BEGIN EC PRIVATE KEY-----\nmock key pgha-dev-pgbackrest-tls-client\n-----END EC PRIVATE KEY-----\n");
+        // No pgBackRest key is in any file upload (the S3 server's own key is a secret upload of its container).
+        for (const c of ofType(resources, CONTAINER)) expect([c.name, JSON.stringify(unwrap(c.inputs.uploads))]).not.toEqual([c.name, expect.stringContaining("mock key pgha-dev-pgbackrest")]);
+        // The server certificate names every server the cluster may have (scaling and failover keep it); the client's is the one the servers accept.
+        const request = (n: string) => resources.find((r) => r.type === "tls:index/certRequest:CertRequest" && r.name === n)!;
+        expect(request("pgha-dev-pgbackrest-tls-server").inputs.dnsNames).toEqual(["pgha-dev-primary-pgbackrest", ...Array.from({ length: 15 }, (_, i) => `pgha-dev-replica-${i + 1}-pgbackrest`)]);
+        expect(request("pgha-dev-pgbackrest-tls-client").inputs.subject).toEqual({ commonName: "pgha-backup" });
+        // The primary's archiving config is the same either way.
+        const primaryOnly = await runProgram("dev");
+        expect(uploaded(named(resources, "pgha-dev-primary"), "/etc/pgbackrest/pgbackrest.conf")).toBe(uploaded(named(primaryOnly.resources, "pgha-dev-primary"), "/etc/pgbackrest/pgbackrest.conf"));
+        expect(uploaded(named(primaryOnly.resources, "pgha-dev-backup"), "/etc/pgbackrest/pgbackrest.conf")).not.toMatch(/pg2-|backup-standby/);
+        expect(primaryOnly.resources.filter((r) => r.type.startsWith("tls:") && r.name.includes("pgbackrest"))).toEqual([]);
+    });
+
+    test.each([
+        [{ backupFromReplica: true, replicas: 0 }, "pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is true, pgha:replicas is 0)"],
+        [{ backupFromReplica: true, backupEnabled: false }, "pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is false, pgha:replicas is 2)"],
+        [{ backupFromReplica: "yes" }, "pgha:backupFromReplica must be true or false"],
+    ])("pgha:backupFromReplica %j is refused before any resource is declared", async (config, message) => {
+        const error = await runProgram("dev", config).then(
+            () => undefined,
+            (e: Error & { resources?: RecordedResource[] }) => e,
+        );
+        expect(error?.message).toContain(message);
+        expect(error?.resources).toEqual([]);
+    });
+
     test("the node image builds FROM the configured base image, postgres:<version> by default", async () => {
         const byDefault = await runProgram("dev");
         expect(named(byDefault.resources, "pgha-dev-image").inputs).toMatchObject({

@@ -125,8 +125,18 @@ describe("backups to S3 that restore", () => {
         await insertRows(20_000, "a");
         const backup = await tool("backup", "--type", "full");
         expect(backup.code).toBe(0);
-        expect(backup.json).toMatchObject({ ok: true, type: "full", label: expect.stringMatching(/^\d{8}-\d{6}F$/) });
+        expect(backup.json).toMatchObject({ ok: true, type: "full", label: expect.stringMatching(/^\d{8}-\d{6}F$/), fellBackToPrimary: false });
+        // pgha:backupFromReplica: the data files come from one replica's pgBackRest server; only
+        // what is not replicated (a handful of files) from the primary.
+        const sources = Object.entries(backup.json.filesFrom as Record<string, number>);
+        const fromReplicas = sources.filter(([source]) => /^pgha-dev-replica-\d+-pgbackrest$/.test(source));
+        const total = sources.reduce((sum, [, n]) => sum + n, 0);
+        expect(fromReplicas).toHaveLength(1);
+        expect(fromReplicas[0][1] / total).toBeGreaterThan(0.95);
+        expect(backup.json.filesFrom.local).toBeLessThan(total * 0.05);
         figures.fullBackupSeconds = backup.json.seconds;
+        figures.fullBackupFilesFromReplica = fromReplicas[0][1];
+        figures.fullBackupFilesFromPrimary = backup.json.filesFrom.local ?? 0;
         await insertRows(5_000, "b");
         atNotedTime = await onPrimary(async (c) => (await c.query(SNAPSHOT)).rows[0]);
         await new Promise((r) => setTimeout(r, 1500));
@@ -150,6 +160,28 @@ describe("backups to S3 that restore", () => {
         const { snapshot, seconds } = await restoreAndSnapshot("--target-time", atNotedTime.time!);
         expect(snapshot).toEqual({ rows: atNotedTime.rows, checksum: atNotedTime.checksum });
         figures.restorePointInTimeSeconds = seconds;
+    });
+
+    test("with no replica's pgBackRest server up, a backup is taken from the primary and restores exactly", async () => {
+        const servers = outputs.replicaEndpoints.map((r) => `${outputs.clusterName}-${r.name}-pgbackrest`);
+        await Promise.all(servers.map((name) => docker.getContainer(name).stop({ t: 1 })));
+        try {
+            await insertRows(1_000, "d");
+            const backup = await tool("backup", "--type", "incr");
+            expect([backup.code, backup.stderr.slice(-2000)]).toEqual([0, expect.any(String)]);
+            expect(backup.json).toMatchObject({ ok: true, fellBackToPrimary: true });
+            expect(Object.keys(backup.json.filesFrom)).toEqual(["local"]);
+            figures.fallbackBackupSeconds = backup.json.seconds;
+        } finally {
+            await Promise.all(servers.map((name) => docker.getContainer(name).start().catch(() => undefined)));
+        }
+        latest = await onPrimary(async (c) => (await c.query(SNAPSHOT)).rows[0]);
+        await switchAndWaitArchived();
+        const { snapshot } = await restoreAndSnapshot();
+        expect(snapshot).toEqual(latest);
+        for (const name of servers) {
+            await waitFor(`${name} healthy`, async () => ((await docker.getContainer(name).inspect()).State.Health?.Status === "healthy" ? true : undefined), 60_000, 500);
+        }
     });
 
     test("with the S3 endpoint down, a backup fails visibly and archiving fails", async () => {

@@ -110,7 +110,17 @@ describe("dev stack: a replicated cluster on Docker", () => {
         const secrets = [outputs.monitorPassword, outputs.writeConnectionString.match(/:([^:@/]+)@/)![1]];
         const containers = await docker.listContainers({ all: true, filters: { label: [`pgha.cluster=${outputs.clusterName}`] } });
         expect(containers.map((c) => c.Names[0]).sort()).toEqual(
-            ["/pgha-dev-backup", "/pgha-dev-pgbouncer", "/pgha-dev-primary", "/pgha-dev-replica-1", "/pgha-dev-replica-2", "/pgha-dev-s3", "/pgha-dev-slots"],
+            [
+                "/pgha-dev-backup",
+                "/pgha-dev-pgbouncer",
+                "/pgha-dev-primary",
+                "/pgha-dev-replica-1",
+                "/pgha-dev-replica-1-pgbackrest",
+                "/pgha-dev-replica-2",
+                "/pgha-dev-replica-2-pgbackrest",
+                "/pgha-dev-s3",
+                "/pgha-dev-slots",
+            ],
         );
         for (const c of containers) {
             const logs = await logsSince(c.Names[0].slice(1), 0);
@@ -160,8 +170,9 @@ describe("dev stack: a replicated cluster on Docker", () => {
     test("scaling up adds a replica and its slot without touching the others", async () => {
         const before = { primary: await containerId("pgha-dev-primary"), replica1: await containerId("pgha-dev-replica-1") };
         const run = await deployDev({ "pgha:maxConnections": 150, "pgha:replicas": 3 });
-        expect(run.summary!.created.sort()).toEqual(["pgha-dev-replica-3", "pgha-dev-replica-3-data"]);
-        expect(run.summary!.replaced.sort()).toEqual(["pgha-dev-pgbouncer", "pgha-dev-slots"]);
+        expect(run.summary!.created.sort()).toEqual(["pgha-dev-replica-3", "pgha-dev-replica-3-data", "pgha-dev-replica-3-pgbackrest", "pgha-dev-replica-3-run"]);
+        // The backup scheduler learns of the new replica's pgBackRest server; nothing else backup-related changes.
+        expect(run.summary!.replaced.sort()).toEqual(["pgha-dev-backup", "pgha-dev-pgbouncer", "pgha-dev-slots"]);
         expect(run.summary!.deleted).toEqual([]);
         expect(await containerId("pgha-dev-primary")).toBe(before.primary);
         expect(await containerId("pgha-dev-replica-1")).toBe(before.replica1);
@@ -171,11 +182,13 @@ describe("dev stack: a replicated cluster on Docker", () => {
 
     test("scaling down removes the node and drops its slot", async () => {
         const run = await deployDev({ "pgha:maxConnections": 150, "pgha:replicas": 1 });
-        expect(run.summary!.deleted.sort()).toEqual(["pgha-dev-replica-2", "pgha-dev-replica-2-data", "pgha-dev-replica-3", "pgha-dev-replica-3-data"]);
+        expect(run.summary!.deleted.sort()).toEqual(
+            ["2", "3"].flatMap((n) => [`pgha-dev-replica-${n}`, `pgha-dev-replica-${n}-data`, `pgha-dev-replica-${n}-pgbackrest`, `pgha-dev-replica-${n}-run`]),
+        );
         await waitUntilAllStream(run.outputs);
         expect(await replicationSlots(run.outputs)).toEqual({ pgha_replica_1: true });
         const volumes = (await docker.listVolumes()).Volumes.map((v) => v.Name).filter((n) => n.startsWith("pgha-dev-"));
-        expect(volumes.sort()).toEqual(["pgha-dev-primary-data", "pgha-dev-primary-run", "pgha-dev-replica-1-data", "pgha-dev-s3-data"]);
+        expect(volumes.sort()).toEqual(["pgha-dev-primary-data", "pgha-dev-primary-run", "pgha-dev-replica-1-data", "pgha-dev-replica-1-run", "pgha-dev-s3-data"]);
     });
 
     test("back to the stack's own config: 2 replicas stream again", async () => {

@@ -53,9 +53,12 @@ export async function destroyStack(stack: string): Promise<void> {
     }
 }
 
-/** One `pulumi up` of the dev stack with the e2e config plus `config`. */
+/** The dev stack's own e2e config: its backups copy data files from a replica (the other stacks' from the primary). */
+export const DEV_E2E_CONFIG = { "pgha:backupFromReplica": "true" } as const;
+
+/** One `pulumi up` of the dev stack with the e2e config, DEV_E2E_CONFIG and `config`. */
 export function deployDev(config: Record<string, string | number> = {}): Promise<RunProgramResult & { outputs: DevOutputs }> {
-    return deployStack("dev", config);
+    return deployStack("dev", { ...DEV_E2E_CONFIG, ...config });
 }
 
 /** `pulumi destroy` of the dev stack. */

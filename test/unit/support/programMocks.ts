@@ -115,6 +115,21 @@ function awsState(type: string, name: string, inputs: any): { id: string; state:
     return { id, state };
 }
 
+/** What the tls provider computes: PEMs that name the resource, so a test can tell which one reached a file. */
+function tlsState(type: string, name: string): Record<string, string> {
+    switch (type) {
+        case "tls:index/privateKey:PrivateKey":
+            return { privateKeyPem: `-----BEGIN EC PRIVATE KEY-----\nmock key ${name}\n-----END EC PRIVATE KEY-----\n`, publicKeyPem: `mock public key ${name}\n` };
+        case "tls:index/certRequest:CertRequest":
+            return { certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\nmock request ${name}\n-----END CERTIFICATE REQUEST-----\n` };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { certPem: `-----BEGIN CERTIFICATE-----\nmock certificate ${name}\n-----END CERTIFICATE-----\n` };
+        default:
+            return {};
+    }
+}
+
 /** The provider functions the program may call; anything else throws. */
 function mockCall(token: string, inputs: any): Record<string, unknown> {
     switch (token) {
@@ -172,6 +187,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
                         if (args.type === "docker:index/image:Image") {
                             state.repoDigest = "sha256:0123456789abcdef";
                         }
+                        Object.assign(state, tlsState(args.type, args.name));
                         const result = args.type.startsWith("aws:") ? awsState(args.type, args.name, args.inputs) : { id: `${args.name}-id`, state: {} };
                         Object.assign(record, { id: result.id, state: { ...result.state, ...state } });
                         return { id: record.id, state: record.state };
