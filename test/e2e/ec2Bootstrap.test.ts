@@ -10,7 +10,9 @@
  * `npm run verify` must pass against its ports on 127.0.0.1.
  *
  * Two clusters: the prod layout (primary, 2 replicas, PgBouncer on its own node), and PgBouncer
- * co-located on the primary (pgha:awsPgbouncerColocated) with one replica.
+ * co-located on the primary (pgha:awsPgbouncerColocated) with one replica and backups from a
+ * replica (pgha:backupFromReplica: a pgBackRest TLS server on each PostgreSQL node, its keys and
+ * certificates, made here with openssl, served by the fake `aws`).
  *
  *   npx jest test/e2e/ec2Bootstrap.test.ts --selectProjects e2e --runInBand
  */
@@ -26,6 +28,7 @@ import { Client } from "pg";
 import * as tar from "tar-stream";
 import {
     awsBackupSettings,
+    BACKUP_TLS_SECRET_NAMES,
     backupPrefixFor,
     backupTimerUnits,
     composeEc2Nodes,
@@ -80,6 +83,28 @@ async function upload(container: string, files: { path: string; content: string 
     await docker.getContainer(container).putArchive(Buffer.concat(chunks), { path: "/" });
 }
 
+/**
+ * pgBackRest's TLS material as BackupTlsCertificates makes it (a P-256 CA, a server certificate
+ * naming `serverIps` as IP and DNS names, a client certificate with CN pgha-backup), by openssl.
+ */
+function backupTlsMaterial(dir: string, serverIps: string[]): { ca: string; serverCertificate: string; serverKey: string; clientCertificate: string; clientKey: string } {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    const key = (name: string) => ssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`);
+    key("ca");
+    ssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=pgha e2e pgBackRest CA", "-days", "2", "-out", "ca.crt");
+    const signed = (name: string, subject: string, ext: string) => {
+        key(name);
+        ssl("req", "-new", "-key", `${name}.key`, "-subj", subject, "-out", `${name}.csr`);
+        fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
+        ssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.crt`);
+    };
+    signed("server", "/CN=pgha e2e pgBackRest server", `subjectAltName=${serverIps.flatMap((ip) => [`DNS:${ip}`, `IP:${ip}`]).join(",")}\nextendedKeyUsage=serverAuth\n`);
+    signed("client", "/CN=pgha-backup", "extendedKeyUsage=clientAuth\n");
+    const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
+    return { ca: read("ca.crt"), serverCertificate: read("server.crt"), serverKey: read("server.key"), clientCertificate: read("client.crt"), clientKey: read("client.key") };
+}
+
 /** Removes this suite's containers and networks: every ec2boot-* one of this run, or of any run with `all`. */
 async function removeContainers(all: boolean): Promise<void> {
     const name = all ? "ec2boot-" : `-${run}`;
@@ -128,7 +153,10 @@ class Ec2Cluster {
         this.nodes = ["primary", ...replicas, ...(this.config.awsPgbouncerColocated ? [] : ["pgbouncer"])];
         if (this.config.backupEnabled) this.backup = awsBackupSettings(this.config, `pgha-${key}-backups-e2e0000`, "eu-west-1", backupPrefixFor(`pgha-${key}`));
         this.arns = Object.fromEntries(
-            CREDENTIAL_NAMES.map((c) => [c, `arn:aws:secretsmanager:eu-west-1:123456789012:secret:pgha-${key}-credentials-${c}-${randomBytes(3).toString("hex")}`]),
+            [...CREDENTIAL_NAMES, ...(this.config.backupFromReplica ? BACKUP_TLS_SECRET_NAMES : [])].map((c) => [
+                c,
+                `arn:aws:secretsmanager:eu-west-1:123456789012:secret:pgha-${key}-credentials-${c}-${randomBytes(3).toString("hex")}`,
+            ]),
         ) as SecretArns;
     }
 
@@ -175,6 +203,12 @@ class Ec2Cluster {
         }
 
         await this.createNetwork();
+        if (this.config.backupFromReplica) {
+            const postgresIps = this.nodes.filter((n) => n !== "pgbouncer").map((n) => this.ip[n]);
+            const tls = backupTlsMaterial(path.join(tmp, `${this.key}-tls`), postgresIps);
+            secrets[this.arns.pgbackrest_server_key!] = JSON.stringify({ password: tls.serverKey, certificate: tls.serverCertificate, ca: tls.ca });
+            secrets[this.arns.pgbackrest_client_key!] = JSON.stringify({ password: tls.clientKey, certificate: tls.clientCertificate, ca: tls.ca });
+        }
         const composition = composeEc2Nodes(this.config, this.subnet, { primary: this.ip.primary, replicas: this.replicas.map((r) => this.ip[r]) }, this.backup);
         const rolesOf = (node: string): RoleOnNode[] =>
             node === "primary" ? composition.primary : node === "pgbouncer" ? (composition.pgbouncer ?? []) : composition.replicas[Number(node.split("-")[1]) - 1];
@@ -319,7 +353,7 @@ class Ec2Cluster {
 
 /** Ports on 127.0.0.1 from 45432, clear of the dev stack's 5432-5434 and 6432. */
 const prod = new Ec2Cluster("prod", [], { postgres: { primary: 45432, "replica-1": 45433, "replica-2": 45434 }, pgbouncer: 45435 });
-const colocated = new Ec2Cluster("colo", ["pgha:awsPgbouncerColocated=true", "pgha:replicas=1"], { postgres: { primary: 45436, "replica-1": 45437 }, pgbouncer: 45438 });
+const colocated = new Ec2Cluster("colo", ["pgha:awsPgbouncerColocated=true", "pgha:replicas=1", "pgha:backupFromReplica=true"], { postgres: { primary: 45436, "replica-1": 45437 }, pgbouncer: 45438 });
 const verifyScript = path.join(REPO_ROOT, "scripts/verify-replication.ts");
 
 beforeAll(async () => {
@@ -473,7 +507,7 @@ describe("EC2 bootstrap in containers: PgBouncer co-located on the primary, 1 re
         colocated.diagnosed(async () => {
             await colocated.waitUntilStreaming();
             mark("colo: streaming");
-            expect(await colocated.calls("primary")).toContain("systemctl enable --now pgha-node@primary.service pgha-node@pgbouncer.service");
+            expect(await colocated.calls("primary")).toContain("systemctl enable --now pgha-node@primary.service pgha-node@backup-server.service pgha-node@pgbouncer.service");
             const files = await exec(colocated.name("primary"), ["bash", "-c", "stat -c '%a %n' /etc/pgha/pgbouncer/secrets/*; cat /etc/pgha/units/pgbouncer.env"]);
             expect(files.output.trim().split("\n")).toEqual([
                 "600 /etc/pgha/pgbouncer/secrets/monitor.password",
@@ -483,6 +517,41 @@ describe("EC2 bootstrap in containers: PgBouncer co-located on the primary, 1 re
             const where = async (database: string) => (await colocated.query("pgbouncer", "app", database, "SELECT current_setting('cluster_name') AS node"))[0].node;
             expect([await where("app"), await where("app_ro")]).toEqual(["primary", "replica_1"]);
         }));
+
+    test("backups from a replica: every PostgreSQL node's pgbackrest server listens on 8432; the primary's backup reaches the replica's with the client certificate", () =>
+        colocated.diagnosed(async () => {
+            await colocated.waitUntilStreaming();
+            for (const node of ["primary", "replica-1"]) {
+                const ping = async () => ((await exec(colocated.name(node), ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "pgbackrest", "server-ping", colocated.ip[node]])).code === 0 ? true : undefined);
+                await waitFor(`pgbackrest server on ${node}`, ping, 60_000);
+                const files = await exec(colocated.name(node), ["bash", "-c", "stat -c '%a %U %n' /etc/pgbackrest/tls/*; grep -c '^pg2-host=' /etc/pgbackrest/pgbackrest.conf"]);
+                expect([node, files.output.trim().split("\n")]).toEqual([
+                    node,
+                    ["644 root /etc/pgbackrest/tls/ca.crt", "644 root /etc/pgbackrest/tls/client.crt", "644 root /etc/pgbackrest/tls/server.crt", "600 postgres /etc/pgbackrest/tls/server.key", "1"],
+                ]);
+            }
+            mark("colo: pgbackrest servers up");
+            // The timer's run writes the client key (the role script's prepare), then fails at the repository (no S3 here).
+            const service = backupTimerUnits()[0].content as string;
+            const execStart = /^ExecStart=(.*)$/m.exec(service)![1];
+            const env = /^Environment=(.*)$/m.exec(service)![1];
+            await exec(colocated.name("primary"), ["bash", "-c", `timeout 170 ${execStart}`], [FAKE_PATH, env]);
+            expect((await exec(colocated.name("primary"), ["stat", "-c", "%a %U", "/etc/pgbackrest/tls/client.key"])).output.trim()).toBe("600 postgres");
+            // TLS with the client certificate, the server certificate verified for the replica's address.
+            const tls = await exec(colocated.name("primary"), [
+                "bash",
+                "-c",
+                `echo | openssl s_client -connect ${colocated.ip["replica-1"]}:8432 -CAfile /etc/pgbackrest/tls/ca.crt -cert /etc/pgbackrest/tls/client.crt -key /etc/pgbackrest/tls/client.key -verify_return_error -verify_ip ${colocated.ip["replica-1"]} 2>&1`,
+            ]);
+            expect(tls.output).toContain("Verify return code: 0 (ok)");
+            // pgBackRest itself: check finds the primary (pg1) and the replica (pg2, through its TLS server) before it reaches for the repository.
+            const check = await exec(colocated.name("primary"), ["bash", "-c", "timeout 120 setpriv --reuid=postgres --regid=postgres --init-groups pgbackrest --stanza=main check 2>&1"]);
+            expect(check.output).toContain("check command begin");
+            // Only a standby pgBackRest reached and found in recovery gets this line.
+            expect(check.output).toContain("INFO: check repo1 (standby)");
+            expect(check.output).not.toMatch(/unable to check pg\d|unable to find (primary|standby)/);
+            mark("colo: pgbackrest check through TLS");
+        }), 300_000);
 
     test("npm run verify passes", () =>
         colocated.diagnosed(async () => {
