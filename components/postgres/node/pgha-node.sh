@@ -480,6 +480,8 @@ pgbackrest_backup() {
 run_backup() {
   local type=${1:-auto} started rc=0 label
   [ "$type" = auto ] && type=$(backup_type_due)
+  # A manual run (SSM on EC2) may come before anything installed the client key.
+  write_pgbackrest_tls_keys
   started=$(date -u +%FT%T.%3NZ)
   log "backup ($type) starting"
   pgbackrest_backup --type="$type" || rc=$?
