@@ -187,16 +187,14 @@ export function backupSchedulerPlan(facts: ClusterFacts, databaseName: string, c
  */
 export function backupServerPlan(facts: ClusterFacts, node: Pick<NodeSpec, "identity">): RolePlan {
     const pems = requireBackupTls(facts);
-    return {
+    return merge(sharedConfBackupServerPlan(facts, node), {
         files: [
-            roleScript(),
-            env(`${node.identity}-pgbackrest`, "backup-server", facts.pgMajor),
             { path: PGBACKREST_PATHS.conf, content: renderPgbackrestServerConf() },
             { path: PGBACKREST_TLS_PATHS.ca, content: pems.caCertificatePem },
             { path: PGBACKREST_TLS_PATHS.serverCertificate, content: pems.serverCertificatePem },
         ],
-        secrets: [{ credential: "pgbackrest_server_key", form: "password" }],
-    };
+        secrets: [],
+    });
 }
 
 /**

@@ -6,9 +6,9 @@
  * nodes through Secrets Manager only, 8432 is open between the PostgreSQL nodes only, the node
  * role reads exactly the two new secrets more; and with the key off, none of it exists.
  */
-import * as zlib from "zlib";
 import { USER_DATA_LIMIT } from "../../components/aws";
-import { isSecret, ProgramRun, RecordedResource, runProgram } from "./support/programMocks";
+import { isSecret, RecordedResource, runProgram } from "./support/programMocks";
+import { named, ofType, prod, userData, withoutRoleScript, writtenFile } from "./support/prodRun";
 
 const T = {
     instance: "aws:ec2/instance:Instance",
@@ -23,33 +23,9 @@ const T = {
     certRequest: "tls:index/certRequest:CertRequest",
 } as const;
 
-const ofType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
-const named = (resources: RecordedResource[], type: string, name: string) => {
-    const found = resources.find((r) => r.type === type && r.name === name);
-    if (!found) throw new Error(`no ${type} ${name}`);
-    return found;
-};
-const userData = (instance: RecordedResource): string => zlib.gunzipSync(Buffer.from(instance.inputs.userDataBase64, "base64")).toString("utf8");
-const writtenFile = (script: string, path: string): string | undefined => {
-    const m = new RegExp(`cat >'${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}' <<'(PGHA_EOF[_0-9]*)'\\n([\\s\\S]*?)\\n\\1\\n`).exec(script);
-    return m ? m[2] + "\n" : undefined;
-};
-/** User data without the role script's body (shared by every platform, it names pgBackRest's options in its code). */
-const withoutRoleScript = (script: string): string => {
-    const body = writtenFile(script, "/etc/pgha/bin/pgha-node");
-    return body ? script.replace(body, "") : script;
-};
 /** The `fetch_secret ARN FIELD FILE` lines of a script, as [arn, field, file]. */
 const fetches = (script: string) => [...script.matchAll(/retry fetch_secret '([^']+)' (\w+) '([^']+)'$/gm)].map((m) => [m[1], m[2], m[3]]);
 
-jest.setTimeout(60_000);
-
-const runs = new Map<string, Promise<ProgramRun>>();
-const prod = (overrides: Record<string, unknown> = {}): Promise<ProgramRun> => {
-    const key = JSON.stringify(overrides);
-    if (!runs.has(key)) runs.set(key, runProgram("prod", overrides));
-    return runs.get(key)!;
-};
 const ON = { backupFromReplica: true };
 const POSTGRES_NODES = ["primary", "replica-1", "replica-2"];
 

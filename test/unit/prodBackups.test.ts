@@ -4,11 +4,9 @@
  * bucket and prefix, pgBackRest with instance-role credentials and the backup timer in every
  * PostgreSQL node's user data, no secret anywhere, and nothing of it when backups are off.
  */
-import * as zlib from "zlib";
 import { USER_DATA_LIMIT } from "../../components/aws";
-import { deriveSalt, scramSha256Verifier } from "../../components/postgres/scram";
-import { CREDENTIAL_NAMES } from "../../components/secrets/replicationSecrets";
-import { isSecret, ProgramRun, RecordedResource, runProgram } from "./support/programMocks";
+import { isSecret, RecordedResource, runProgram } from "./support/programMocks";
+import { named, ofType, prod, secretValues, userData, withoutRoleScript, writtenFile } from "./support/prodRun";
 
 const T = {
     bucket: "aws:s3/bucket:Bucket",
@@ -28,43 +26,6 @@ const T = {
 
 const BACKUP_TYPES = [T.bucket, T.versioning, T.encryption, T.publicAccess, T.ownership, T.bucketPolicy, T.lifecycle];
 const TAGS = { Name: "pgha-prod-backups", "pgha:cluster": "pgha-prod", "pgha:role": "backup", "pgha:stack": "prod" };
-
-const ofType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
-const named = (resources: RecordedResource[], type: string, name: string) => {
-    const found = resources.find((r) => r.type === type && r.name === name);
-    if (!found) throw new Error(`no ${type} ${name}`);
-    return found;
-};
-/** User data as the instance boots it: base64, then gzip. */
-const userData = (instance: RecordedResource): string => zlib.gunzipSync(Buffer.from(instance.inputs.userDataBase64, "base64")).toString("utf8");
-/** User data without the role script's body (shared by every platform, it names pgBackRest's options in its code). */
-const withoutRoleScript = (script: string): string => {
-    const body = writtenFile(script, "/etc/pgha/bin/pgha-node");
-    return body ? script.replace(body, "") : script;
-};
-/** A file the user data writes with a here-document; undefined when it writes none there. */
-const writtenFile = (script: string, path: string): string | undefined => {
-    const m = new RegExp(`cat >'${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}' <<'(PGHA_EOF[_0-9]*)'\\n([\\s\\S]*?)\\n\\1\\n`).exec(script);
-    return m ? m[2] + "\n" : undefined;
-};
-const mockPassword = (name: string, length = 32) => `pw${name.replace(/[^a-z0-9]/gi, "")}`.padEnd(length, "x").slice(0, length);
-/** Every password and SCRAM verifier the mocks produce for the prod stack. */
-const secretValues = () => {
-    const seed = mockPassword("pgha-prod-secrets-scram-salt-seed");
-    return CREDENTIAL_NAMES.flatMap((c) => {
-        const password = mockPassword(`pgha-prod-secrets-${c}`);
-        return [password, scramSha256Verifier(password, deriveSalt(seed, c))];
-    });
-};
-
-jest.setTimeout(60_000);
-
-const runs = new Map<string, Promise<ProgramRun>>();
-const prod = (overrides: Record<string, unknown> = {}): Promise<ProgramRun> => {
-    const key = JSON.stringify(overrides);
-    if (!runs.has(key)) runs.set(key, runProgram("prod", overrides));
-    return runs.get(key)!;
-};
 
 /** The repository's bucket as the mocks name it (`<name>-<7 hex>`), read from the recorded state. */
 const bucketOf = (resources: RecordedResource[]) => named(resources, T.bucket, "pgha-prod-backups").state as { bucket: string; arn: string };

@@ -3,11 +3,11 @@
  * declares, their exact inputs and counts. AWS is never called: the few lookups the program makes
  * (zones, AMI, existing VPC and subnets) are answered by programMocks.
  */
-import * as zlib from "zlib";
 import { checkNodeSubnet, pickZones } from "../../components/aws";
 import { deriveSalt, scramSha256Verifier } from "../../components/postgres/scram";
 import { CREDENTIAL_NAMES } from "../../components/secrets/replicationSecrets";
-import { isSecret, MOCK_AMIS, MOCK_SUBNETS, ProgramRun, RecordedResource, runProgram } from "./support/programMocks";
+import { isSecret, MOCK_AMIS, MOCK_SUBNETS, mockPassword, RecordedResource, runProgram } from "./support/programMocks";
+import { named, ofType, prod, secretValues, userData, writtenFile as writtenFileOrNone } from "./support/prodRun";
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -56,34 +56,17 @@ const UNTAGGABLE = new Set<string>([
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
 ]);
 
-const ofType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
-const named = (resources: RecordedResource[], type: string, name: string) => {
-    const found = resources.find((r) => r.type === type && r.name === name);
-    if (!found) throw new Error(`no ${type} ${name}`);
-    return found;
-};
 const byId = (resources: RecordedResource[], type: string, id: string) => {
     const found = resources.find((r) => r.type === type && r.id === id);
     if (!found) throw new Error(`no ${type} with id ${id}`);
     return found;
 };
 const unwrap = (value: unknown): any => (isSecret(value) ? unwrap(value.value) : value);
-/** User data as the instance boots it: base64, then gzip (cloud-init unpacks it). */
-const userData = (instance: RecordedResource): string => zlib.gunzipSync(Buffer.from(instance.inputs.userDataBase64, "base64")).toString("utf8");
-/** A file the user data writes with a here-document. */
+/** A file the user data writes with a here-document; throws when it writes none there. */
 const writtenFile = (script: string, path: string): string => {
-    const m = new RegExp(`cat >'${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}' <<'(PGHA_EOF[_0-9]*)'\\n([\\s\\S]*?)\\n\\1\\n`).exec(script);
-    if (!m) throw new Error(`the script does not write ${path}`);
-    return m[2] + "\n";
-};
-/** The mock passwords (programMocks derives them from the resource name) and their SCRAM verifiers. */
-const mockPassword = (name: string, length = 32) => `pw${name.replace(/[^a-z0-9]/gi, "")}`.padEnd(length, "x").slice(0, length);
-const secretValues = (stack = "prod") => {
-    const seed = mockPassword(`pgha-${stack}-secrets-scram-salt-seed`);
-    return CREDENTIAL_NAMES.flatMap((c) => {
-        const password = mockPassword(`pgha-${stack}-secrets-${c}`);
-        return [password, scramSha256Verifier(password, deriveSalt(seed, c))];
-    });
+    const content = writtenFileOrNone(script, path);
+    if (content === undefined) throw new Error(`the script does not write ${path}`);
+    return content;
 };
 const nodeNames = (replicas: number, colocated: boolean) => ["primary", ...Array.from({ length: replicas }, (_, i) => `replica-${i + 1}`), ...(colocated ? [] : ["pgbouncer"])];
 /** The availability zone a node's network interface (and so its instance) is in. */
@@ -95,14 +78,6 @@ const portsCovered = (rule: RecordedResource) => (rule.inputs.ipProtocol === "-1
 
 /** A run loads @pulumi/aws afresh (isolated modules) and renders every node's user data: seconds, not milliseconds. */
 jest.setTimeout(60_000);
-
-const runs = new Map<string, Promise<ProgramRun>>();
-/** The prod stack with `overrides`; runs are deterministic, so tests that read the same config share one. */
-const prod = (overrides: Record<string, unknown> = {}): Promise<ProgramRun> => {
-    const key = JSON.stringify(overrides);
-    if (!runs.has(key)) runs.set(key, runProgram("prod", overrides));
-    return runs.get(key)!;
-};
 
 describe("prod stack on AWS EC2", () => {
     test.each([

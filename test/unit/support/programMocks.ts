@@ -58,6 +58,11 @@ function mockHex(text: string, length: number): string {
     return createHash("sha256").update(text).digest("hex").slice(0, length);
 }
 
+/** The password the mocks give a RandomPassword named `name`. */
+export function mockPassword(name: string, length = 32): string {
+    return `pw${name.replace(/[^a-z0-9]/gi, "")}`.padEnd(length, "x").slice(0, length);
+}
+
 /** The mock AWS account and region. */
 export const MOCK_ACCOUNT = "123456789012";
 export const MOCK_REGION = "eu-west-1";
@@ -182,7 +187,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
                         resources.push(record);
                         const state: any = { ...args.inputs };
                         if (args.type === "random:index/randomPassword:RandomPassword") {
-                            state.result = `pw${args.name.replace(/[^a-z0-9]/gi, "")}`.padEnd(args.inputs.length, "x").slice(0, args.inputs.length);
+                            state.result = mockPassword(args.name, args.inputs.length);
                         }
                         if (args.type === "docker:index/image:Image") {
                             state.repoDigest = "sha256:0123456789abcdef";
