@@ -16,7 +16,10 @@ const clusterName = `pgha-${pulumi.getStack()}`;
 const secrets = new ReplicationSecrets(`${clusterName}-secrets`);
 
 /** What index.ts reads from a platform's cluster. On AWS the repository is known once its bucket is. */
-type Cluster = ClusterEndpoints & { backup?: pulumi.Input<BackupSettings>; backupAccess?: pulumi.Output<unknown> };
+type Cluster = ClusterEndpoints & {
+    backup?: pulumi.Input<BackupSettings>;
+    backupAccess?: pulumi.Output<unknown>;
+};
 
 function declareCluster(): Cluster {
     switch (config.platform) {
@@ -34,7 +37,9 @@ const cluster = declareCluster();
 
 const readOnlyDatabase = `${config.databaseName}_ro`;
 const connectionString = (user: string, password: pulumi.Output<string>, database: string) =>
-    pulumi.secret(pulumi.interpolate`postgresql://${user}:${password}@${cluster.pgbouncerEndpoint.host}:${cluster.pgbouncerEndpoint.port}/${database}`);
+    pulumi.secret(
+        pulumi.interpolate`postgresql://${user}:${password}@${cluster.pgbouncerEndpoint.host}:${cluster.pgbouncerEndpoint.port}/${database}`,
+    );
 
 export const platform = config.platform;
 export { clusterName };
@@ -47,7 +52,11 @@ export const databaseName = config.databaseName;
 export const readOnlyDatabaseName = readOnlyDatabase;
 export const synchronousMode = config.synchronousMode;
 /** The application's read-write connection, through PgBouncer to the primary. */
-export const writeConnectionString = connectionString(config.appUser, secrets.passwords.app, config.databaseName);
+export const writeConnectionString = connectionString(
+    config.appUser,
+    secrets.passwords.app,
+    config.databaseName,
+);
 /** The application's read-only connection, through PgBouncer to the replicas. */
 export const readConnectionString = connectionString(config.appUser, secrets.passwords.app, readOnlyDatabase);
 /** The monitoring role used by `npm run verify` (member of pg_monitor). */
@@ -56,21 +65,28 @@ export const monitorPassword = pulumi.secret(secrets.passwords.monitor);
 /** Backup schedule, retention and repository (on AWS with the bucket's and key's ARNs); absent when backups are off. */
 export const backup: pulumi.Output<BackupSummary> | undefined =
     cluster.backup &&
-    pulumi.all([cluster.backup, cluster instanceof AwsPostgresCluster ? cluster.backupAccess : undefined]).apply(([{ repository: r, retentionDays, intervalHours, fullIntervalDays, archiveTimeoutSeconds }, aws]) => ({
-        stanza: STANZA,
-        intervalHours,
-        fullIntervalDays,
-        retentionDays,
-        archiveTimeoutSeconds,
-        repository: {
-            endpoint: r.endpoint,
-            port: r.port,
-            bucket: r.bucket,
-            region: r.region,
-            path: r.path,
-            ...(aws ? { bucketArn: aws.bucketArn, kmsKeyArn: aws.kmsKeyArn } : {}),
-        },
-    }));
+    pulumi
+        .all([cluster.backup, cluster instanceof AwsPostgresCluster ? cluster.backupAccess : undefined])
+        .apply(
+            ([
+                { repository: r, retentionDays, intervalHours, fullIntervalDays, archiveTimeoutSeconds },
+                aws,
+            ]) => ({
+                stanza: STANZA,
+                intervalHours,
+                fullIntervalDays,
+                retentionDays,
+                archiveTimeoutSeconds,
+                repository: {
+                    endpoint: r.endpoint,
+                    port: r.port,
+                    bucket: r.bucket,
+                    region: r.region,
+                    path: r.path,
+                    ...(aws ? { bucketArn: aws.bucketArn, kmsKeyArn: aws.kmsKeyArn } : {}),
+                },
+            }),
+        );
 /**
  * What `npm run backup` / `npm run restore` need. Docker: the scheduler container, node image and
  * S3 key (secret). AWS: the bucket, its key and the PostgreSQL nodes' instance ids for SSM (no

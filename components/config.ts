@@ -13,11 +13,9 @@ export type PoolMode = "session" | "transaction" | "statement";
 export const RESERVED_ROLES = ["postgres", "replicator", "pgbouncer_auth", "pgha_monitor"] as const;
 
 const identifier = (key: string) =>
-    z
-        .string({ error: `${key} must be a string` })
-        .regex(/^[a-z_][a-z0-9_]{0,62}$/, {
-            error: `${key} must be a lower-case SQL identifier (a-z, 0-9, _; starts with a letter or _; at most 63 characters)`,
-        });
+    z.string({ error: `${key} must be a string` }).regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+        error: `${key} must be a lower-case SQL identifier (a-z, 0-9, _; starts with a letter or _; at most 63 characters)`,
+    });
 
 const integer = (key: string, min: number, max: number) =>
     z
@@ -29,9 +27,11 @@ const integer = (key: string, min: number, max: number) =>
 const port = (key: string) => integer(key, 1024, 65535);
 
 const ipv4 = (key: string) =>
-    z.string({ error: `${key} must be an IPv4 address` }).regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, {
-        error: `${key} must be an IPv4 address such as 127.0.0.1 (or 0.0.0.0 to listen on every interface)`,
-    });
+    z
+        .string({ error: `${key} must be an IPv4 address` })
+        .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, {
+            error: `${key} must be an IPv4 address such as 127.0.0.1 (or 0.0.0.0 to listen on every interface)`,
+        });
 
 const cidr = (key: string) =>
     z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12]\d|3[0-2])$/, {
@@ -42,9 +42,11 @@ const oneOf = <T extends string>(key: string, values: readonly [T, ...T[]]) =>
     z.enum(values, { error: `${key} must be one of ${values.map((v) => `"${v}"`).join(", ")}` });
 
 const instanceType = (key: string, example: string) =>
-    z.string({ error: `${key} must be an EC2 instance type such as ${example}` }).regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {
-        error: `${key} must be an EC2 instance type such as ${example}`,
-    });
+    z
+        .string({ error: `${key} must be an EC2 instance type such as ${example}` })
+        .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {
+            error: `${key} must be an EC2 instance type such as ${example}`,
+        });
 
 /** The most replicas a cluster may have (`pgha:replicas`). */
 export const MAX_REPLICAS = 15;
@@ -55,7 +57,9 @@ export const configSchema = z
         platform: oneOf("pgha:platform", ["docker", "aws"]),
         replicas: integer("pgha:replicas", 0, MAX_REPLICAS).default(2),
         postgresVersion: z
-            .union([z.literal(15), z.literal(16), z.literal(17)], { error: "pgha:postgresVersion must be one of 15, 16, 17" })
+            .union([z.literal(15), z.literal(16), z.literal(17)], {
+                error: "pgha:postgresVersion must be one of 15, 16, 17",
+            })
             .default(16),
         databaseName: identifier("pgha:databaseName").default("app"),
         appUser: identifier("pgha:appUser")
@@ -65,7 +69,9 @@ export const configSchema = z
             .default("app"),
         baseImage: z
             .string({ error: "pgha:baseImage must be a string" })
-            .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, { error: "pgha:baseImage must be a Docker image reference such as postgres:16" })
+            .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, {
+                error: "pgha:baseImage must be a Docker image reference such as postgres:16",
+            })
             .optional(),
         bindAddress: ipv4("pgha:bindAddress").default("127.0.0.1"),
         primaryPort: port("pgha:primaryPort").default(5432),
@@ -73,7 +79,9 @@ export const configSchema = z
         pgbouncerPort: port("pgha:pgbouncerPort").default(6432),
         primaryNode: z
             .string({ error: "pgha:primaryNode must be a string" })
-            .regex(/^(primary|replica-([1-9]|1[0-5]))$/, { error: 'pgha:primaryNode must be "primary" or "replica-<n>" (the node `npm run failover` promoted)' })
+            .regex(/^(primary|replica-([1-9]|1[0-5]))$/, {
+                error: 'pgha:primaryNode must be "primary" or "replica-<n>" (the node `npm run failover` promoted)',
+            })
             .default("primary"),
         synchronousMode: oneOf("pgha:synchronousMode", ["off", "any1"]).default("off"),
         maxConnections: integer("pgha:maxConnections", 20, 10000).default(200),
@@ -87,41 +95,74 @@ export const configSchema = z
         backupFullIntervalDays: integer("pgha:backupFullIntervalDays", 1, 365).default(7),
         backupRetentionDays: integer("pgha:backupRetentionDays", 1, 3650).default(30),
         archiveTimeoutSeconds: integer("pgha:archiveTimeoutSeconds", 10, 3600).default(60),
-        backupFromReplica: z.boolean({ error: "pgha:backupFromReplica must be true or false" }).default(false),
+        backupFromReplica: z
+            .boolean({ error: "pgha:backupFromReplica must be true or false" })
+            .default(false),
         backupS3Image: z
             .string({ error: "pgha:backupS3Image must be a string" })
-            .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, { error: "pgha:backupS3Image must be a Docker image reference such as minio/minio:latest" })
+            .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, {
+                error: "pgha:backupS3Image must be a Docker image reference such as minio/minio:latest",
+            })
             .default("minio/minio:latest"),
         backupS3Endpoint: z
             .string()
-            .regex(/^[a-z0-9.-]+(:\d{1,5})?$/, { error: "pgha:backupS3Endpoint must be a host name with an optional port, such as s3.eu-west-1.amazonaws.com (no scheme: TLS is always used)" })
+            .regex(/^[a-z0-9.-]+(:\d{1,5})?$/, {
+                error: "pgha:backupS3Endpoint must be a host name with an optional port, such as s3.eu-west-1.amazonaws.com (no scheme: TLS is always used)",
+            })
             .optional(),
         backupS3Bucket: z
             .string()
-            .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "pgha:backupS3Bucket must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)" })
+            .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+                error: "pgha:backupS3Bucket must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)",
+            })
             .optional(),
-        backupS3Region: z.string().regex(/^[a-z0-9-]+$/, { error: "pgha:backupS3Region must be a region name such as us-east-1" }).default("us-east-1"),
+        backupS3Region: z
+            .string()
+            .regex(/^[a-z0-9-]+$/, { error: "pgha:backupS3Region must be a region name such as us-east-1" })
+            .default("us-east-1"),
         backupS3AccessKey: z.string().optional(),
         backupS3SecretKey: z.string().optional(),
-        awsVpcId: z.string().regex(/^vpc-[0-9a-f]+$/, { error: "pgha:awsVpcId must look like vpc-0123abcd" }).optional(),
+        awsVpcId: z
+            .string()
+            .regex(/^vpc-[0-9a-f]+$/, { error: "pgha:awsVpcId must look like vpc-0123abcd" })
+            .optional(),
         awsSubnetIds: z
-            .array(z.string().regex(/^subnet-[0-9a-f]+$/, { error: "pgha:awsSubnetIds entries must look like subnet-0123abcd" }), {
-                error: "pgha:awsSubnetIds must be a list of subnet ids",
-            })
+            .array(
+                z.string().regex(/^subnet-[0-9a-f]+$/, {
+                    error: "pgha:awsSubnetIds entries must look like subnet-0123abcd",
+                }),
+                {
+                    error: "pgha:awsSubnetIds must be a list of subnet ids",
+                },
+            )
             .default([]),
         awsVpcCidr: cidr("pgha:awsVpcCidr").default("10.42.0.0/16"),
         awsAvailabilityZones: integer("pgha:awsAvailabilityZones", 2, 6).default(3),
         awsPrimaryInstanceType: instanceType("pgha:awsPrimaryInstanceType", "m7i.large").default("m7i.large"),
         awsReplicaInstanceType: instanceType("pgha:awsReplicaInstanceType", "m7i.large").default("m7i.large"),
-        awsPgbouncerInstanceType: instanceType("pgha:awsPgbouncerInstanceType", "t3.small").default("t3.small"),
-        awsPgbouncerColocated: z.boolean({ error: "pgha:awsPgbouncerColocated must be true or false" }).default(false),
-        awsAmiId: z.string().regex(/^ami-[0-9a-f]+$/, { error: "pgha:awsAmiId must look like ami-0123abcd" }).optional(),
+        awsPgbouncerInstanceType: instanceType("pgha:awsPgbouncerInstanceType", "t3.small").default(
+            "t3.small",
+        ),
+        awsPgbouncerColocated: z
+            .boolean({ error: "pgha:awsPgbouncerColocated must be true or false" })
+            .default(false),
+        awsAmiId: z
+            .string()
+            .regex(/^ami-[0-9a-f]+$/, { error: "pgha:awsAmiId must look like ami-0123abcd" })
+            .optional(),
         awsDataVolumeSizeGb: integer("pgha:awsDataVolumeSizeGb", 10, 16384).default(100),
-        awsAppCidrs: z.array(cidr("pgha:awsAppCidrs"), { error: "pgha:awsAppCidrs must be a list of CIDR blocks" }).default([]),
+        awsAppCidrs: z
+            .array(cidr("pgha:awsAppCidrs"), { error: "pgha:awsAppCidrs must be a list of CIDR blocks" })
+            .default([]),
         awsAppSecurityGroupIds: z
-            .array(z.string().regex(/^sg-[0-9a-f]+$/, { error: "pgha:awsAppSecurityGroupIds entries must look like sg-0123abcd" }), {
-                error: "pgha:awsAppSecurityGroupIds must be a list of security group ids",
-            })
+            .array(
+                z.string().regex(/^sg-[0-9a-f]+$/, {
+                    error: "pgha:awsAppSecurityGroupIds entries must look like sg-0123abcd",
+                }),
+                {
+                    error: "pgha:awsAppSecurityGroupIds must be a list of security group ids",
+                },
+            )
             .default([]),
     })
     .strict()
@@ -145,7 +186,8 @@ export const configSchema = z
             ctx.addIssue({
                 code: "custom",
                 path: ["primaryNode"],
-                message: 'pgha:primaryNode must be "primary" on platform aws: failover on EC2 is not supported yet',
+                message:
+                    'pgha:primaryNode must be "primary" on platform aws: failover on EC2 is not supported yet',
             });
         }
         if (c.maxSlotWalKeepSizeMb < c.walKeepSizeMb) {
@@ -166,23 +208,40 @@ export const configSchema = z
             const ports = [
                 ["pgha:primaryPort", c.primaryPort],
                 ["pgha:pgbouncerPort", c.pgbouncerPort],
-                ...Array.from({ length: c.replicas }, (_, i) => [`replica ${i + 1} (pgha:replicaBasePort + ${i})`, c.replicaBasePort + i] as const),
+                ...Array.from(
+                    { length: c.replicas },
+                    (_, i) =>
+                        [`replica ${i + 1} (pgha:replicaBasePort + ${i})`, c.replicaBasePort + i] as const,
+                ),
             ] as const;
             const seen = new Map<number, string>();
             for (const [name, p] of ports) {
                 if (p > 65535) {
-                    ctx.addIssue({ code: "custom", path: ["replicaBasePort"], message: `${name} would be port ${p}, above 65535: lower pgha:replicaBasePort` });
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["replicaBasePort"],
+                        message: `${name} would be port ${p}, above 65535: lower pgha:replicaBasePort`,
+                    });
                 } else if (seen.has(p)) {
-                    ctx.addIssue({ code: "custom", path: ["replicaBasePort"], message: `${name} and ${seen.get(p)} would both publish port ${p}: choose ports that do not overlap` });
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["replicaBasePort"],
+                        message: `${name} and ${seen.get(p)} would both publish port ${p}: choose ports that do not overlap`,
+                    });
                 }
                 seen.set(p, name);
             }
         }
-        if (c.platform === "docker" && c.backupS3Endpoint !== undefined && (c.backupS3AccessKey === undefined || c.backupS3SecretKey === undefined)) {
+        if (
+            c.platform === "docker" &&
+            c.backupS3Endpoint !== undefined &&
+            (c.backupS3AccessKey === undefined || c.backupS3SecretKey === undefined)
+        ) {
             ctx.addIssue({
                 code: "custom",
                 path: ["backupS3Endpoint"],
-                message: "pgha:backupS3Endpoint needs pgha:backupS3AccessKey and pgha:backupS3SecretKey (set the secret with `pulumi config set --secret`)",
+                message:
+                    "pgha:backupS3Endpoint needs pgha:backupS3AccessKey and pgha:backupS3SecretKey (set the secret with `pulumi config set --secret`)",
             });
         }
         if (c.backupFromReplica && (!c.backupEnabled || c.replicas < 1)) {
@@ -196,17 +255,31 @@ export const configSchema = z
             ctx.addIssue({
                 code: "custom",
                 path: ["awsVpcId"],
-                message: "pgha:awsVpcId and pgha:awsSubnetIds go together: set both to use an existing VPC, or neither to create one",
+                message:
+                    "pgha:awsVpcId and pgha:awsSubnetIds go together: set both to use an existing VPC, or neither to create one",
             });
         }
         if (c.awsSubnetIds.length === 1) {
-            ctx.addIssue({ code: "custom", path: ["awsSubnetIds"], message: "pgha:awsSubnetIds needs at least 2 private subnets in different availability zones" });
+            ctx.addIssue({
+                code: "custom",
+                path: ["awsSubnetIds"],
+                message: "pgha:awsSubnetIds needs at least 2 private subnets in different availability zones",
+            });
         }
         if (c.awsAppCidrs.some((cidrBlock) => cidrBlock.endsWith("/0"))) {
-            ctx.addIssue({ code: "custom", path: ["awsAppCidrs"], message: "pgha:awsAppCidrs must not contain a /0 block: the database is never reachable from the internet" });
+            ctx.addIssue({
+                code: "custom",
+                path: ["awsAppCidrs"],
+                message:
+                    "pgha:awsAppCidrs must not contain a /0 block: the database is never reachable from the internet",
+            });
         }
         // The S3 bucket's lifecycle safety net must outlast the oldest backup pgBackRest keeps (components/aws/clusterBackups.ts).
-        if (c.platform === "aws" && c.backupEnabled && c.backupRetentionDays + c.backupFullIntervalDays > 3650) {
+        if (
+            c.platform === "aws" &&
+            c.backupEnabled &&
+            c.backupRetentionDays + c.backupFullIntervalDays > 3650
+        ) {
             ctx.addIssue({
                 code: "custom",
                 path: ["backupRetentionDays"],
@@ -226,7 +299,9 @@ export type ClusterConfig = Omit<z.infer<typeof configSchema>, "baseImage"> & {
 /** Thrown when the stack configuration is invalid; its message lists every problem. */
 export class ConfigError extends Error {
     constructor(public readonly problems: string[]) {
-        super(`Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`);
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`,
+        );
         this.name = "ConfigError";
     }
 }
@@ -234,9 +309,27 @@ export class ConfigError extends Error {
 /** The `pgha:` keys this program reads, in the order README lists them. */
 export const CONFIG_KEYS = Object.keys(configSchema.shape);
 
-const OPTIONAL_STRING_KEYS = new Set(["baseImage", "awsVpcId", "awsAmiId", "backupS3Endpoint", "backupS3Bucket", "backupS3AccessKey", "backupS3SecretKey"]);
+const OPTIONAL_STRING_KEYS = new Set([
+    "baseImage",
+    "awsVpcId",
+    "awsAmiId",
+    "backupS3Endpoint",
+    "backupS3Bucket",
+    "backupS3AccessKey",
+    "backupS3SecretKey",
+]);
 
-const STRING_KEYS = new Set(["baseImage", "databaseName", "appUser", "backupS3Image", "backupS3Endpoint", "backupS3Bucket", "backupS3AccessKey", "backupS3SecretKey", "backupS3Region"]);
+const STRING_KEYS = new Set([
+    "baseImage",
+    "databaseName",
+    "appUser",
+    "backupS3Image",
+    "backupS3Endpoint",
+    "backupS3Bucket",
+    "backupS3AccessKey",
+    "backupS3SecretKey",
+    "backupS3Region",
+]);
 
 /** Pulumi stores scalar config values as strings: `replicas: 2` arrives as "2". */
 function parseValue(raw: string): unknown {
@@ -270,12 +363,18 @@ export function parseClusterConfig(all: Record<string, string>, namespace = "pgh
     const problems = result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, prefix));
     const awsRegion = all["aws:region"];
     if (raw.platform === "aws" && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(awsRegion ?? "")) {
-        problems.push(`aws:region must be set to an AWS region such as eu-west-1 when pgha:platform is "aws", got ${JSON.stringify(awsRegion ?? null)}`);
+        problems.push(
+            `aws:region must be set to an AWS region such as eu-west-1 when pgha:platform is "aws", got ${JSON.stringify(awsRegion ?? null)}`,
+        );
     }
     if (!result.success || problems.length > 0) {
         throw new ConfigError(problems);
     }
-    return { ...result.data, baseImage: result.data.baseImage ?? `postgres:${result.data.postgresVersion}`, awsRegion };
+    return {
+        ...result.data,
+        baseImage: result.data.baseImage ?? `postgres:${result.data.postgresVersion}`,
+        awsRegion,
+    };
 }
 
 function describeIssue(issue: z.core.$ZodIssue, prefix: string): string {
@@ -283,8 +382,18 @@ function describeIssue(issue: z.core.$ZodIssue, prefix: string): string {
         const where = issue.path.length ? `${prefix}${issue.path.join(".")}.` : prefix;
         return `unknown config key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => where + k).join(", ")}; allowed: ${allowedKeys(issue.path, prefix)}`;
     }
-    if (issue.code === "invalid_value" || issue.code === "invalid_type" || issue.code === "custom" || issue.code === "too_small" || issue.code === "too_big" || issue.code === "invalid_format" || issue.code === "invalid_union") {
-        return "input" in issue && issue.code !== "custom" ? `${issue.message}, got ${JSON.stringify(issue.input)}` : issue.message;
+    if (
+        issue.code === "invalid_value" ||
+        issue.code === "invalid_type" ||
+        issue.code === "custom" ||
+        issue.code === "too_small" ||
+        issue.code === "too_big" ||
+        issue.code === "invalid_format" ||
+        issue.code === "invalid_union"
+    ) {
+        return "input" in issue && issue.code !== "custom"
+            ? `${issue.message}, got ${JSON.stringify(issue.input)}`
+            : issue.message;
     }
     return `${prefix}${issue.path.join(".")}: ${issue.message}`;
 }

@@ -19,10 +19,13 @@ export function databasePortsIn(protocol: unknown, fromPort: unknown, toPort: un
 }
 
 function cidrs(...lists: unknown[]): string[] {
-    return lists.flatMap((l) => (Array.isArray(l) ? l : l === undefined || l === null ? [] : [l])).filter(isInternet) as string[];
+    return lists
+        .flatMap((l) => (Array.isArray(l) ? l : l === undefined || l === null ? [] : [l]))
+        .filter(isInternet) as string[];
 }
 
-const FIX = "the database is never reachable from the internet: admit only the application's networks or security groups (pgha:awsAppCidrs, pgha:awsAppSecurityGroupIds)";
+const FIX =
+    "the database is never reachable from the internet: admit only the application's networks or security groups (pgha:awsAppCidrs, pgha:awsAppSecurityGroupIds)";
 
 function describe(where: string, ports: number[], open: string[]): string {
     return `${where} opens port ${ports.join(" and ")} to ${open.join(" and ")}: ${FIX}`;
@@ -67,10 +70,12 @@ export function internetDatabaseIngress(type: string, name: string, props: Recor
 /** Mandatory: no security group rule admits 5432/6432 from the internet. */
 export const noPublicDatabasePorts: ResourcePolicy = {
     name: "no-public-database-ports",
-    description: "PostgreSQL (5432) and PgBouncer (6432) are never open to 0.0.0.0/0 or ::/0 in a security group.",
+    description:
+        "PostgreSQL (5432) and PgBouncer (6432) are never open to 0.0.0.0/0 or ::/0 in a security group.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        for (const message of internetDatabaseIngress(args.type, args.name, args.props)) reportViolation(message);
+        for (const message of internetDatabaseIngress(args.type, args.name, args.props))
+            reportViolation(message);
     },
 };
 
@@ -85,7 +90,11 @@ export function dockerDatabasePortsOnAllInterfaces(name: string, props: Record<s
     const ports: any[] = Array.isArray(props.ports) ? props.ports : [];
     const container = typeof props.name === "string" ? props.name : name;
     return ports
-        .filter((p) => (DATABASE_PORTS.includes(p.internal) || DATABASE_PORTS.includes(p.external)) && ALL_INTERFACES.has(String(p.ip ?? "")))
+        .filter(
+            (p) =>
+                (DATABASE_PORTS.includes(p.internal) || DATABASE_PORTS.includes(p.external)) &&
+                ALL_INTERFACES.has(String(p.ip ?? "")),
+        )
         .map(
             (p) =>
                 `container ${container} publishes port ${p.internal} as ${p.external ?? p.internal} on ${p.ip || "0.0.0.0"} (every interface of the Docker host): ` +
@@ -96,10 +105,12 @@ export function dockerDatabasePortsOnAllInterfaces(name: string, props: Record<s
 /** Advisory: the dev stack may publish its ports on 0.0.0.0 on purpose (pgha:bindAddress), so this only warns. */
 export const dockerDatabasePortsLocal: ResourcePolicy = {
     name: "docker-database-ports-local",
-    description: "Docker containers publish 5432/6432 on 127.0.0.1, not on every interface (advisory: pgha:bindAddress may choose 0.0.0.0).",
+    description:
+        "Docker containers publish 5432/6432 on 127.0.0.1, not on every interface (advisory: pgha:bindAddress may choose 0.0.0.0).",
     enforcementLevel: "advisory",
     validateResource: (args, reportViolation) => {
         if (args.type !== TYPES.dockerContainer) return;
-        for (const message of dockerDatabasePortsOnAllInterfaces(args.name, args.props)) reportViolation(message);
+        for (const message of dockerDatabasePortsOnAllInterfaces(args.name, args.props))
+            reportViolation(message);
     },
 };

@@ -11,9 +11,14 @@ import { BUCKET_TYPES, StackPolicy, TYPES } from "./types";
 import { tagsOf } from "./values";
 
 /** The outcome of a stack check: not about this stack, or its violations. */
-export type StackCheck = { readonly applicable: false; readonly reason: string } | { readonly applicable: true; readonly violations: string[] };
+export type StackCheck =
+    | { readonly applicable: false; readonly reason: string }
+    | { readonly applicable: true; readonly violations: string[] };
 
-const NOT_AWS: StackCheck = { applicable: false, reason: "not the AWS platform: the stack declares no aws: resources" };
+const NOT_AWS: StackCheck = {
+    applicable: false,
+    reason: "not the AWS platform: the stack declares no aws: resources",
+};
 
 /** Whether the stack deploys the cluster on AWS. */
 export function isAwsStack(resources: readonly PolicyResource[]): boolean {
@@ -57,7 +62,11 @@ export function backupBucketCheck(resources: readonly PolicyResource[]): StackCh
     };
 }
 
-function report(check: StackCheck, args: StackValidationArgs, reportViolation: (message: string) => void): void {
+function report(
+    check: StackCheck,
+    args: StackValidationArgs,
+    reportViolation: (message: string) => void,
+): void {
     if (!check.applicable) {
         args.notApplicable(check.reason);
     } else {
@@ -68,7 +77,8 @@ function report(check: StackCheck, args: StackValidationArgs, reportViolation: (
 /** Mandatory: the AWS (prod) stack has a replica. */
 export const prodHasReplica: StackPolicy = {
     name: "prod-has-replica",
-    description: "The AWS stack runs at least 1 streaming replica (an EC2 instance tagged pgha:role=replica).",
+    description:
+        "The AWS stack runs at least 1 streaming replica (an EC2 instance tagged pgha:role=replica).",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => report(replicaCheck(args.resources), args, reportViolation),
 };
@@ -78,5 +88,6 @@ export const prodHasBackupBucket: StackPolicy = {
     name: "prod-has-backup-bucket",
     description: "The AWS stack has an S3 bucket for backups (advisory until the backup feature lands).",
     enforcementLevel: "advisory",
-    validateStack: (args, reportViolation) => report(backupBucketCheck(args.resources), args, reportViolation),
+    validateStack: (args, reportViolation) =>
+        report(backupBucketCheck(args.resources), args, reportViolation),
 };

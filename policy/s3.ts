@@ -25,7 +25,9 @@ function pointsAt(setting: PolicyResource, bucket: PolicyResource): boolean {
     if (typeof target !== "string") {
         return false;
     }
-    return [peek(bucket.props, "bucket"), peek(bucket.props, "id")].some((v) => typeof v === "string" && v === target);
+    return [peek(bucket.props, "bucket"), peek(bucket.props, "id")].some(
+        (v) => typeof v === "string" && v === target,
+    );
 }
 
 const label = (r: PolicyResource) => `bucket ${r.name}`;
@@ -62,7 +64,10 @@ export function unencryptedBuckets(resources: readonly PolicyResource[]): Findin
     const findings: Finding[] = [];
     for (const setting of settings) {
         if (hasDefaultAlgorithm(setting) === false) {
-            findings.push({ message: `encryption configuration ${setting.name} has no rule with applyServerSideEncryptionByDefault.sseAlgorithm`, urn: setting.urn });
+            findings.push({
+                message: `encryption configuration ${setting.name} has no rule with applyServerSideEncryptionByDefault.sseAlgorithm`,
+                urn: setting.urn,
+            });
         }
     }
     for (const bucket of resources.filter((r) => BUCKET_TYPES.includes(r.type))) {
@@ -78,7 +83,12 @@ export function unencryptedBuckets(resources: readonly PolicyResource[]): Findin
 }
 
 /** The four switches of a public access block, all of which must be true. */
-export const PUBLIC_ACCESS_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"] as const;
+export const PUBLIC_ACCESS_FLAGS = [
+    "blockPublicAcls",
+    "blockPublicPolicy",
+    "ignorePublicAcls",
+    "restrictPublicBuckets",
+] as const;
 
 /** The flags of a public access block that are not `true` (unknown counts as set: checked again at `up`). */
 function openFlags(block: PolicyResource): string[] {
@@ -99,10 +109,15 @@ export function publicBuckets(resources: readonly PolicyResource[]): Finding[] {
     for (const block of blocks) {
         const open = openFlags(block);
         if (open.length) {
-            findings.push({ message: `public access block ${block.name} must set ${open.map((f) => `${f}: true`).join(", ")}`, urn: block.urn });
+            findings.push({
+                message: `public access block ${block.name} must set ${open.map((f) => `${f}: true`).join(", ")}`,
+                urn: block.urn,
+            });
         }
     }
-    const accountWide = resources.some((r) => r.type === TYPES.accountPublicAccessBlock && openFlags(r).length === 0);
+    const accountWide = resources.some(
+        (r) => r.type === TYPES.accountPublicAccessBlock && openFlags(r).length === 0,
+    );
     if (accountWide) {
         return findings;
     }

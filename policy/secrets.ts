@@ -19,7 +19,8 @@ export interface SecretOptions {
     readonly additionalSecretOutputs?: readonly string[];
 }
 
-const WHY = "a policy cannot see whether an input came from pulumi.secret() (the policy SDK unwraps secrets; pulumi/pulumi-policy#241)";
+const WHY =
+    "a policy cannot see whether an input came from pulumi.secret() (the policy SDK unwraps secrets; pulumi/pulumi-policy#241)";
 
 /** Prefix of the environment variables that carry a node's secrets into its container (pgha-node.sh). */
 export const SECRET_ENV_PREFIX = "PGHA_SECRET_";
@@ -32,7 +33,9 @@ export const SECRET_ENV_PREFIX = "PGHA_SECRET_";
 export function unmarkedSecretEnvs(name: string, props: Record<string, any>, opts: SecretOptions): string[] {
     const envs = peekArray(props, "envs");
     if (envs === UNKNOWN) return [];
-    const secretNames = envs.filter((e): e is string => typeof e === "string" && e.startsWith(SECRET_ENV_PREFIX)).map((e) => e.split("=")[0]);
+    const secretNames = envs
+        .filter((e): e is string => typeof e === "string" && e.startsWith(SECRET_ENV_PREFIX))
+        .map((e) => e.split("=")[0]);
     if (secretNames.length === 0 || (opts.additionalSecretOutputs ?? []).includes("envs")) return [];
     const container = typeof props.name === "string" ? props.name : name;
     return [
@@ -56,7 +59,8 @@ export const dockerSecretEnvsMarked: ResourcePolicy = {
 export const SECRET_NAME = /password|secret/i;
 
 /** Names that match {@link SECRET_NAME} but name, count or point at a secret rather than hold one. */
-const REFERENCE_NAME = /(Arns?|Ids?|Names?|Length|Versions?|VersionId|Stages?|Enabled|Count|Type|Prefix|Policy|Days)$/;
+const REFERENCE_NAME =
+    /(Arns?|Ids?|Names?|Length|Versions?|VersionId|Stages?|Enabled|Count|Type|Prefix|Policy|Days)$/;
 
 /**
  * A resource input whose top-level property name matches /password|secret/i and whose value is a
@@ -66,7 +70,12 @@ const REFERENCE_NAME = /(Arns?|Ids?|Names?|Length|Versions?|VersionId|Stages?|En
  * (`registryAuth[].password`) cannot be marked one by one (the option takes top-level names) and
  * are not checked.
  */
-export function unmarkedSecretInputs(type: string, name: string, props: Record<string, any>, opts: SecretOptions): string[] {
+export function unmarkedSecretInputs(
+    type: string,
+    name: string,
+    props: Record<string, any>,
+    opts: SecretOptions,
+): string[] {
     if (type.startsWith("pulumi:providers:")) return [];
     const marked = opts.additionalSecretOutputs ?? [];
     return keysOf(props)
@@ -75,7 +84,10 @@ export function unmarkedSecretInputs(type: string, name: string, props: Record<s
             const value = peek(props, key);
             return value === UNKNOWN || (typeof value === "string" && value !== "");
         })
-        .map((key) => `${type} ${name}: input "${key}" looks like a secret but is not in additionalSecretOutputs; ${WHY}, so mark it: { additionalSecretOutputs: ["${key}"] }`);
+        .map(
+            (key) =>
+                `${type} ${name}: input "${key}" looks like a secret but is not in additionalSecretOutputs; ${WHY}, so mark it: { additionalSecretOutputs: ["${key}"] }`,
+        );
 }
 
 /** Mandatory: password- and secret-named inputs are marked secret. */
@@ -84,6 +96,7 @@ export const secretInputsMarked: ResourcePolicy = {
     description: "Resource inputs named like a password or secret are listed in additionalSecretOutputs.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        for (const message of unmarkedSecretInputs(args.type, args.name, args.props, args.opts)) reportViolation(message);
+        for (const message of unmarkedSecretInputs(args.type, args.name, args.props, args.opts))
+            reportViolation(message);
     },
 };

@@ -1,4 +1,9 @@
-import type { ResourceValidation, ResourceValidationPolicy, StackValidation, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    ResourceValidation,
+    ResourceValidationPolicy,
+    StackValidation,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 
 /**
  * Type tokens of the resources the policies look at. The pack matches on these strings rather than

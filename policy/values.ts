@@ -15,7 +15,10 @@ export const UNKNOWN: unique symbol = Symbol("unknown during preview");
 
 function isUnknownValueError(err: unknown): boolean {
     // Duck-typed as well: the pack and the SDK could load two copies of @pulumi/policy.
-    return err instanceof UnknownValueError || (typeof err === "object" && err !== null && "unknownTypeSentinel" in err);
+    return (
+        err instanceof UnknownValueError ||
+        (typeof err === "object" && err !== null && "unknownTypeSentinel" in err)
+    );
 }
 
 /**
@@ -61,7 +64,13 @@ export function keysOf(obj: unknown): string[] {
 export function tagsOf(props: unknown): Record<string, unknown> {
     for (const key of ["tags", "tagsAll"]) {
         const tags = peek(props, key);
-        if (tags !== UNKNOWN && tags !== null && typeof tags === "object" && !Array.isArray(tags) && keysOf(tags).length > 0) {
+        if (
+            tags !== UNKNOWN &&
+            tags !== null &&
+            typeof tags === "object" &&
+            !Array.isArray(tags) &&
+            keysOf(tags).length > 0
+        ) {
             return Object.fromEntries(keysOf(tags).map((k) => [k, peek(tags, k)]));
         }
     }

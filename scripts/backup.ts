@@ -10,7 +10,8 @@ import { EXIT, InputError } from "./verify/errors";
 import { loadBackupTarget, parseToolArgs } from "./backup/target";
 import { backupSources } from "./backup/sources";
 
-const USAGE = "usage: npm run backup -- (--stack <name> | --outputs <file.json>) [--type full|diff|incr|auto] [--json]\n";
+const USAGE =
+    "usage: npm run backup -- (--stack <name> | --outputs <file.json>) [--type full|diff|incr|auto] [--json]\n";
 
 async function main(argv: readonly string[]): Promise<number> {
     const args = parseToolArgs(argv, { type: { type: "string" }, json: { type: "boolean" } });
@@ -24,15 +25,32 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const target = await loadBackupTarget(args.source);
     const started = Date.now();
-    const { exitCode, output: log } = await dockerControl().exec(target.backupAccess.schedulerContainer, [ROLE_SCRIPT, "backup", type], {
-        onOutput: (chunk) => {
-            if (!args.values.json) process.stderr.write(chunk);
+    const { exitCode, output: log } = await dockerControl().exec(
+        target.backupAccess.schedulerContainer,
+        [ROLE_SCRIPT, "backup", type],
+        {
+            onOutput: (chunk) => {
+                if (!args.values.json) process.stderr.write(chunk);
+            },
         },
-    });
+    );
     const seconds = (Date.now() - started) / 1000;
     const label = /new backup label = ([0-9A-Z_-]+)/.exec(log)?.[1];
-    const result = { ok: exitCode === 0, type, label: label ?? null, seconds, exitCode, ...backupSources(log) };
-    process.stdout.write(args.values.json ? `${JSON.stringify(result)}\n` : exitCode === 0 ? `backup ${label} (${type}) done in ${seconds.toFixed(1)} s\n` : `backup failed (exit ${exitCode}) after ${seconds.toFixed(1)} s\n`);
+    const result = {
+        ok: exitCode === 0,
+        type,
+        label: label ?? null,
+        seconds,
+        exitCode,
+        ...backupSources(log),
+    };
+    process.stdout.write(
+        args.values.json
+            ? `${JSON.stringify(result)}\n`
+            : exitCode === 0
+              ? `backup ${label} (${type}) done in ${seconds.toFixed(1)} s\n`
+              : `backup failed (exit ${exitCode}) after ${seconds.toFixed(1)} s\n`,
+    );
     return exitCode === 0 ? EXIT.ok : EXIT.checkFailed;
 }
 

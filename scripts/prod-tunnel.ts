@@ -63,12 +63,16 @@ export function planTunnels(outputs: ClusterOutputs, basePort: number): TunnelPl
         const key = `${e.host}:${e.port}`;
         if (!local.has(key)) {
             const localPort = basePort + forwards.length;
-            if (localPort > 65535) throw new Error(`--base-port ${basePort} leaves no room for ${endpoints.length} local ports`);
+            if (localPort > 65535)
+                throw new Error(`--base-port ${basePort} leaves no room for ${endpoints.length} local ports`);
             local.set(key, localPort);
             forwards.push({ name: e.name, remoteHost: e.host, remotePort: e.port, localPort });
         }
     }
-    const at = (e: { host: string; port: number }) => ({ host: "127.0.0.1", port: local.get(`${e.host}:${e.port}`)! });
+    const at = (e: { host: string; port: number }) => ({
+        host: "127.0.0.1",
+        port: local.get(`${e.host}:${e.port}`)!,
+    });
     const pgbouncer = at(outputs.pgbouncerEndpoint);
     const throughPgbouncer = (connectionString: string) => {
         const url = new URL(connectionString);
@@ -99,7 +103,11 @@ export function sessionArgs(target: string, forward: Forward, region?: string): 
         "--document-name",
         PORT_FORWARDING_DOCUMENT,
         "--parameters",
-        JSON.stringify({ host: [forward.remoteHost], portNumber: [String(forward.remotePort)], localPortNumber: [String(forward.localPort)] }),
+        JSON.stringify({
+            host: [forward.remoteHost],
+            portNumber: [String(forward.remotePort)],
+            localPortNumber: [String(forward.localPort)],
+        }),
         ...(region ? ["--region", region] : []),
     ];
 }
@@ -108,7 +116,11 @@ export function sessionArgs(target: string, forward: Forward, region?: string): 
  * Arguments of `aws` that list the running instances of a cluster's role, by the tags the program
  * puts on every instance (`pgha:cluster`, `pgha:role`).
  */
-export function findInstanceArgs(clusterName: string, role: "pgbouncer" | "primary", region?: string): string[] {
+export function findInstanceArgs(
+    clusterName: string,
+    role: "pgbouncer" | "primary",
+    region?: string,
+): string[] {
     return [
         "ec2",
         "describe-instances",
@@ -137,7 +149,8 @@ export interface TunnelOptions {
 
 /** Parses the command line. @throws Error with the usage on a bad flag. */
 export function parseTunnelArgs(argv: readonly string[]): TunnelOptions {
-    const usage = "usage: prod-tunnel (--stack <name> | --outputs <stack-outputs.json>) [--verify] [--target i-...] [--region r] [--base-port 15432] [--write <file>]";
+    const usage =
+        "usage: prod-tunnel (--stack <name> | --outputs <stack-outputs.json>) [--verify] [--target i-...] [--region r] [--base-port 15432] [--write <file>]";
     const { values } = parseArgs({
         args: [...argv],
         options: {
@@ -152,17 +165,36 @@ export function parseTunnelArgs(argv: readonly string[]): TunnelOptions {
         strict: true,
         allowPositionals: false,
     });
-    if ((values.outputs === undefined) === (values.stack === undefined)) throw new Error(`give exactly one of --stack and --outputs\n${usage}`);
-    const source: OutputsSource = values.stack !== undefined ? { kind: "stack", stack: values.stack } : { kind: "file", path: values.outputs! };
+    if ((values.outputs === undefined) === (values.stack === undefined))
+        throw new Error(`give exactly one of --stack and --outputs\n${usage}`);
+    const source: OutputsSource =
+        values.stack !== undefined
+            ? { kind: "stack", stack: values.stack }
+            : { kind: "file", path: values.outputs! };
     const basePort = Number(values["base-port"]);
-    if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65535) throw new Error(`--base-port must be an integer from 1024 to 65535, got ${values["base-port"]}\n${usage}`);
-    if (values.target !== undefined && !/^(i|mi)-[0-9a-f]+$/.test(values.target)) throw new Error(`--target must be an instance id such as i-0123abcd, got ${values.target}`);
-    return { source, target: values.target, region: values.region, basePort, write: values.write, verify: values.verify ?? false };
+    if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65535)
+        throw new Error(
+            `--base-port must be an integer from 1024 to 65535, got ${values["base-port"]}\n${usage}`,
+        );
+    if (values.target !== undefined && !/^(i|mi)-[0-9a-f]+$/.test(values.target))
+        throw new Error(`--target must be an instance id such as i-0123abcd, got ${values.target}`);
+    return {
+        source,
+        target: values.target,
+        region: values.region,
+        basePort,
+        write: values.write,
+        verify: values.verify ?? false,
+    };
 }
 
 function aws(args: string[]): Promise<string> {
     return new Promise((resolve, reject) =>
-        execFile("aws", args, { timeout: 60_000 }, (error, stdout, stderr) => (error ? reject(new Error(`aws ${args.slice(0, 2).join(" ")} failed: ${stderr || error.message}`)) : resolve(stdout.trim()))),
+        execFile("aws", args, { timeout: 60_000 }, (error, stdout, stderr) =>
+            error
+                ? reject(new Error(`aws ${args.slice(0, 2).join(" ")} failed: ${stderr || error.message}`))
+                : resolve(stdout.trim()),
+        ),
     );
 }
 
@@ -170,10 +202,14 @@ function aws(args: string[]): Promise<string> {
 async function findTarget(outputs: ClusterOutputs, options: TunnelOptions): Promise<string> {
     if (options.target) return options.target;
     for (const role of ["pgbouncer", "primary"] as const) {
-        const ids = (await aws(findInstanceArgs(outputs.clusterName, role, options.region))).split(/\s+/).filter(Boolean);
+        const ids = (await aws(findInstanceArgs(outputs.clusterName, role, options.region)))
+            .split(/\s+/)
+            .filter(Boolean);
         if (ids.length > 0) return ids[0];
     }
-    throw new Error(`no running instance tagged pgha:cluster=${outputs.clusterName} (role pgbouncer or primary); pass --target`);
+    throw new Error(
+        `no running instance tagged pgha:cluster=${outputs.clusterName} (role pgbouncer or primary); pass --target`,
+    );
 }
 
 function portAnswers(port: number): Promise<boolean> {
@@ -193,7 +229,10 @@ function portAnswers(port: number): Promise<boolean> {
 async function main(argv: string[]): Promise<number> {
     const options = parseTunnelArgs(argv);
     const outputs = await loadOutputs(options.source);
-    if (outputs.platform !== "aws") throw new Error(`${outputs.clusterName} runs on ${outputs.platform}: its ports are local already, run npm run verify directly`);
+    if (outputs.platform !== "aws")
+        throw new Error(
+            `${outputs.clusterName} runs on ${outputs.platform}: its ports are local already, run npm run verify directly`,
+        );
     const plan = planTunnels(outputs, options.basePort);
     const target = await findTarget(outputs, options);
     const sessions: ChildProcess[] = [];
@@ -205,8 +244,12 @@ async function main(argv: string[]): Promise<number> {
     });
     try {
         for (const f of plan.forwards) {
-            console.error(`[prod-tunnel] 127.0.0.1:${f.localPort} -> ${f.name} ${f.remoteHost}:${f.remotePort} through ${target}`);
-            const session = spawn("aws", sessionArgs(target, f, options.region), { stdio: ["ignore", "ignore", "inherit"] });
+            console.error(
+                `[prod-tunnel] 127.0.0.1:${f.localPort} -> ${f.name} ${f.remoteHost}:${f.remotePort} through ${target}`,
+            );
+            const session = spawn("aws", sessionArgs(target, f, options.region), {
+                stdio: ["ignore", "ignore", "inherit"],
+            });
             session.on("exit", (code) => exited.push(`${f.name} (exit ${code})`));
             session.on("error", (e) => exited.push(`${f.name} (${e.message})`));
             sessions.push(session);
@@ -214,20 +257,32 @@ async function main(argv: string[]): Promise<number> {
         const deadline = Date.now() + 60_000;
         for (const f of plan.forwards) {
             while (!(await portAnswers(f.localPort))) {
-                if (exited.length > 0) throw new Error(`the session to ${exited.join(", ")} ended before its tunnel opened`);
-                if (Date.now() > deadline) throw new Error(`the tunnel to ${f.name} did not open within 60 s (is the Session Manager plugin installed?)`);
+                if (exited.length > 0)
+                    throw new Error(`the session to ${exited.join(", ")} ended before its tunnel opened`);
+                if (Date.now() > deadline)
+                    throw new Error(
+                        `the tunnel to ${f.name} did not open within 60 s (is the Session Manager plugin installed?)`,
+                    );
                 await new Promise((r) => setTimeout(r, 500));
             }
         }
-        const file = options.write ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pgha-tunnel-")), "outputs.json");
+        const file =
+            options.write ??
+            path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pgha-tunnel-")), "outputs.json");
         fs.writeFileSync(file, JSON.stringify(plan.outputs, null, 2) + "\n", { mode: 0o600 });
         fs.chmodSync(file, 0o600);
-        console.error(`[prod-tunnel] tunnels open; outputs through them in ${file} (holds passwords, mode 0600)`);
+        console.error(
+            `[prod-tunnel] tunnels open; outputs through them in ${file} (holds passwords, mode 0600)`,
+        );
         if (!options.verify) {
-            console.error(`[prod-tunnel] run: npm run verify -- --outputs ${file}    (Ctrl-C closes the tunnels)`);
+            console.error(
+                `[prod-tunnel] run: npm run verify -- --outputs ${file}    (Ctrl-C closes the tunnels)`,
+            );
             await new Promise(() => undefined);
         }
-        const verify = spawn("npm", ["run", "--silent", "verify", "--", "--outputs", file], { stdio: "inherit" });
+        const verify = spawn("npm", ["run", "--silent", "verify", "--", "--outputs", file], {
+            stdio: "inherit",
+        });
         return await new Promise<number>((resolve) => verify.on("exit", (code) => resolve(code ?? 1)));
     } finally {
         close();

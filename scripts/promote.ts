@@ -16,7 +16,9 @@ void promote(process.argv.slice(2), realDeps(path.resolve(__dirname, ".."))).the
         process.exitCode = code;
     },
     (err: unknown) => {
-        process.stderr.write(`promote: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.stderr.write(
+            `promote: internal error: ${err instanceof Error ? err.message : String(err)}\n`,
+        );
         process.exitCode = 1;
     },
 );

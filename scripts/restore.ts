@@ -14,7 +14,8 @@ import { tarOf } from "./docker/containers";
 import { EXIT, InputError } from "./verify/errors";
 import { BackupTarget, loadBackupTarget, parseToolArgs } from "./backup/target";
 
-const USAGE = "usage: npm run restore -- (--stack <name> | --outputs <file.json>) [--target-time <ISO 8601 time>] [--port <host port>] [--timeout <seconds>] [--json]\n";
+const USAGE =
+    "usage: npm run restore -- (--stack <name> | --outputs <file.json>) [--target-time <ISO 8601 time>] [--port <host port>] [--timeout <seconds>] [--json]\n";
 
 /** What a restore produced. */
 export interface RestoreResult {
@@ -39,7 +40,10 @@ function freePort(): Promise<number> {
 }
 
 /** Restores into a new container; see the file comment. */
-export async function restore(target: BackupTarget, opts: { targetTime?: string; port?: number; timeoutSeconds: number }): Promise<RestoreResult> {
+export async function restore(
+    target: BackupTarget,
+    opts: { targetTime?: string; port?: number; timeoutSeconds: number },
+): Promise<RestoreResult> {
     const a = target.backupAccess;
     const facts: ClusterFacts = {
         pgMajor: a.postgresVersion,
@@ -55,7 +59,10 @@ export async function restore(target: BackupTarget, opts: { targetTime?: string;
     const name = `${target.clusterName}-restore-${new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14)}`;
     const port = opts.port ?? (await freePort());
     const volume = `${name}-data`;
-    await docker.createVolume({ Name: volume, Labels: { "pgha.cluster": target.clusterName, "pgha.role": "restore" } });
+    await docker.createVolume({
+        Name: volume,
+        Labels: { "pgha.cluster": target.clusterName, "pgha.role": "restore" },
+    });
     const envs = [secretEnvLine("s3_key", a.accessKey), secretEnvLine("s3_key_secret", a.secretKey)];
     const container = await docker.createContainer({
         name,
@@ -65,7 +72,13 @@ export async function restore(target: BackupTarget, opts: { targetTime?: string;
         Env: envs,
         Labels: { "pgha.cluster": target.clusterName, "pgha.role": "restore" },
         ExposedPorts: { "5432/tcp": {} },
-        Healthcheck: { Test: ["CMD", "/etc/pgha/bin/pgha-node", "health"], Interval: 2e9, Timeout: 5e9, Retries: 5, StartPeriod: opts.timeoutSeconds * 1e9 },
+        Healthcheck: {
+            Test: ["CMD", "/etc/pgha/bin/pgha-node", "health"],
+            Interval: 2e9,
+            Timeout: 5e9,
+            Retries: 5,
+            StartPeriod: opts.timeoutSeconds * 1e9,
+        },
         StopSignal: "SIGINT",
         HostConfig: {
             Binds: [`${volume}:/var/lib/postgresql/data`],
@@ -73,19 +86,27 @@ export async function restore(target: BackupTarget, opts: { targetTime?: string;
             NetworkMode: a.network,
         },
     });
-    await container.putArchive(await tarOf(plan.files.map((f) => ({ ...f, content: String(f.content) }))), { path: "/" });
+    await container.putArchive(await tarOf(plan.files.map((f) => ({ ...f, content: String(f.content) }))), {
+        path: "/",
+    });
     await container.start();
     const deadline = Date.now() + opts.timeoutSeconds * 1000;
     for (;;) {
         const { State } = await container.inspect();
         if (State.Health?.Status === "healthy") break;
         if (!State.Running || Date.now() > deadline) {
-            const logs = ((await container.logs({ stdout: true, stderr: true, tail: 40 })) as unknown as Buffer).toString("utf8");
-            throw new Error(`the restored server in ${name} did not come up${State.Running ? ` within ${opts.timeoutSeconds} s` : ` (exit ${State.ExitCode})`}:\n${logs}\n(remove it with: docker rm -f ${name} && docker volume rm ${volume})`);
+            const logs = (
+                (await container.logs({ stdout: true, stderr: true, tail: 40 })) as unknown as Buffer
+            ).toString("utf8");
+            throw new Error(
+                `the restored server in ${name} did not come up${State.Running ? ` within ${opts.timeoutSeconds} s` : ` (exit ${State.ExitCode})`}:\n${logs}\n(remove it with: docker rm -f ${name} && docker volume rm ${volume})`,
+            );
         }
         await new Promise((r) => setTimeout(r, 500));
     }
-    const logs = ((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString("utf8");
+    const logs = ((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString(
+        "utf8",
+    );
     const result: RestoreResult = {
         container: name,
         volume,
@@ -96,7 +117,14 @@ export async function restore(target: BackupTarget, opts: { targetTime?: string;
         seconds: (Date.now() - started) / 1000,
     };
     // The restored server answers the cluster's roles; make sure it does before saying so.
-    const client = new Client({ host: "127.0.0.1", port, user: target.monitorUser, password: target.monitorPassword, database: target.databaseName, connectionTimeoutMillis: 5000 });
+    const client = new Client({
+        host: "127.0.0.1",
+        port,
+        user: target.monitorUser,
+        password: target.monitorPassword,
+        database: target.databaseName,
+        connectionTimeoutMillis: 5000,
+    });
     await client.connect();
     await client.query("SELECT 1");
     await client.end();
@@ -104,25 +132,39 @@ export async function restore(target: BackupTarget, opts: { targetTime?: string;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-    const args = parseToolArgs(argv, { "target-time": { type: "string" }, port: { type: "string" }, timeout: { type: "string" }, json: { type: "boolean" } });
+    const args = parseToolArgs(argv, {
+        "target-time": { type: "string" },
+        port: { type: "string" },
+        timeout: { type: "string" },
+        json: { type: "boolean" },
+    });
     if (args.help) {
         process.stdout.write(USAGE);
         return EXIT.ok;
     }
     const targetTime = args.values["target-time"] as string | undefined;
     if (targetTime !== undefined && Number.isNaN(Date.parse(targetTime))) {
-        throw new InputError(`--target-time must be an ISO 8601 time such as 2026-11-23T10:15:00Z, got ${JSON.stringify(targetTime)}`);
+        throw new InputError(
+            `--target-time must be an ISO 8601 time such as 2026-11-23T10:15:00Z, got ${JSON.stringify(targetTime)}`,
+        );
     }
     const port = args.values.port === undefined ? undefined : Number(args.values.port);
     if (port !== undefined && !(Number.isInteger(port) && port >= 1024 && port <= 65535)) {
-        throw new InputError(`--port must be an integer from 1024 to 65535, got ${JSON.stringify(args.values.port)}`);
+        throw new InputError(
+            `--port must be an integer from 1024 to 65535, got ${JSON.stringify(args.values.port)}`,
+        );
     }
     const timeoutSeconds = args.values.timeout === undefined ? 600 : Number(args.values.timeout);
     if (!(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
-        throw new InputError(`--timeout must be a positive number of seconds, got ${JSON.stringify(args.values.timeout)}`);
+        throw new InputError(
+            `--timeout must be a positive number of seconds, got ${JSON.stringify(args.values.timeout)}`,
+        );
     }
     const target = await loadBackupTarget(args.source);
-    const iso = targetTime === undefined ? undefined : new Date(targetTime).toISOString().replace("T", " ").replace("Z", "+00");
+    const iso =
+        targetTime === undefined
+            ? undefined
+            : new Date(targetTime).toISOString().replace("T", " ").replace("Z", "+00");
     const result = await restore(target, { targetTime: iso, port, timeoutSeconds });
     process.stdout.write(
         args.values.json

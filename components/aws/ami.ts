@@ -16,7 +16,8 @@ export function instanceArchitecture(instanceType: string): DebianArch {
 }
 
 /** Families that run on the Xen hypervisor: their EBS volumes are not NVMe devices. */
-const XEN_FAMILIES = /^(c1|c3|c4|cc2|cr1|d2|f1|g2|g3|g3s|h1|hs1|i2|i3|m1|m2|m3|m4|p2|p3|r3|r4|t1|t2|x1|x1e)\./;
+const XEN_FAMILIES =
+    /^(c1|c3|c4|cc2|cr1|d2|f1|g2|g3|g3s|h1|hs1|i2|i3|m1|m2|m3|m4|p2|p3|r3|r4|t1|t2|x1|x1e)\./;
 
 /**
  * Checks that `instanceType` is a Nitro type: the bootstrap finds the data volume by its NVMe
@@ -25,7 +26,9 @@ const XEN_FAMILIES = /^(c1|c3|c4|cc2|cr1|d2|f1|g2|g3|g3s|h1|hs1|i2|i3|m1|m2|m3|m
  */
 export function assertNitroInstanceType(key: string, instanceType: string): void {
     if (XEN_FAMILIES.test(instanceType)) {
-        throw new Error(`${key} ${instanceType} is a Xen-based (previous generation) type: use a Nitro type such as m7i.large, r7i.large or t3.small`);
+        throw new Error(
+            `${key} ${instanceType} is a Xen-based (previous generation) type: use a Nitro type such as m7i.large, r7i.large or t3.small`,
+        );
     }
 }
 
@@ -41,5 +44,8 @@ export function debianAmiFilters(arch: DebianArch): aws.types.input.ec2.GetAmiFi
 
 /** Looks up the latest official Debian 12 AMI for `arch` (owner {@link DEBIAN_AMI_OWNER}). */
 export function latestDebianAmi(arch: DebianArch, opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
-    return aws.ec2.getAmiOutput({ owners: [DEBIAN_AMI_OWNER], mostRecent: true, filters: debianAmiFilters(arch) }, opts).id;
+    return aws.ec2.getAmiOutput(
+        { owners: [DEBIAN_AMI_OWNER], mostRecent: true, filters: debianAmiFilters(arch) },
+        opts,
+    ).id;
 }

@@ -1,7 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig } from "../config";
 import { ClusterEndpoints } from "../endpoints";
-import { BackupSettings, clusterNodes, PGBOUNCER_PORT, POSTGRES_PORT, ROLE_SCRIPT, STANZA } from "../postgres";
+import {
+    BackupSettings,
+    clusterNodes,
+    PGBOUNCER_PORT,
+    POSTGRES_PORT,
+    ROLE_SCRIPT,
+    STANZA,
+} from "../postgres";
 import { BackupTlsCertificates } from "../secrets/backupTlsCertificates";
 import { CREDENTIAL_NAMES, CredentialName, ReplicationSecrets } from "../secrets/replicationSecrets";
 import { assertNitroInstanceType, DebianArch, instanceArchitecture, latestDebianAmi } from "./ami";
@@ -80,7 +87,9 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
         const { config, secrets } = args;
         const region = config.awsRegion;
         if (!region) {
-            throw new Error("aws:region must be set when pgha:platform is aws (pulumi config set aws:region eu-west-1)");
+            throw new Error(
+                "aws:region must be set when pgha:platform is aws (pulumi config set aws:region eu-west-1)",
+            );
         }
         const colocated = config.awsPgbouncerColocated;
         assertNitroInstanceType("pgha:awsPrimaryInstanceType", config.awsPrimaryInstanceType);
@@ -98,16 +107,33 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
         const network = new ClusterNetwork(`${name}-network`, { clusterName: name, vpc }, { parent: this });
         const groups = new ClusterSecurityGroups(
             `${name}-sg`,
-            { clusterName: name, vpcId: network.vpcId, appCidrs: config.awsAppCidrs, appSecurityGroupIds: config.awsAppSecurityGroupIds, backupServers: backupFromReplica },
+            {
+                clusterName: name,
+                vpcId: network.vpcId,
+                appCidrs: config.awsAppCidrs,
+                appSecurityGroupIds: config.awsAppSecurityGroupIds,
+                backupServers: backupFromReplica,
+            },
             { parent: this },
         );
-        const store = new CredentialStore(`${name}-credentials`, { clusterName: name, passwords: secrets.passwords, verifiers: secrets.verifiers }, { parent: this });
+        const store = new CredentialStore(
+            `${name}-credentials`,
+            { clusterName: name, passwords: secrets.passwords, verifiers: secrets.verifiers },
+            { parent: this },
+        );
         // Addresses and data volumes first: every node's configuration names the others' addresses.
         const subnets = network.nodeSubnets;
         const postgresGroups = colocated ? [groups.postgres.id, groups.pgbouncer.id] : [groups.postgres.id];
         const primaryReservation = new NodeReservation(
             `${name}-primary`,
-            { clusterName: name, nodeName: "primary", role: "primary", subnet: subnets[0], securityGroupIds: postgresGroups, dataVolumeSizeGb: config.awsDataVolumeSizeGb },
+            {
+                clusterName: name,
+                nodeName: "primary",
+                role: "primary",
+                subnet: subnets[0],
+                securityGroupIds: postgresGroups,
+                dataVolumeSizeGb: config.awsDataVolumeSizeGb,
+            },
             { parent: this },
         );
         const replicaReservations = nodes.replicas.map(
@@ -130,7 +156,13 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
             ? undefined
             : new NodeReservation(
                   `${name}-pgbouncer`,
-                  { clusterName: name, nodeName: "pgbouncer", role: "pgbouncer", subnet: subnets[0], securityGroupIds: [groups.pgbouncer.id] },
+                  {
+                      clusterName: name,
+                      nodeName: "pgbouncer",
+                      role: "pgbouncer",
+                      subnet: subnets[0],
+                      securityGroupIds: [groups.pgbouncer.id],
+                  },
                   { parent: this },
               );
 
@@ -144,7 +176,11 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
                   {
                       clusterName: name,
                       kmsKeyArn: store.key.arn,
-                      certificates: new BackupTlsCertificates(`${name}-pgbackrest-tls`, { serverDnsNames: postgresIps, serverIpAddresses: postgresIps }, { parent: this }),
+                      certificates: new BackupTlsCertificates(
+                          `${name}-pgbackrest-tls`,
+                          { serverDnsNames: postgresIps, serverIpAddresses: postgresIps },
+                          { parent: this },
+                      ),
                   },
                   { parent: this },
               )
@@ -154,7 +190,15 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
             {
                 clusterName: name,
                 region,
-                secretArns: [...CREDENTIAL_NAMES.map((c) => store.secrets[c].arn), ...(backupTls ? [backupTls.secrets.pgbackrest_server_key.arn, backupTls.secrets.pgbackrest_client_key.arn] : [])],
+                secretArns: [
+                    ...CREDENTIAL_NAMES.map((c) => store.secrets[c].arn),
+                    ...(backupTls
+                        ? [
+                              backupTls.secrets.pgbackrest_server_key.arn,
+                              backupTls.secrets.pgbackrest_client_key.arn,
+                          ]
+                        : []),
+                ],
                 keyArn: store.key.arn,
             },
             { parent: this },
@@ -162,16 +206,37 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
         const backups = config.backupEnabled
             ? new ClusterBackups(
                   `${name}-backups`,
-                  { clusterName: name, retentionDays: config.backupRetentionDays, fullIntervalDays: config.backupFullIntervalDays, nodeRoleId: nodeRole.role.id },
+                  {
+                      clusterName: name,
+                      retentionDays: config.backupRetentionDays,
+                      fullIntervalDays: config.backupFullIntervalDays,
+                      nodeRoleId: nodeRole.role.id,
+                  },
                   { parent: this },
               )
             : undefined;
-        this.backup = backups?.bucket.bucketName.apply((bucketName) => awsBackupSettings(config, bucketName, region, backups.prefix));
+        this.backup = backups?.bucket.bucketName.apply((bucketName) =>
+            awsBackupSettings(config, bucketName, region, backups.prefix),
+        );
 
         const resolved: pulumi.Output<Resolved> = pulumi
-            .all([network.vpcCidr, store.arns(), backupTls?.arns(), primaryReservation.privateIp, pulumi.all(replicaReservations.map((s) => s.privateIp)), this.backup])
-            .apply(([vpcCidr, arns, tlsArns, primary, replicas, backup]) => ({ arns: { ...arns, ...tlsArns }, composition: composeEc2Nodes(config, vpcCidr, { primary, replicas }, backup) }));
-        const userData = (nodeName: string, dataVolumeId: pulumi.Input<string> | undefined, roles: (c: Ec2Composition) => RoleOnNode[]) =>
+            .all([
+                network.vpcCidr,
+                store.arns(),
+                backupTls?.arns(),
+                primaryReservation.privateIp,
+                pulumi.all(replicaReservations.map((s) => s.privateIp)),
+                this.backup,
+            ])
+            .apply(([vpcCidr, arns, tlsArns, primary, replicas, backup]) => ({
+                arns: { ...arns, ...tlsArns },
+                composition: composeEc2Nodes(config, vpcCidr, { primary, replicas }, backup),
+            }));
+        const userData = (
+            nodeName: string,
+            dataVolumeId: pulumi.Input<string> | undefined,
+            roles: (c: Ec2Composition) => RoleOnNode[],
+        ) =>
             pulumi.all([resolved, dataVolumeId]).apply(([f, volumeId]) => {
                 try {
                     return encodeUserData(
@@ -184,7 +249,11 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
                             secretArns: f.arns,
                             dataVolumeId: volumeId,
                             // Every PostgreSQL node: the timer acts wherever the primary is, also after a failover.
-                            scheduledBackup: roles(f.composition).some((r) => r.role === "primary" || r.role === "replica") ? f.composition.scheduledBackup : undefined,
+                            scheduledBackup: roles(f.composition).some(
+                                (r) => r.role === "primary" || r.role === "replica",
+                            )
+                                ? f.composition.scheduledBackup
+                                : undefined,
                         }),
                     );
                 } catch (e) {
@@ -200,8 +269,23 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
             return amis.get(arch)!;
         };
         // Nodes install packages and read their secrets at boot: the route out, the values and the role's permission must exist first.
-        const nodeOpts: pulumi.ComponentResourceOptions = { parent: this, dependsOn: [...network.egress, ...store.versions, ...(backupTls?.versions ?? []), nodeRole.policy, ...(backups ? [backups.nodeAccess] : [])] };
-        const instance = (nodeName: string, role: "primary" | "replica" | "pgbouncer", instanceType: string, reservation: NodeReservation, data: pulumi.Input<string>) =>
+        const nodeOpts: pulumi.ComponentResourceOptions = {
+            parent: this,
+            dependsOn: [
+                ...network.egress,
+                ...store.versions,
+                ...(backupTls?.versions ?? []),
+                nodeRole.policy,
+                ...(backups ? [backups.nodeAccess] : []),
+            ],
+        };
+        const instance = (
+            nodeName: string,
+            role: "primary" | "replica" | "pgbouncer",
+            instanceType: string,
+            reservation: NodeReservation,
+            data: pulumi.Input<string>,
+        ) =>
             new NodeInstance(
                 `${name}-${nodeName}`,
                 {
@@ -219,19 +303,39 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
                 nodeOpts,
             );
 
-        const primary = instance("primary", "primary", config.awsPrimaryInstanceType, primaryReservation, userData("primary", primaryReservation.dataVolume?.id, (c) => c.primary));
+        const primary = instance(
+            "primary",
+            "primary",
+            config.awsPrimaryInstanceType,
+            primaryReservation,
+            userData("primary", primaryReservation.dataVolume?.id, (c) => c.primary),
+        );
         const replicas = nodes.replicas.map((node, i) =>
-            instance(node.name, "replica", config.awsReplicaInstanceType, replicaReservations[i], userData(node.name, replicaReservations[i].dataVolume?.id, (c) => c.replicas[i])),
+            instance(
+                node.name,
+                "replica",
+                config.awsReplicaInstanceType,
+                replicaReservations[i],
+                userData(node.name, replicaReservations[i].dataVolume?.id, (c) => c.replicas[i]),
+            ),
         );
         const pgbouncer = pgbouncerReservation
-            ? instance("pgbouncer", "pgbouncer", config.awsPgbouncerInstanceType, pgbouncerReservation, userData("pgbouncer", undefined, (c) => c.pgbouncer ?? []))
+            ? instance(
+                  "pgbouncer",
+                  "pgbouncer",
+                  config.awsPgbouncerInstanceType,
+                  pgbouncerReservation,
+                  userData("pgbouncer", undefined, (c) => c.pgbouncer ?? []),
+              )
             : undefined;
 
         new ReplicationSlots(
             `${name}-slots`,
             {
                 clusterName: name,
-                documentContent: resolved.apply((f) => renderSlotsDocument({ region, plan: f.composition.slotJob, secretArns: f.arns })),
+                documentContent: resolved.apply((f) =>
+                    renderSlotsDocument({ region, plan: f.composition.slotJob, secretArns: f.arns }),
+                ),
                 primaryInstanceId: primary.instance.id,
                 expectedSlots: resolved.apply((f) => f.composition.expectedSlots),
             },
@@ -239,17 +343,37 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
         );
 
         this.primaryEndpoint = primaryReservation.privateIp.apply((host) => ({ host, port: POSTGRES_PORT }));
-        this.replicaEndpoints = pulumi
-            .all(replicaReservations.map((s) => s.privateIp))
-            .apply((ips) => nodes.replicas.map((node, i) => ({ name: node.name, host: ips[i], port: POSTGRES_PORT, slotName: node.slotName, applicationName: node.identity })));
-        this.pgbouncerEndpoint = (pgbouncerReservation ?? primaryReservation).privateIp.apply((host) => ({ host, port: PGBOUNCER_PORT }));
-        const instances: Record<string, NodeInstance> = { primary, ...Object.fromEntries(replicas.map((r, i) => [nodes.replicas[i].name, r])), ...(pgbouncer ? { pgbouncer } : {}) };
-        this.instanceIds = pulumi.all(Object.fromEntries(Object.entries(instances).map(([node, i]) => [node, i.instance.id])));
+        this.replicaEndpoints = pulumi.all(replicaReservations.map((s) => s.privateIp)).apply((ips) =>
+            nodes.replicas.map((node, i) => ({
+                name: node.name,
+                host: ips[i],
+                port: POSTGRES_PORT,
+                slotName: node.slotName,
+                applicationName: node.identity,
+            })),
+        );
+        this.pgbouncerEndpoint = (pgbouncerReservation ?? primaryReservation).privateIp.apply((host) => ({
+            host,
+            port: PGBOUNCER_PORT,
+        }));
+        const instances: Record<string, NodeInstance> = {
+            primary,
+            ...Object.fromEntries(replicas.map((r, i) => [nodes.replicas[i].name, r])),
+            ...(pgbouncer ? { pgbouncer } : {}),
+        };
+        this.instanceIds = pulumi.all(
+            Object.fromEntries(Object.entries(instances).map(([node, i]) => [node, i.instance.id])),
+        );
         if (backups) {
             const postgresInstances = [primary, ...replicas];
             const postgresNames = ["primary", ...nodes.replicas.map((n) => n.name)];
             this.backupAccess = pulumi
-                .all([backups.bucket.bucketName, backups.bucket.bucketArn, backups.bucket.kmsKeyArn, pulumi.all(postgresInstances.map((i) => i.instance.id))])
+                .all([
+                    backups.bucket.bucketName,
+                    backups.bucket.bucketArn,
+                    backups.bucket.kmsKeyArn,
+                    pulumi.all(postgresInstances.map((i) => i.instance.id)),
+                ])
                 .apply(([bucketName, bucketArn, kmsKeyArn, ids]) => ({
                     platform: "aws" as const,
                     region,

@@ -85,7 +85,9 @@ export function validateBackupBucketArgs(name: string, args: BackupBucketArgs): 
     }
     const days = (input: string, value: unknown) => {
         if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_DAYS) {
-            throw new Error(`BackupBucket ${name}: \`${input}\` must be an integer from 1 to ${MAX_DAYS} (days), got ${String(value)}`);
+            throw new Error(
+                `BackupBucket ${name}: \`${input}\` must be an integer from 1 to ${MAX_DAYS} (days), got ${String(value)}`,
+            );
         }
     };
     days("retentionDays", args.retentionDays);
@@ -98,7 +100,9 @@ export function validateBackupBucketArgs(name: string, args: BackupBucketArgs): 
         );
     }
     if (typeof args.kmsKeyArn === "string" && !KMS_KEY_ARN_PATTERN.test(args.kmsKeyArn)) {
-        throw new Error(`BackupBucket ${name}: \`kmsKeyArn\` must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>, not an alias), got "${args.kmsKeyArn}"`);
+        throw new Error(
+            `BackupBucket ${name}: \`kmsKeyArn\` must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>, not an alias), got "${args.kmsKeyArn}"`,
+        );
     }
 }
 
@@ -110,7 +114,11 @@ export function validateBackupBucketArgs(name: string, args: BackupBucketArgs): 
  *   delete markers (which would otherwise slow every listing); unfinished multipart uploads are
  *   aborted after {@link MULTIPART_ABORT_DAYS} days (a size filter would not allow that action).
  */
-export function backupLifecycleRules(retentionDays: number, noncurrentVersionDays: number, prefix: string): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
+export function backupLifecycleRules(
+    retentionDays: number,
+    noncurrentVersionDays: number,
+    prefix: string,
+): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
     return [
         {
             id: "expire-old-backups",
@@ -150,7 +158,11 @@ export function tlsOnlyBucketPolicyDocument(bucketArn: string): BackupPolicyDocu
  * What pgBackRest on a node needs, and nothing more: list the bucket under `prefix`, read, write
  * and delete objects under it, and use the key for them.
  */
-export function backupAccessPolicyDocument(bucketArn: string, keyArn: string, prefix: string): BackupPolicyDocument {
+export function backupAccessPolicyDocument(
+    bucketArn: string,
+    keyArn: string,
+    prefix: string,
+): BackupPolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
@@ -186,7 +198,11 @@ export function repoPathFor(prefix: string): string {
  * The `pgbackrest.conf` options of repository 1 on the bucket, credentials from the instance role
  * (`repo1-s3-key-type=auto`).
  */
-export function pgbackrestS3RepoOptions(bucketName: string, region: string, prefix: string): PgBackRestS3RepoOptions {
+export function pgbackrestS3RepoOptions(
+    bucketName: string,
+    region: string,
+    prefix: string,
+): PgBackRestS3RepoOptions {
     return {
         "repo1-type": "s3",
         "repo1-path": repoPathFor(prefix),
@@ -240,11 +256,20 @@ export class BackupBucket extends pulumi.ComponentResource {
         } else {
             const key = new aws.kms.Key(
                 `${name}-key`,
-                { description: `pgBackRest backups in ${name}`, enableKeyRotation: true, deletionWindowInDays: 30, tags: args.tags },
+                {
+                    description: `pgBackRest backups in ${name}`,
+                    enableKeyRotation: true,
+                    deletionWindowInDays: 30,
+                    tags: args.tags,
+                },
                 { parent: this },
             );
             // A prefix, not a fixed name: aliases are unique per account and region, stacks are not.
-            new aws.kms.Alias(`${name}-key`, { namePrefix: `alias/${name}-`, targetKeyId: key.keyId }, { parent: this });
+            new aws.kms.Alias(
+                `${name}-key`,
+                { namePrefix: `alias/${name}-`, targetKeyId: key.keyId },
+                { parent: this },
+            );
             this.kmsKeyArn = key.arn;
         }
 
@@ -257,19 +282,43 @@ export class BackupBucket extends pulumi.ComponentResource {
         );
         new aws.s3.BucketServerSideEncryptionConfiguration(
             `${name}-encryption`,
-            { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKeyArn }, bucketKeyEnabled: true }] },
+            {
+                bucket,
+                rules: [
+                    {
+                        applyServerSideEncryptionByDefault: {
+                            sseAlgorithm: "aws:kms",
+                            kmsMasterKeyId: this.kmsKeyArn,
+                        },
+                        bucketKeyEnabled: true,
+                    },
+                ],
+            },
             { parent: this },
         );
         const publicAccess = new aws.s3.BucketPublicAccessBlock(
             `${name}-public-access`,
-            { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            {
+                bucket,
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            },
             { parent: this },
         );
-        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
+        new aws.s3.BucketOwnershipControls(
+            `${name}-ownership`,
+            { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            { parent: this },
+        );
         // After the public access block: S3 rejects concurrent changes of a bucket's policy settings.
         new aws.s3.BucketPolicy(
             `${name}-tls-only`,
-            { bucket, policy: this.bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicyDocument(arn))) },
+            {
+                bucket,
+                policy: this.bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicyDocument(arn))),
+            },
             { parent: this, dependsOn: [publicAccess] },
         );
         // After versioning: noncurrent-version rules on a bucket not yet versioned are rejected.
@@ -284,8 +333,12 @@ export class BackupBucket extends pulumi.ComponentResource {
         this.region = this.bucket.region;
         this.accessPolicyJson = pulumi
             .all([this.bucket.arn, this.kmsKeyArn])
-            .apply(([bucketArn, keyArn]) => JSON.stringify(backupAccessPolicyDocument(bucketArn, keyArn, prefix)));
-        this.repoOptions = pulumi.all([bucket, this.region]).apply(([bucketName, region]) => pgbackrestS3RepoOptions(bucketName, region, prefix));
+            .apply(([bucketArn, keyArn]) =>
+                JSON.stringify(backupAccessPolicyDocument(bucketArn, keyArn, prefix)),
+            );
+        this.repoOptions = pulumi
+            .all([bucket, this.region])
+            .apply(([bucketName, region]) => pgbackrestS3RepoOptions(bucketName, region, prefix));
         this.registerOutputs({
             bucketName: this.bucketName,
             bucketArn: this.bucketArn,

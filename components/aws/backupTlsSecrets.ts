@@ -37,9 +37,20 @@ export class BackupTlsSecrets extends pulumi.ComponentResource {
     constructor(name: string, args: BackupTlsSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:aws:BackupTlsSecrets", name, {}, opts);
         const c = args.certificates;
-        const values: Record<BackupTlsSecretName, { key: pulumi.Input<string>; certificate: pulumi.Input<string>; what: string }> = {
-            pgbackrest_server_key: { key: c.serverKeyPem, certificate: c.serverCertificatePem, what: "server (every PostgreSQL node's pgbackrest server)" },
-            pgbackrest_client_key: { key: c.clientKeyPem, certificate: c.clientCertificatePem, what: "client (the scheduled backup)" },
+        const values: Record<
+            BackupTlsSecretName,
+            { key: pulumi.Input<string>; certificate: pulumi.Input<string>; what: string }
+        > = {
+            pgbackrest_server_key: {
+                key: c.serverKeyPem,
+                certificate: c.serverCertificatePem,
+                what: "server (every PostgreSQL node's pgbackrest server)",
+            },
+            pgbackrest_client_key: {
+                key: c.clientKeyPem,
+                certificate: c.clientCertificatePem,
+                what: "client (the scheduled backup)",
+            },
         };
         const secrets = {} as Record<BackupTlsSecretName, aws.secretsmanager.Secret>;
         const f = PGBACKREST_TLS_SECRET_FIELDS;
@@ -61,7 +72,11 @@ export class BackupTlsSecrets extends pulumi.ComponentResource {
                 {
                     secretId: secret.id,
                     secretString: pulumi.secret(
-                        pulumi.jsonStringify({ [f.key]: values[secretName].key, [f.certificate]: values[secretName].certificate, [f.ca]: c.caCertificatePem }),
+                        pulumi.jsonStringify({
+                            [f.key]: values[secretName].key,
+                            [f.certificate]: values[secretName].certificate,
+                            [f.ca]: c.caCertificatePem,
+                        }),
                     ),
                 },
                 { parent: this },
@@ -73,6 +88,8 @@ export class BackupTlsSecrets extends pulumi.ComponentResource {
 
     /** The secrets' ARNs by name, resolved together. */
     public arns(): pulumi.Output<Record<BackupTlsSecretName, string>> {
-        return pulumi.all(Object.fromEntries(BACKUP_TLS_SECRET_NAMES.map((n) => [n, this.secrets[n].arn]))) as pulumi.Output<Record<BackupTlsSecretName, string>>;
+        return pulumi.all(
+            Object.fromEntries(BACKUP_TLS_SECRET_NAMES.map((n) => [n, this.secrets[n].arn])),
+        ) as pulumi.Output<Record<BackupTlsSecretName, string>>;
     }
 }

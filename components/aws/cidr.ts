@@ -18,7 +18,9 @@ export function parseCidr(cidr: string): Ipv4Block {
     const base = octets.reduce((acc, o) => acc * 256 + o, 0);
     const size = 2 ** (32 - prefix);
     if (base % size !== 0) {
-        throw new Error(`${cidr} has host bits set; the block starts at ${formatIpv4(base - (base % size))}/${prefix}`);
+        throw new Error(
+            `${cidr} has host bits set; the block starts at ${formatIpv4(base - (base % size))}/${prefix}`,
+        );
     }
     return { base, prefix };
 }
@@ -47,12 +49,17 @@ export interface VpcLayout {
 export function vpcLayout(vpcCidr: string, count: number): VpcLayout {
     const vpc = parseCidr(vpcCidr);
     if (vpc.prefix < 16 || vpc.prefix > 24) {
-        throw new Error(`pgha:awsVpcCidr must be a /16 to /24 block (AWS allows /16 to /28 VPCs, and it is split in 16 subnets), got ${vpcCidr}`);
+        throw new Error(
+            `pgha:awsVpcCidr must be a /16 to /24 block (AWS allows /16 to /28 VPCs, and it is split in 16 subnets), got ${vpcCidr}`,
+        );
     }
     if (!Number.isInteger(count) || count < 1 || count > 15) {
         throw new Error(`the VPC holds 1 to 15 private subnets, got ${count}`);
     }
     const prefix = vpc.prefix + SUBNET_NEWBITS;
     const block = (i: number) => `${formatIpv4(vpc.base + i * 2 ** (32 - prefix))}/${prefix}`;
-    return { private: Array.from({ length: count }, (_, i) => block(i)), public: block(2 ** SUBNET_NEWBITS - 1) };
+    return {
+        private: Array.from({ length: count }, (_, i) => block(i)),
+        public: block(2 ** SUBNET_NEWBITS - 1),
+    };
 }

@@ -26,7 +26,9 @@ export interface ClusterBackupsArgs {
 export function bucketRetentionDays(retentionDays: number, fullIntervalDays: number): number {
     const days = retentionDays + fullIntervalDays;
     if (days > 3650) {
-        throw new Error(`pgha:backupRetentionDays (${retentionDays}) + pgha:backupFullIntervalDays (${fullIntervalDays}) must be at most 3650 days on AWS, got ${days}`);
+        throw new Error(
+            `pgha:backupRetentionDays (${retentionDays}) + pgha:backupFullIntervalDays (${fullIntervalDays}) must be at most 3650 days on AWS, got ${days}`,
+        );
     }
     return days;
 }
@@ -57,7 +59,11 @@ export class ClusterBackups extends pulumi.ComponentResource {
         super("pgha:aws:ClusterBackups", name, {}, opts);
         this.prefix = prefix;
         this.bucket = new BackupBucket(name, bucketArgs, { parent: this });
-        this.nodeAccess = new aws.iam.RolePolicy(`${name}-node-access`, { role: args.nodeRoleId, policy: this.bucket.accessPolicyJson }, { parent: this });
+        this.nodeAccess = new aws.iam.RolePolicy(
+            `${name}-node-access`,
+            { role: args.nodeRoleId, policy: this.bucket.accessPolicyJson },
+            { parent: this },
+        );
         this.registerOutputs({ bucketName: this.bucket.bucketName, bucketArn: this.bucket.bucketArn });
     }
 }

@@ -32,10 +32,18 @@ export class CredentialStore extends pulumi.ComponentResource {
         const tags = (suffix: string) => clusterTags(args.clusterName, "secrets", suffix);
         this.key = new aws.kms.Key(
             `${name}-key`,
-            { description: `pgha ${args.clusterName}: encrypts the cluster's credentials in Secrets Manager`, enableKeyRotation: true, tags: tags("credentials") },
+            {
+                description: `pgha ${args.clusterName}: encrypts the cluster's credentials in Secrets Manager`,
+                enableKeyRotation: true,
+                tags: tags("credentials"),
+            },
             { parent: this },
         );
-        new aws.kms.Alias(`${name}-key`, { name: `alias/${args.clusterName}-credentials`, targetKeyId: this.key.keyId }, { parent: this });
+        new aws.kms.Alias(
+            `${name}-key`,
+            { name: `alias/${args.clusterName}-credentials`, targetKeyId: this.key.keyId },
+            { parent: this },
+        );
 
         const secrets = {} as Record<CredentialName, aws.secretsmanager.Secret>;
         this.versions = CREDENTIAL_NAMES.map((credential) => {
@@ -54,7 +62,12 @@ export class CredentialStore extends pulumi.ComponentResource {
                 `${name}-${credential}`,
                 {
                     secretId: secret.id,
-                    secretString: pulumi.secret(pulumi.jsonStringify({ password: args.passwords[credential], verifier: args.verifiers[credential] })),
+                    secretString: pulumi.secret(
+                        pulumi.jsonStringify({
+                            password: args.passwords[credential],
+                            verifier: args.verifiers[credential],
+                        }),
+                    ),
                 },
                 { parent: this },
             );
@@ -65,6 +78,8 @@ export class CredentialStore extends pulumi.ComponentResource {
 
     /** The secrets' ARNs by credential, resolved together. */
     public arns(): pulumi.Output<Record<CredentialName, string>> {
-        return pulumi.all(Object.fromEntries(CREDENTIAL_NAMES.map((c) => [c, this.secrets[c].arn]))) as pulumi.Output<Record<CredentialName, string>>;
+        return pulumi.all(
+            Object.fromEntries(CREDENTIAL_NAMES.map((c) => [c, this.secrets[c].arn])),
+        ) as pulumi.Output<Record<CredentialName, string>>;
     }
 }

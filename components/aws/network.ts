@@ -26,7 +26,9 @@ export type VpcChoice =
  */
 export function pickZones(available: readonly string[], count: number): string[] {
     if (available.length < count) {
-        throw new Error(`pgha:awsAvailabilityZones is ${count}, but the region has ${available.length} available zones (${available.join(", ")}): lower it`);
+        throw new Error(
+            `pgha:awsAvailabilityZones is ${count}, but the region has ${available.length} available zones (${available.join(", ")}): lower it`,
+        );
     }
     return available.slice(0, count);
 }
@@ -36,7 +38,11 @@ export function pickZones(available: readonly string[], count: number): string[]
  * @returns a warning to log, if any.
  * @throws Error when the subnet is in another VPC.
  */
-export function checkNodeSubnet(id: string, subnet: { vpcId: string; mapPublicIpOnLaunch: boolean }, vpcId: string): string | undefined {
+export function checkNodeSubnet(
+    id: string,
+    subnet: { vpcId: string; mapPublicIpOnLaunch: boolean },
+    vpcId: string,
+): string | undefined {
     if (subnet.vpcId !== vpcId) {
         throw new Error(`pgha:awsSubnetIds: ${id} is in ${subnet.vpcId}, not in pgha:awsVpcId ${vpcId}`);
     }
@@ -88,55 +94,122 @@ export class ClusterNetwork extends pulumi.ComponentResource {
                     id: subnet.id,
                     availabilityZone: subnet.apply((s) => {
                         const warning = this.check(() => checkNodeSubnet(id, s, choice.vpcId));
-                        if (warning) pulumi.log.warn(warning, this);
+                        if (warning) void pulumi.log.warn(warning, this);
                         return s.availabilityZone;
                     }),
                 };
             });
         } else {
             const layout = vpcLayout(choice.cidr, choice.availabilityZones);
-            const zones = aws.getAvailabilityZonesOutput({ state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }, { parent: this });
-            const picked = zones.names.apply((names) => this.check(() => pickZones(names, choice.availabilityZones)));
+            const zones = aws.getAvailabilityZonesOutput(
+                { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
+                { parent: this },
+            );
+            const picked = zones.names.apply((names) =>
+                this.check(() => pickZones(names, choice.availabilityZones)),
+            );
             const zone = (i: number) => picked.apply((names) => names[i]);
 
-            const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: choice.cidr, enableDnsSupport: true, enableDnsHostnames: true, tags: tags("vpc") }, { parent: this });
+            const vpc = new aws.ec2.Vpc(
+                `${name}-vpc`,
+                {
+                    cidrBlock: choice.cidr,
+                    enableDnsSupport: true,
+                    enableDnsHostnames: true,
+                    tags: tags("vpc"),
+                },
+                { parent: this },
+            );
             const privateSubnets = layout.private.map(
                 (cidrBlock, i) =>
                     new aws.ec2.Subnet(
                         `${name}-private-${i + 1}`,
-                        { vpcId: vpc.id, cidrBlock, availabilityZone: zone(i), mapPublicIpOnLaunch: false, tags: tags(`private-${i + 1}`) },
+                        {
+                            vpcId: vpc.id,
+                            cidrBlock,
+                            availabilityZone: zone(i),
+                            mapPublicIpOnLaunch: false,
+                            tags: tags(`private-${i + 1}`),
+                        },
                         { parent: this },
                     ),
             );
             // Only the NAT gateway lives here; it has its own Elastic IP, so nothing is given a public IP on launch.
             const publicSubnet = new aws.ec2.Subnet(
                 `${name}-public`,
-                { vpcId: vpc.id, cidrBlock: layout.public, availabilityZone: zone(0), mapPublicIpOnLaunch: false, tags: tags("public") },
+                {
+                    vpcId: vpc.id,
+                    cidrBlock: layout.public,
+                    availabilityZone: zone(0),
+                    mapPublicIpOnLaunch: false,
+                    tags: tags("public"),
+                },
                 { parent: this },
             );
-            const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("igw") }, { parent: this });
-            const publicRoutes = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, tags: tags("public") }, { parent: this });
-            new aws.ec2.Route(`${name}-public-default`, { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: gateway.id }, { parent: this });
-            new aws.ec2.RouteTableAssociation(`${name}-public`, { subnetId: publicSubnet.id, routeTableId: publicRoutes.id }, { parent: this });
+            const gateway = new aws.ec2.InternetGateway(
+                `${name}-igw`,
+                { vpcId: vpc.id, tags: tags("igw") },
+                { parent: this },
+            );
+            const publicRoutes = new aws.ec2.RouteTable(
+                `${name}-public`,
+                { vpcId: vpc.id, tags: tags("public") },
+                { parent: this },
+            );
+            new aws.ec2.Route(
+                `${name}-public-default`,
+                { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: gateway.id },
+                { parent: this },
+            );
+            new aws.ec2.RouteTableAssociation(
+                `${name}-public`,
+                { subnetId: publicSubnet.id, routeTableId: publicRoutes.id },
+                { parent: this },
+            );
 
             // One NAT gateway for the cluster: nodes need egress only to install packages and call
             // AWS APIs, so a zone outage costs egress, not the database. One per zone triples its cost.
-            const natIp = new aws.ec2.Eip(`${name}-nat`, { domain: "vpc", tags: tags("nat") }, { parent: this });
+            const natIp = new aws.ec2.Eip(
+                `${name}-nat`,
+                { domain: "vpc", tags: tags("nat") },
+                { parent: this },
+            );
             const nat = new aws.ec2.NatGateway(
                 `${name}-nat`,
-                { subnetId: publicSubnet.id, allocationId: natIp.id, connectivityType: "public", tags: tags("nat") },
+                {
+                    subnetId: publicSubnet.id,
+                    allocationId: natIp.id,
+                    connectivityType: "public",
+                    tags: tags("nat"),
+                },
                 { parent: this, dependsOn: [gateway] },
             );
-            const privateRoutes = new aws.ec2.RouteTable(`${name}-private`, { vpcId: vpc.id, tags: tags("private") }, { parent: this });
-            const natRoute = new aws.ec2.Route(`${name}-private-default`, { routeTableId: privateRoutes.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id }, { parent: this });
+            const privateRoutes = new aws.ec2.RouteTable(
+                `${name}-private`,
+                { vpcId: vpc.id, tags: tags("private") },
+                { parent: this },
+            );
+            const natRoute = new aws.ec2.Route(
+                `${name}-private-default`,
+                { routeTableId: privateRoutes.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id },
+                { parent: this },
+            );
             const associations = privateSubnets.map(
-                (subnet, i) => new aws.ec2.RouteTableAssociation(`${name}-private-${i + 1}`, { subnetId: subnet.id, routeTableId: privateRoutes.id }, { parent: this }),
+                (subnet, i) =>
+                    new aws.ec2.RouteTableAssociation(
+                        `${name}-private-${i + 1}`,
+                        { subnetId: subnet.id, routeTableId: privateRoutes.id },
+                        { parent: this },
+                    ),
             );
             this.egress = [natRoute, ...associations];
 
             this.vpcId = vpc.id;
             this.vpcCidr = vpc.cidrBlock;
-            this.nodeSubnets = privateSubnets.map((s) => ({ id: s.id, availabilityZone: s.availabilityZone }));
+            this.nodeSubnets = privateSubnets.map((s) => ({
+                id: s.id,
+                availabilityZone: s.availabilityZone,
+            }));
         }
         this.registerOutputs({ vpcId: this.vpcId, vpcCidr: this.vpcCidr });
     }

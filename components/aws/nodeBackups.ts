@@ -33,7 +33,15 @@ export function backupPrefixFor(clusterName: string): string {
  * the bucket's regional endpoint over verified TLS (virtual-host style), credentials from the
  * instance role (`repo1-s3-key-type=auto`, IMDSv2), schedule and retention from the config.
  */
-export function awsBackupSettings(config: Pick<ClusterConfig, "backupRetentionDays" | "backupIntervalHours" | "backupFullIntervalDays" | "archiveTimeoutSeconds">, bucketName: string, region: string, prefix: string): BackupSettings {
+export function awsBackupSettings(
+    config: Pick<
+        ClusterConfig,
+        "backupRetentionDays" | "backupIntervalHours" | "backupFullIntervalDays" | "archiveTimeoutSeconds"
+    >,
+    bucketName: string,
+    region: string,
+    prefix: string,
+): BackupSettings {
     const repo = pgbackrestS3RepoOptions(bucketName, region, prefix);
     return {
         repository: {

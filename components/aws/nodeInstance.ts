@@ -53,7 +53,12 @@ export class NodeInstance extends pulumi.ComponentResource {
                 instanceType: args.instanceType,
                 primaryNetworkInterface: { networkInterfaceId: args.networkInterfaceId },
                 iamInstanceProfile: args.instanceProfile,
-                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
+                metadataOptions: {
+                    httpEndpoint: "enabled",
+                    httpTokens: "required",
+                    httpPutResponseHopLimit: 1,
+                    instanceMetadataTags: "disabled",
+                },
                 rootBlockDevice: {
                     volumeType: "gp3",
                     volumeSize: ROOT_VOLUME_SIZE_GB,
@@ -71,7 +76,12 @@ export class NodeInstance extends pulumi.ComponentResource {
             new aws.ec2.VolumeAttachment(
                 `${name}-data`,
                 // Stopping the instance first shuts PostgreSQL down cleanly before the volume goes.
-                { instanceId: this.instance.id, volumeId: args.dataVolumeId, deviceName: DATA_DEVICE_NAME, stopInstanceBeforeDetaching: true },
+                {
+                    instanceId: this.instance.id,
+                    volumeId: args.dataVolumeId,
+                    deviceName: DATA_DEVICE_NAME,
+                    stopInstanceBeforeDetaching: true,
+                },
                 { parent: this, deleteBeforeReplace: true },
             );
         }

@@ -36,7 +36,12 @@ export class NodeReservation extends pulumi.ComponentResource {
         const tags = clusterTags(args.clusterName, args.role, args.nodeName);
         this.networkInterface = new aws.ec2.NetworkInterface(
             `${name}-eni`,
-            { subnetId: args.subnet.id, securityGroups: args.securityGroupIds, description: `pgha ${args.clusterName} ${args.nodeName}`, tags },
+            {
+                subnetId: args.subnet.id,
+                securityGroups: args.securityGroupIds,
+                description: `pgha ${args.clusterName} ${args.nodeName}`,
+                tags,
+            },
             { parent: this },
         );
         this.privateIp = this.networkInterface.privateIp;

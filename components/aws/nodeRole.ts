@@ -20,14 +20,23 @@ export interface PolicyDocument {
  * the AWS managed policy AmazonSSMManagedInstanceCore).
  * @throws Error when no secret ARN is given: a policy with an empty Resource list is invalid.
  */
-export function nodePolicyDocument(secretArns: readonly string[], keyArn: string, region: string): PolicyDocument {
+export function nodePolicyDocument(
+    secretArns: readonly string[],
+    keyArn: string,
+    region: string,
+): PolicyDocument {
     if (secretArns.length === 0) {
         throw new Error("the node policy needs at least one secret ARN");
     }
     return {
         Version: "2012-10-17",
         Statement: [
-            { Sid: "ReadClusterCredentials", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [...secretArns] },
+            {
+                Sid: "ReadClusterCredentials",
+                Effect: "Allow",
+                Action: "secretsmanager:GetSecretValue",
+                Resource: [...secretArns],
+            },
             {
                 Sid: "DecryptClusterCredentials",
                 Effect: "Allow",
@@ -71,7 +80,13 @@ export class NodeRole extends pulumi.ComponentResource {
                 description: `pgha ${args.clusterName}: EC2 nodes`,
                 assumeRolePolicy: JSON.stringify({
                     Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Principal: { Service: "ec2.amazonaws.com" },
+                            Action: "sts:AssumeRole",
+                        },
+                    ],
                 }),
                 tags,
             },
@@ -81,12 +96,22 @@ export class NodeRole extends pulumi.ComponentResource {
             `${name}-credentials`,
             {
                 role: this.role.id,
-                policy: pulumi.all([pulumi.all(args.secretArns), args.keyArn]).apply(([arns, key]) => JSON.stringify(nodePolicyDocument(arns, key, args.region))),
+                policy: pulumi
+                    .all([pulumi.all(args.secretArns), args.keyArn])
+                    .apply(([arns, key]) => JSON.stringify(nodePolicyDocument(arns, key, args.region))),
             },
             { parent: this },
         );
-        new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: this.role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore }, { parent: this });
-        this.instanceProfile = new aws.iam.InstanceProfile(name, { role: this.role.name, tags }, { parent: this });
+        new aws.iam.RolePolicyAttachment(
+            `${name}-ssm`,
+            { role: this.role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
+            { parent: this },
+        );
+        this.instanceProfile = new aws.iam.InstanceProfile(
+            name,
+            { role: this.role.name, tags },
+            { parent: this },
+        );
         this.registerOutputs({ roleArn: this.role.arn });
     }
 }

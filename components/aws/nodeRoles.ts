@@ -60,8 +60,17 @@ export interface Ec2Composition {
  * once promoted).
  */
 export function ec2Facts(config: ClusterConfig, vpcCidr: string, backup?: BackupSettings): ClusterFacts {
-    const postgres = backup ? { ...config, archive: { stanza: STANZA, timeoutSeconds: backup.archiveTimeoutSeconds } } : config;
-    return { pgMajor: config.postgresVersion, postgres, bootstrap: config, clusterCidrs: [vpcCidr], clientCidrs: [vpcCidr], backup };
+    const postgres = backup
+        ? { ...config, archive: { stanza: STANZA, timeoutSeconds: backup.archiveTimeoutSeconds } }
+        : config;
+    return {
+        pgMajor: config.postgresVersion,
+        postgres,
+        bootstrap: config,
+        clusterCidrs: [vpcCidr],
+        clientCidrs: [vpcCidr],
+        backup,
+    };
 }
 
 /**
@@ -72,10 +81,17 @@ export function ec2Facts(config: ClusterConfig, vpcCidr: string, backup?: Backup
  * backup timer.
  * @throws Error when the addresses do not match `config.replicas`.
  */
-export function composeEc2Nodes(config: ClusterConfig, vpcCidr: string, addresses: NodeAddresses, backup?: BackupSettings): Ec2Composition {
+export function composeEc2Nodes(
+    config: ClusterConfig,
+    vpcCidr: string,
+    addresses: NodeAddresses,
+    backup?: BackupSettings,
+): Ec2Composition {
     const nodes = clusterNodes(config.replicas);
     if (addresses.replicas.length !== nodes.replicas.length) {
-        throw new Error(`${nodes.replicas.length} replicas but ${addresses.replicas.length} replica addresses`);
+        throw new Error(
+            `${nodes.replicas.length} replicas but ${addresses.replicas.length} replica addresses`,
+        );
     }
     if (config.backupFromReplica && !backup) {
         throw new Error("pgha:backupFromReplica needs backups on (pgha:backupEnabled true)");
@@ -99,9 +115,21 @@ export function composeEc2Nodes(config: ClusterConfig, vpcCidr: string, addresse
             return [{ role: node.role, etc: NODE_PATHS.etc, plan }];
         }
         // The timer acts on whichever node is the primary, with itself as pg1: every other node is a standby it may copy from.
-        const conf = renderPgbackrestConf(backup, { standbyHosts: postgresHosts.filter((h) => h !== self), tlsServer: true });
+        const conf = renderPgbackrestConf(backup, {
+            standbyHosts: postgresHosts.filter((h) => h !== self),
+            tlsServer: true,
+        });
         return [
-            { role: node.role, etc: NODE_PATHS.etc, plan: { ...plan, files: plan.files.map((f) => (f.path === PGBACKREST_PATHS.conf ? { ...f, content: conf } : f)) } },
+            {
+                role: node.role,
+                etc: NODE_PATHS.etc,
+                plan: {
+                    ...plan,
+                    files: plan.files.map((f) =>
+                        f.path === PGBACKREST_PATHS.conf ? { ...f, content: conf } : f,
+                    ),
+                },
+            },
             { role: "backup-server", etc: BACKUP_SERVER_ETC, plan: sharedConfBackupServerPlan(facts, node) },
         ];
     };
@@ -121,5 +149,8 @@ function scheduledBackupPlan(facts: ClusterFacts, config: ClusterConfig): RolePl
     if (!config.backupFromReplica) {
         return plan;
     }
-    return { files: plan.files.filter((f) => f.path !== PGBACKREST_PATHS.conf), secrets: [...plan.secrets, { credential: "pgbackrest_client_key", form: "password" }] };
+    return {
+        files: plan.files.filter((f) => f.path !== PGBACKREST_PATHS.conf),
+        secrets: [...plan.secrets, { credential: "pgbackrest_client_key", form: "password" }],
+    };
 }

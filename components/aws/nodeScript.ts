@@ -3,7 +3,15 @@
  * role plan's files, fetching its secrets from Secrets Manager. Pure functions of their inputs.
  */
 import * as path from "path";
-import { NODE_PATHS, NodeFile, PGBACKREST_TLS_PATHS, ROLE_SCRIPT, RolePlan, SecretNeed, secretFileName } from "../postgres";
+import {
+    NODE_PATHS,
+    NodeFile,
+    PGBACKREST_TLS_PATHS,
+    ROLE_SCRIPT,
+    RolePlan,
+    SecretNeed,
+    secretFileName,
+} from "../postgres";
 import type { CredentialName } from "../secrets/replicationSecrets";
 
 /** Secrets Manager ARN by secret name (every cluster credential; more when a plan needs more). */
@@ -39,14 +47,20 @@ export function relocatePlan(plan: RolePlan, etc: string): RolePlan {
     // Files elsewhere (a tool's own configuration) are node-wide and stay where they are.
     const files = plan.files
         .filter((f) => f.path !== ROLE_SCRIPT)
-        .map((f) => (f.path.startsWith(`${NODE_PATHS.etc}/`) ? { ...f, path: path.posix.join(etc, path.posix.relative(NODE_PATHS.etc, f.path)) } : f));
+        .map((f) =>
+            f.path.startsWith(`${NODE_PATHS.etc}/`)
+                ? { ...f, path: path.posix.join(etc, path.posix.relative(NODE_PATHS.etc, f.path)) }
+                : f,
+        );
     return { files, secrets: plan.secrets };
 }
 
 /** A file's content as plain text. @throws Error for an Output: only non-secret, resolved files go into scripts. */
 function plainContent(file: NodeFile): string {
     if (typeof file.content !== "string") {
-        throw new Error(`${file.path}: only plain file contents can be written by a node script (never a secret)`);
+        throw new Error(
+            `${file.path}: only plain file contents can be written by a node script (never a secret)`,
+        );
     }
     return file.content;
 }
@@ -60,7 +74,10 @@ export function renderFileWrites(files: readonly NodeFile[]): string {
     const byPath = new Map<string, NodeFile>();
     for (const f of files) {
         const seen = byPath.get(f.path);
-        if (seen && (plainContent(seen) !== plainContent(f) || (seen.executable ?? false) !== (f.executable ?? false))) {
+        if (
+            seen &&
+            (plainContent(seen) !== plainContent(f) || (seen.executable ?? false) !== (f.executable ?? false))
+        ) {
             throw new Error(`two different files would be written to ${f.path}`);
         }
         byPath.set(f.path, f);
@@ -75,7 +92,9 @@ export function renderFileWrites(files: readonly NodeFile[]): string {
             for (let n = 1; content.split("\n").includes(delimiter); n++) delimiter = `PGHA_EOF_${n}`;
             lines.push(`cat >${target} <<'${delimiter}'`, content + delimiter);
         } else {
-            lines.push(`printf '%s' ${shellQuote(Buffer.from(content).toString("base64"))} | base64 -d >${target}`);
+            lines.push(
+                `printf '%s' ${shellQuote(Buffer.from(content).toString("base64"))} | base64 -d >${target}`,
+            );
         }
         lines.push(`chmod ${f.executable ? "0755" : "0644"} ${target}`);
     }
@@ -121,7 +140,9 @@ export function renderSecretFetches(needs: readonly SecretNeed[], arns: SecretAr
         if (!arn) {
             throw new Error(`no Secrets Manager ARN for the ${need.credential} secret this node needs`);
         }
-        lines.push(`retry fetch_secret ${shellQuote(arn)} ${need.form} ${shellQuote(path.posix.join(dir, `${secretFileName(need)}.password`))}`);
+        lines.push(
+            `retry fetch_secret ${shellQuote(arn)} ${need.form} ${shellQuote(path.posix.join(dir, `${secretFileName(need)}.password`))}`,
+        );
     }
     return lines.join("\n");
 }
@@ -151,7 +172,11 @@ export function withoutCommentLines(script: string): string {
  * `pgbackrest_client_key`): the private key under `password` (what renderSecretFetches fetches for
  * a SecretNeed), and the public certificate and the CA beside it.
  */
-export const PGBACKREST_TLS_SECRET_FIELDS = { key: "password", certificate: "certificate", ca: "ca" } as const;
+export const PGBACKREST_TLS_SECRET_FIELDS = {
+    key: "password",
+    certificate: "certificate",
+    ca: "ca",
+} as const;
 
 /**
  * Commands that fetch pgBackRest's public TLS files (not the keys: the role script writes those
@@ -163,7 +188,9 @@ export const PGBACKREST_TLS_SECRET_FIELDS = { key: "password", certificate: "cer
  */
 export function renderTlsCertificateFetches(needs: readonly SecretNeed[], arns: SecretArns): string {
     const tls = PGBACKREST_TLS_PATHS;
-    const wanted = (["pgbackrest_server_key", "pgbackrest_client_key"] as const).filter((c) => needs.some((n) => n.credential === c));
+    const wanted = (["pgbackrest_server_key", "pgbackrest_client_key"] as const).filter((c) =>
+        needs.some((n) => n.credential === c),
+    );
     if (wanted.length === 0) {
         return "";
     }
@@ -173,7 +200,11 @@ export function renderTlsCertificateFetches(needs: readonly SecretNeed[], arns: 
         return shellQuote(arn);
     };
     const files: [string, string, string][] = [
-        ...wanted.map((c): [string, string, string] => [arnOf(c), PGBACKREST_TLS_SECRET_FIELDS.certificate, c === "pgbackrest_server_key" ? tls.serverCertificate : tls.clientCertificate]),
+        ...wanted.map((c): [string, string, string] => [
+            arnOf(c),
+            PGBACKREST_TLS_SECRET_FIELDS.certificate,
+            c === "pgbackrest_server_key" ? tls.serverCertificate : tls.clientCertificate,
+        ]),
         [arnOf(wanted[0]), PGBACKREST_TLS_SECRET_FIELDS.ca, tls.ca],
     ];
     return [

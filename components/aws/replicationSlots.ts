@@ -32,7 +32,13 @@ export class ReplicationSlots extends pulumi.ComponentResource {
         const tags = clusterTags(args.clusterName, "slots", "slots");
         this.document = new aws.ssm.Document(
             name,
-            { documentType: "Command", documentFormat: "JSON", targetType: "/AWS::EC2::Instance", content: args.documentContent, tags },
+            {
+                documentType: "Command",
+                documentFormat: "JSON",
+                targetType: "/AWS::EC2::Instance",
+                content: args.documentContent,
+                tags,
+            },
             { parent: this },
         );
         this.association = new aws.ssm.Association(

@@ -3,7 +3,14 @@
  * counterpart of the Docker platform's one-shot slot container. Pure rendering.
  */
 import { RolePlan, ROLE_SCRIPT } from "../postgres";
-import { relocatePlan, renderFileWrites, renderSecretFetches, SecretArns, SHELL_HELPERS, shellQuote } from "./nodeScript";
+import {
+    relocatePlan,
+    renderFileWrites,
+    renderSecretFetches,
+    SecretArns,
+    SHELL_HELPERS,
+    shellQuote,
+} from "./nodeScript";
 
 /** The document's parameter: the slots the primary must have, space-separated, or {@link NO_SLOTS}. */
 export const SLOTS_PARAMETER = "expectedSlots";
@@ -84,7 +91,7 @@ export function renderSlotsDocument(spec: SlotsDocumentSpec): string {
     }
     const runCommand = [
         "set -e",
-        'script=$(mktemp)',
+        "script=$(mktemp)",
         `trap 'rm -f "$script"' EXIT`,
         `cat >"$script" <<'PGHA_SLOTS_EOF'`,
         ...script.replace(/\n$/, "").split("\n"),
@@ -94,7 +101,8 @@ export function renderSlotsDocument(spec: SlotsDocumentSpec): string {
     return JSON.stringify(
         {
             schemaVersion: "2.2",
-            description: "pgha: make the primary's replication slots exactly the expected ones (pgha-node reconcile-slots).",
+            description:
+                "pgha: make the primary's replication slots exactly the expected ones (pgha-node reconcile-slots).",
             parameters: {
                 [SLOTS_PARAMETER]: {
                     type: "String",
@@ -102,7 +110,13 @@ export function renderSlotsDocument(spec: SlotsDocumentSpec): string {
                     allowedPattern: `^(${NO_SLOTS}|pgha_[a-z0-9_]+( pgha_[a-z0-9_]+)*)$`,
                 },
             },
-            mainSteps: [{ action: "aws:runShellScript", name: "reconcileSlots", inputs: { runCommand, timeoutSeconds: "900" } }],
+            mainSteps: [
+                {
+                    action: "aws:runShellScript",
+                    name: "reconcileSlots",
+                    inputs: { runCommand, timeoutSeconds: "900" },
+                },
+            ],
         },
         null,
         2,

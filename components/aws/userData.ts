@@ -7,7 +7,17 @@
 import { NodeFile, NODE_PATHS, PGBACKREST_PATHS, ROLE_SCRIPT, RolePlan } from "../postgres";
 import { gzipDeterministic } from "./gzip";
 import { BACKUP_TIMER_UNIT, backupTimerUnits, SCHEDULED_BACKUP_ETC } from "./nodeBackups";
-import { relocatePlan, renderFileWrites, withoutCommentLines, renderSecretFetches, renderTlsCertificateFetches, RoleOnNode, SecretArns, SHELL_HELPERS, shellQuote } from "./nodeScript";
+import {
+    relocatePlan,
+    renderFileWrites,
+    withoutCommentLines,
+    renderSecretFetches,
+    renderTlsCertificateFetches,
+    RoleOnNode,
+    SecretArns,
+    SHELL_HELPERS,
+    shellQuote,
+} from "./nodeScript";
 
 /** Where the data volume is mounted: the postgres user's home, holding PGDATA. */
 export const DATA_MOUNT_POINT = "/var/lib/postgresql";
@@ -111,23 +121,35 @@ function validate(spec: UserDataSpec): void {
         throw new Error(`node ${spec.nodeName} has no role`);
     }
     const etcs = spec.roles.map((r) => r.etc);
-    if (new Set(etcs).size !== etcs.length || new Set(spec.roles.map((r) => r.role)).size !== spec.roles.length) {
-        throw new Error(`node ${spec.nodeName}: each role needs its own role name and directory, got ${spec.roles.map((r) => `${r.role}:${r.etc}`).join(", ")}`);
+    if (
+        new Set(etcs).size !== etcs.length ||
+        new Set(spec.roles.map((r) => r.role)).size !== spec.roles.length
+    ) {
+        throw new Error(
+            `node ${spec.nodeName}: each role needs its own role name and directory, got ${spec.roles.map((r) => `${r.role}:${r.etc}`).join(", ")}`,
+        );
     }
     const runsPostgres = spec.roles.some((r) => r.role === "primary" || r.role === "replica");
     if (runsPostgres && !spec.dataVolumeId) {
         throw new Error(`node ${spec.nodeName} runs PostgreSQL and needs a data volume`);
     }
     if (spec.roles.some((r) => r.role === "backup-server") && !runsPostgres) {
-        throw new Error(`node ${spec.nodeName} runs no PostgreSQL: a pgBackRest TLS server belongs beside one`);
+        throw new Error(
+            `node ${spec.nodeName} runs no PostgreSQL: a pgBackRest TLS server belongs beside one`,
+        );
     }
     if (spec.scheduledBackup && !runsPostgres) {
-        throw new Error(`node ${spec.nodeName} runs no PostgreSQL: scheduled backups belong on PostgreSQL nodes`);
+        throw new Error(
+            `node ${spec.nodeName} runs no PostgreSQL: scheduled backups belong on PostgreSQL nodes`,
+        );
     }
-    const backupSecrets = spec.scheduledBackup?.secrets.filter((s) => s.credential !== "pgbackrest_client_key") ?? [];
+    const backupSecrets =
+        spec.scheduledBackup?.secrets.filter((s) => s.credential !== "pgbackrest_client_key") ?? [];
     if (backupSecrets.length > 0) {
         // EC2 nodes reach the bucket with their instance role; no S3 key is ever shipped to them.
-        throw new Error(`node ${spec.nodeName}: scheduled backups on EC2 take no secret but pgBackRest's client key (repo1-s3-key-type=auto), got ${backupSecrets.map((s) => s.credential).join(", ")}`);
+        throw new Error(
+            `node ${spec.nodeName}: scheduled backups on EC2 take no secret but pgBackRest's client key (repo1-s3-key-type=auto), got ${backupSecrets.map((s) => s.credential).join(", ")}`,
+        );
     }
     if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(spec.region)) {
         throw new Error(`${JSON.stringify(spec.region)} is not an AWS region`);
@@ -144,16 +166,30 @@ export function renderUserData(spec: UserDataSpec): string {
     validate(spec);
     const roles = spec.roles.map((r) => ({ ...r, plan: relocatePlan(r.plan, r.etc) }));
     const hasPgbouncer = roles.some((r) => r.role === "pgbouncer");
-    const scheduledBackup = spec.scheduledBackup ? relocatePlan(spec.scheduledBackup, SCHEDULED_BACKUP_ETC) : undefined;
+    const scheduledBackup = spec.scheduledBackup
+        ? relocatePlan(spec.scheduledBackup, SCHEDULED_BACKUP_ETC)
+        : undefined;
     const backupFiles = scheduledBackup ? [...scheduledBackup.files, ...backupTimerUnits()] : [];
     const secretFetches = [
         ...roles.map((r) => renderSecretFetches(r.plan.secrets, spec.secretArns, r.etc)),
-        ...(scheduledBackup && scheduledBackup.secrets.length > 0 ? [renderSecretFetches(scheduledBackup.secrets, spec.secretArns, SCHEDULED_BACKUP_ETC)] : []),
-        renderTlsCertificateFetches([...roles.flatMap((r) => r.plan.secrets), ...(scheduledBackup?.secrets ?? [])], spec.secretArns),
+        ...(scheduledBackup && scheduledBackup.secrets.length > 0
+            ? [renderSecretFetches(scheduledBackup.secrets, spec.secretArns, SCHEDULED_BACKUP_ETC)]
+            : []),
+        renderTlsCertificateFetches(
+            [...roles.flatMap((r) => r.plan.secrets), ...(scheduledBackup?.secrets ?? [])],
+            spec.secretArns,
+        ),
     ].filter((f) => f !== "");
     // The role script is most of the user data: its comments stay in the repository (EC2's 16 KB).
-    const files = [...roles.flatMap((r) => r.plan.files), ...roles.map(unitEnvFile), nodeUnit(), ...backupFiles].map((f) =>
-        f.path === ROLE_SCRIPT && typeof f.content === "string" ? { ...f, content: withoutCommentLines(f.content) } : f,
+    const files = [
+        ...roles.flatMap((r) => r.plan.files),
+        ...roles.map(unitEnvFile),
+        nodeUnit(),
+        ...backupFiles,
+    ].map((f) =>
+        f.path === ROLE_SCRIPT && typeof f.content === "string"
+            ? { ...f, content: withoutCommentLines(f.content) }
+            : f,
     );
     const units = roles.map((r) => `pgha-node@${r.role}.service`).join(" ");
     const indent = (text: string) => text.replace(/^(?=.)/gm, "  ");
@@ -239,7 +275,9 @@ main "$@"
 export function encodeUserData(script: string): string {
     const compressed = gzipDeterministic(Buffer.from(script, "utf8"));
     if (compressed.length > USER_DATA_LIMIT) {
-        throw new Error(`user data is ${compressed.length} bytes compressed, above EC2's limit of ${USER_DATA_LIMIT}`);
+        throw new Error(
+            `user data is ${compressed.length} bytes compressed, above EC2's limit of ${USER_DATA_LIMIT}`,
+        );
     }
     return compressed.toString("base64");
 }

@@ -35,7 +35,11 @@ export class BackupStore extends pulumi.ComponentResource {
 
     constructor(name: string, args: BackupStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:docker:BackupStore", name, {}, opts);
-        const key = new tls.PrivateKey(`${name}-tls`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const key = new tls.PrivateKey(
+            `${name}-tls`,
+            { algorithm: "ECDSA", ecdsaCurve: "P256" },
+            { parent: this },
+        );
         const cert = new tls.SelfSignedCert(
             `${name}-tls`,
             {
@@ -49,9 +53,22 @@ export class BackupStore extends pulumi.ComponentResource {
             { parent: this },
         );
         this.certificatePem = cert.certPem;
-        this.accessKey = pulumi.secret(new random.RandomPassword(`${name}-access-key`, { length: 20, special: false, upper: true, lower: false }, { parent: this }).result);
-        this.secretKey = pulumi.secret(new random.RandomPassword(`${name}-secret-key`, { length: 40, special: false }, { parent: this }).result);
-        const data = new docker.Volume(`${name}-data`, { name: `${args.containerName}-data`, labels: args.context.labels }, { parent: this });
+        this.accessKey = pulumi.secret(
+            new random.RandomPassword(
+                `${name}-access-key`,
+                { length: 20, special: false, upper: true, lower: false },
+                { parent: this },
+            ).result,
+        );
+        this.secretKey = pulumi.secret(
+            new random.RandomPassword(`${name}-secret-key`, { length: 40, special: false }, { parent: this })
+                .result,
+        );
+        const data = new docker.Volume(
+            `${name}-data`,
+            { name: `${args.containerName}-data`, labels: args.context.labels },
+            { parent: this },
+        );
         this.endpoint = { host: args.containerName, port: S3_PORT };
         this.container = new docker.Container(
             name,
@@ -60,13 +77,20 @@ export class BackupStore extends pulumi.ComponentResource {
                 hostname: args.containerName,
                 image: args.image,
                 command: ["server", "/data", "--address", `:${S3_PORT}`],
-                envs: [pulumi.interpolate`MINIO_ROOT_USER=${this.accessKey}`, pulumi.interpolate`MINIO_ROOT_PASSWORD=${this.secretKey}`],
+                envs: [
+                    pulumi.interpolate`MINIO_ROOT_USER=${this.accessKey}`,
+                    pulumi.interpolate`MINIO_ROOT_PASSWORD=${this.secretKey}`,
+                ],
                 labels: [...args.context.labels, { label: "pgha.role", value: "backup-store" }],
                 networksAdvanced: [{ name: args.context.networkName, aliases: [args.containerName] }],
                 volumes: [{ volumeName: data.name, containerPath: "/data" }],
                 uploads: [
                     { file: "/root/.minio/certs/public.crt", content: cert.certPem, executable: false },
-                    { file: "/root/.minio/certs/private.key", content: pulumi.secret(key.privateKeyPem), executable: false },
+                    {
+                        file: "/root/.minio/certs/private.key",
+                        content: pulumi.secret(key.privateKeyPem),
+                        executable: false,
+                    },
                 ],
                 restart: "unless-stopped",
             },

@@ -57,40 +57,69 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
         const containerName = (suffix: string) => `${name}-${suffix}`;
         const primaryHost = containerName(nodes.primary.name);
         // Ports follow the node's name, not its role: a failover moves no port.
-        const hostPort = (node: NodeSpec) => (node.index === 0 ? config.primaryPort : config.replicaBasePort + node.index - 1);
+        const hostPort = (node: NodeSpec) =>
+            node.index === 0 ? config.primaryPort : config.replicaBasePort + node.index - 1;
         const labels = [
             { label: "pgha.cluster", value: name },
             { label: "pgha.stack", value: pulumi.getStack() },
         ];
 
-        const image = new NodeImage(`${name}-image`, { baseImage: config.baseImage, imageName: `${name}-node:pg${config.postgresVersion}` }, { parent: this });
-        const network = new ClusterNetwork(`${name}-network`, { networkName: `${name}-net`, labels }, { parent: this });
-        const context: ContainerContext = { image: image.ref, networkName: network.networkName, labels, bindAddress: config.bindAddress };
+        const image = new NodeImage(
+            `${name}-image`,
+            { baseImage: config.baseImage, imageName: `${name}-node:pg${config.postgresVersion}` },
+            { parent: this },
+        );
+        const network = new ClusterNetwork(
+            `${name}-network`,
+            { networkName: `${name}-net`, labels },
+            { parent: this },
+        );
+        const context: ContainerContext = {
+            image: image.ref,
+            networkName: network.networkName,
+            labels,
+            bindAddress: config.bindAddress,
+        };
 
         // Backups: the local S3-compatible server unless an endpoint is configured.
-        const store = config.backupEnabled && config.backupS3Endpoint === undefined
-            ? new BackupStore(`${name}-s3`, { context, containerName: containerName("s3"), image: config.backupS3Image }, { parent: this })
-            : undefined;
+        const store =
+            config.backupEnabled && config.backupS3Endpoint === undefined
+                ? new BackupStore(
+                      `${name}-s3`,
+                      { context, containerName: containerName("s3"), image: config.backupS3Image },
+                      { parent: this },
+                  )
+                : undefined;
         const s3Credentials: Record<"s3_key" | "s3_key_secret", pulumi.Output<string>> | undefined = store
             ? { s3_key: store.accessKey, s3_key_secret: store.secretKey }
             : config.backupS3AccessKey !== undefined && config.backupS3SecretKey !== undefined
-              ? { s3_key: pulumi.secret(config.backupS3AccessKey), s3_key_secret: pulumi.secret(config.backupS3SecretKey) }
+              ? {
+                    s3_key: pulumi.secret(config.backupS3AccessKey),
+                    s3_key_secret: pulumi.secret(config.backupS3SecretKey),
+                }
               : undefined;
         this.backup = config.backupEnabled ? dockerBackupSettings(config, name, store) : undefined;
         // Backups from a replica: every replica gets a pgBackRest TLS server beside it, which the
         // scheduler reaches with a client certificate. The server certificate names the server of
         // every node the cluster may have, so neither scaling nor a failover changes it.
-        const backupTls = this.backup && config.backupFromReplica
-            ? new BackupTlsCertificates(
-                  `${name}-pgbackrest-tls`,
-                  { serverDnsNames: clusterNodes(MAX_REPLICAS).all.map((n) => backupServerHost(containerName(n.name))) },
-                  { parent: this },
-              )
-            : undefined;
+        const backupTls =
+            this.backup && config.backupFromReplica
+                ? new BackupTlsCertificates(
+                      `${name}-pgbackrest-tls`,
+                      {
+                          serverDnsNames: clusterNodes(MAX_REPLICAS).all.map((n) =>
+                              backupServerHost(containerName(n.name)),
+                          ),
+                      },
+                      { parent: this },
+                  )
+                : undefined;
 
         const facts: ClusterFacts = {
             pgMajor: config.postgresVersion,
-            postgres: this.backup ? { ...config, archive: { stanza: STANZA, timeoutSeconds: config.archiveTimeoutSeconds } } : config,
+            postgres: this.backup
+                ? { ...config, archive: { stanza: STANZA, timeoutSeconds: config.archiveTimeoutSeconds } }
+                : config,
             bootstrap: config,
             // Docker publishes ports through the network's gateway, which is on the same subnet.
             clusterCidrs: ["samenet"],
@@ -103,7 +132,9 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
         const secretValue = (need: SecretNeed): pulumi.Output<string> => {
             if (need.credential === "pgbackrest_server_key" || need.credential === "pgbackrest_client_key") {
                 if (!backupTls) throw new Error(`no pgBackRest TLS certificates for ${need.credential}`);
-                return need.credential === "pgbackrest_server_key" ? backupTls.serverKeyPem : backupTls.clientKeyPem;
+                return need.credential === "pgbackrest_server_key"
+                    ? backupTls.serverKeyPem
+                    : backupTls.clientKeyPem;
             }
             if (need.credential === "s3_key" || need.credential === "s3_key_secret") {
                 if (!s3Credentials) throw new Error(`no S3 credentials for ${need.credential}`);
@@ -125,15 +156,26 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                     containerName: containerName(node.name),
                     hostPort: hostPort(node),
                     shareSocket: node.role === "primary" && this.backup !== undefined,
-                    ...withSecrets(postgresNodePlan(facts, node, { self: containerName(node.name), primary: primaryHost })),
-                    ...(backupTls && node.role === "replica" ? { backupServer: withSecrets(backupServerPlan(facts, node)) } : {}),
+                    ...withSecrets(
+                        postgresNodePlan(facts, node, {
+                            self: containerName(node.name),
+                            primary: primaryHost,
+                        }),
+                    ),
+                    ...(backupTls && node.role === "replica"
+                        ? { backupServer: withSecrets(backupServerPlan(facts, node)) }
+                        : {}),
                 },
                 { parent: this, dependsOn },
             );
         const primary = postgresNode(nodes.primary, []);
         const slots = new ReplicationSlots(
             `${name}-slots`,
-            { context, containerName: containerName("slots"), ...withSecrets(slotsPlan(facts, nodes.replicas, primaryHost)) },
+            {
+                context,
+                containerName: containerName("slots"),
+                ...withSecrets(slotsPlan(facts, nodes.replicas, primaryHost)),
+            },
             { parent: this, dependsOn: [primary.container] },
         );
         const replicas = nodes.replicas.map((node) => postgresNode(node, [primary.container, slots.job]));
@@ -148,10 +190,18 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                     dataVolumeName: primary.dataVolumeName,
                     socketVolumeName: primary.socketVolumeName!,
                     ...withSecrets(
-                        backupSchedulerPlan(facts, config.databaseName, store !== undefined, backupTls ? replicas.map((r) => backupServerHost(r.hostName)) : []),
+                        backupSchedulerPlan(
+                            facts,
+                            config.databaseName,
+                            store !== undefined,
+                            backupTls ? replicas.map((r) => backupServerHost(r.hostName)) : [],
+                        ),
                     ),
                 },
-                { parent: this, dependsOn: [primary.container, ...(store ? [store.container] : []), ...replicaServers] },
+                {
+                    parent: this,
+                    dependsOn: [primary.container, ...(store ? [store.container] : []), ...replicaServers],
+                },
             );
         }
         new Pgbouncer(
@@ -176,14 +226,26 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
         const host = config.bindAddress === "0.0.0.0" ? "127.0.0.1" : config.bindAddress;
         this.primaryEndpoint = pulumi.output({ host, port: hostPort(nodes.primary) });
         this.replicaEndpoints = pulumi.output(
-            nodes.replicas.map((node) => ({ name: node.name, host, port: hostPort(node), slotName: node.slotName, applicationName: node.identity })),
+            nodes.replicas.map((node) => ({
+                name: node.name,
+                host,
+                port: hostPort(node),
+                slotName: node.slotName,
+                applicationName: node.identity,
+            })),
         );
         this.pgbouncerEndpoint = pulumi.output({ host, port: config.pgbouncerPort });
         if (this.backup && s3Credentials) {
             const { caCertificatePem, ...backupSettings } = this.backup;
             this.backupAccess = pulumi.secret(
                 pulumi
-                    .all([image.ref, network.networkName, s3Credentials.s3_key, s3Credentials.s3_key_secret, pulumi.output(caCertificatePem)])
+                    .all([
+                        image.ref,
+                        network.networkName,
+                        s3Credentials.s3_key,
+                        s3Credentials.s3_key_secret,
+                        pulumi.output(caCertificatePem),
+                    ])
                     .apply(([nodeImage, dockerNetwork, accessKey, secretKey, ca]) => ({
                         schedulerContainer: containerName("backup"),
                         nodeImage,
@@ -191,12 +253,21 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                         accessKey,
                         secretKey,
                         postgresVersion: config.postgresVersion,
-                        postgres: { maxConnections: config.maxConnections, synchronousMode: "off" as const, walKeepSizeMb: config.walKeepSizeMb, maxSlotWalKeepSizeMb: config.maxSlotWalKeepSizeMb },
+                        postgres: {
+                            maxConnections: config.maxConnections,
+                            synchronousMode: "off" as const,
+                            walKeepSizeMb: config.walKeepSizeMb,
+                            maxSlotWalKeepSizeMb: config.maxSlotWalKeepSizeMb,
+                        },
                         backup: { ...backupSettings, ...(ca ? { caCertificatePem: ca } : {}) },
                     })),
             );
         }
-        this.registerOutputs({ primaryEndpoint: this.primaryEndpoint, replicaEndpoints: this.replicaEndpoints, pgbouncerEndpoint: this.pgbouncerEndpoint });
+        this.registerOutputs({
+            primaryEndpoint: this.primaryEndpoint,
+            replicaEndpoints: this.replicaEndpoints,
+            pgbouncerEndpoint: this.pgbouncerEndpoint,
+        });
     }
 }
 
@@ -219,8 +290,14 @@ export interface DockerBackupAccess {
 }
 
 /** The dev stack's repository: the local server (verified against its own certificate), or the configured endpoint. */
-function dockerBackupSettings(config: ClusterConfig, clusterName: string, store: BackupStore | undefined): BackupSettings {
-    const [host, port] = store ? [store.endpoint.host, store.endpoint.port] : (config.backupS3Endpoint ?? "").split(":");
+function dockerBackupSettings(
+    config: ClusterConfig,
+    clusterName: string,
+    store: BackupStore | undefined,
+): BackupSettings {
+    const [host, port] = store
+        ? [store.endpoint.host, store.endpoint.port]
+        : (config.backupS3Endpoint ?? "").split(":");
     return {
         repository: {
             endpoint: String(host),

@@ -16,7 +16,11 @@ export class ClusterNetwork extends pulumi.ComponentResource {
 
     constructor(name: string, args: ClusterNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:docker:ClusterNetwork", name, {}, opts);
-        const network = new docker.Network(name, { name: args.networkName, driver: "bridge", labels: args.labels }, { parent: this });
+        const network = new docker.Network(
+            name,
+            { name: args.networkName, driver: "bridge", labels: args.labels },
+            { parent: this },
+        );
         this.networkName = network.name;
         this.registerOutputs({ networkName: this.networkName });
     }

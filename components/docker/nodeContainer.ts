@@ -54,9 +54,22 @@ export function nodeContainer(
             envs: args.secretEnvs,
             labels: [...ctx.labels, { label: "pgha.role", value: args.role }],
             networksAdvanced: [{ name: ctx.networkName, aliases: [args.containerName] }],
-            ports: args.publish ? [{ internal: args.publish.internal, external: args.publish.external, ip: ctx.bindAddress, protocol: "tcp" }] : [],
+            ports: args.publish
+                ? [
+                      {
+                          internal: args.publish.internal,
+                          external: args.publish.external,
+                          ip: ctx.bindAddress,
+                          protocol: "tcp",
+                      },
+                  ]
+                : [],
             volumes: args.volumes ?? [],
-            uploads: args.files.map((f) => ({ file: f.path, content: f.content, executable: f.executable ?? false })),
+            uploads: args.files.map((f) => ({
+                file: f.path,
+                content: f.content,
+                executable: f.executable ?? false,
+            })),
             ...(oneShot
                 ? { restart: "no", mustRun: false, attach: true, logs: true }
                 : {
@@ -64,7 +77,13 @@ export function nodeContainer(
                       // PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
                       stopSignal: "SIGINT",
                       stopTimeout: 60,
-                      healthcheck: { tests: ["CMD", ROLE_SCRIPT, "health"], interval: "2s", timeout: "5s", retries: 5, startPeriod },
+                      healthcheck: {
+                          tests: ["CMD", ROLE_SCRIPT, "health"],
+                          interval: "2s",
+                          timeout: "5s",
+                          retries: 5,
+                          startPeriod,
+                      },
                       wait: true,
                       waitTimeout: 600,
                   }),

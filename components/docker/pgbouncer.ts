@@ -27,7 +27,13 @@ export class Pgbouncer extends pulumi.ComponentResource {
         this.container = nodeContainer(
             name,
             args.context,
-            { containerName: args.containerName, role: "pgbouncer", files: args.files, secretEnvs: args.secretEnvs, publish: { internal: PGBOUNCER_PORT, external: args.hostPort } },
+            {
+                containerName: args.containerName,
+                role: "pgbouncer",
+                files: args.files,
+                secretEnvs: args.secretEnvs,
+                publish: { internal: PGBOUNCER_PORT, external: args.hostPort },
+            },
             { parent: this },
         );
         this.registerOutputs({});

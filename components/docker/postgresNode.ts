@@ -54,12 +54,20 @@ export class PostgresNode extends pulumi.ComponentResource {
 
     constructor(name: string, args: PostgresNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:docker:PostgresNode", name, {}, opts);
-        const volume = new docker.Volume(`${name}-data`, { name: `${args.containerName}-data`, labels: args.context.labels }, { parent: this });
+        const volume = new docker.Volume(
+            `${name}-data`,
+            { name: `${args.containerName}-data`, labels: args.context.labels },
+            { parent: this },
+        );
         this.hostName = args.containerName;
         this.dataVolumeName = volume.name;
         const volumes = [{ volumeName: volume.name, containerPath: DATA_MOUNT }];
         if (args.shareSocket || args.backupServer) {
-            const socket = new docker.Volume(`${name}-run`, { name: `${args.containerName}-run`, labels: args.context.labels }, { parent: this });
+            const socket = new docker.Volume(
+                `${name}-run`,
+                { name: `${args.containerName}-run`, labels: args.context.labels },
+                { parent: this },
+            );
             this.socketVolumeName = socket.name;
             volumes.push({ volumeName: socket.name, containerPath: SOCKET_MOUNT });
         }
@@ -69,7 +77,8 @@ export class PostgresNode extends pulumi.ComponentResource {
             {
                 containerName: args.containerName,
                 role: args.node.role,
-                files: args.files, secretEnvs: args.secretEnvs,
+                files: args.files,
+                secretEnvs: args.secretEnvs,
                 publish: { internal: POSTGRES_PORT, external: args.hostPort },
                 volumes,
             },
@@ -79,7 +88,12 @@ export class PostgresNode extends pulumi.ComponentResource {
             this.backupServer = nodeContainer(
                 `${name}-pgbackrest`,
                 args.context,
-                { containerName: backupServerHost(args.containerName), role: "backup-server", ...args.backupServer, volumes },
+                {
+                    containerName: backupServerHost(args.containerName),
+                    role: "backup-server",
+                    ...args.backupServer,
+                    volumes,
+                },
                 { parent: this, dependsOn: [this.container] },
             );
         }

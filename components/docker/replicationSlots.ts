@@ -27,7 +27,17 @@ export class ReplicationSlots extends pulumi.ComponentResource {
 
     constructor(name: string, args: ReplicationSlotsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:docker:ReplicationSlots", name, {}, opts);
-        this.job = nodeContainer(name, args.context, { containerName: args.containerName, role: "reconcile-slots", files: args.files, secretEnvs: args.secretEnvs }, { parent: this });
+        this.job = nodeContainer(
+            name,
+            args.context,
+            {
+                containerName: args.containerName,
+                role: "reconcile-slots",
+                files: args.files,
+                secretEnvs: args.secretEnvs,
+            },
+            { parent: this },
+        );
         this.registerOutputs({});
     }
 }

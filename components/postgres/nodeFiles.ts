@@ -14,11 +14,22 @@ export interface NodeFile {
 }
 
 /** Node roles, as the role script's first argument. */
-export type NodeRole = "primary" | "replica" | "pgbouncer" | "reconcile-slots" | "backup-scheduler" | "backup-server" | "restore";
+export type NodeRole =
+    | "primary"
+    | "replica"
+    | "pgbouncer"
+    | "reconcile-slots"
+    | "backup-scheduler"
+    | "backup-server"
+    | "restore";
 
 /** The role script, shared by every platform (components/postgres/node/pgha-node.sh). */
 export function roleScript(): NodeFile {
-    return { path: ROLE_SCRIPT, content: fs.readFileSync(path.join(__dirname, "node", "pgha-node.sh"), "utf8"), executable: true };
+    return {
+        path: ROLE_SCRIPT,
+        content: fs.readFileSync(path.join(__dirname, "node", "pgha-node.sh"), "utf8"),
+        executable: true,
+    };
 }
 
 /** node.env: the non-secret facts the role script reads. Values are validated identifiers and host names. */

@@ -31,7 +31,9 @@ export const PGBOUNCER_DATABASES_INI = `${NODE_PATHS.run}/pgbouncer-databases.in
  * (round-robin), reloading PgBouncer when that changes. The node.env of {@link pgbouncerEnv} says
  * which hosts those are.
  */
-export function renderPgbouncerIni(s: Pick<PgbouncerSettings, "poolMode" | "poolSize" | "maxClientConnections">): string {
+export function renderPgbouncerIni(
+    s: Pick<PgbouncerSettings, "poolMode" | "poolSize" | "maxClientConnections">,
+): string {
     return [
         "; Rendered by pgha.",
         "[pgbouncer]",

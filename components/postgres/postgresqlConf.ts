@@ -80,7 +80,11 @@ export function renderPostgresqlConf(settings: PostgresSettings, node: Pick<Node
         "",
         "# WAL archiving (the primary archives; a standby ignores archive_mode = on until promoted)",
         ...(settings.archive
-            ? ["archive_mode = on", `archive_command = 'timeout 120 pgbackrest --stanza=${settings.archive.stanza} archive-push %p'`, `archive_timeout = ${settings.archive.timeoutSeconds}`]
+            ? [
+                  "archive_mode = on",
+                  `archive_command = 'timeout 120 pgbackrest --stanza=${settings.archive.stanza} archive-push %p'`,
+                  `archive_timeout = ${settings.archive.timeoutSeconds}`,
+              ]
             : ["archive_mode = off"]),
         "",
         "# Logging to stderr: the platform collects it (docker logs, journald).",
@@ -88,7 +92,11 @@ export function renderPostgresqlConf(settings: PostgresSettings, node: Pick<Node
         "log_replication_commands = on",
         "log_min_duration_statement = 1000",
     ];
-    lines.push("", "# Upstream, while this node is a replica (written at start-up; absent on the primary)", `include_if_exists = '${UPSTREAM_CONF}'`);
+    lines.push(
+        "",
+        "# Upstream, while this node is a replica (written at start-up; absent on the primary)",
+        `include_if_exists = '${UPSTREAM_CONF}'`,
+    );
     return lines.join("\n") + "\n";
 }
 

@@ -3,12 +3,20 @@ import { renderBootstrapSql, BootstrapSettings } from "./bootstrapSql";
 import { configFile, nodeEnvFile, NodeFile, roleScript } from "./nodeFiles";
 import { pgbouncerEnv, renderPgbouncerIni, PgbouncerSettings } from "./pgbouncerIni";
 import { NODE_PATHS, PostgresSettings, renderPgHba, renderPostgresqlConf } from "./postgresqlConf";
-import { BackupSettings, PGBACKREST_PATHS, PGBACKREST_TLS_PATHS, renderPgbackrestConf, renderPgbackrestServerConf, ReplicaBackupRole } from "./pgbackrestConf";
+import {
+    BackupSettings,
+    PGBACKREST_PATHS,
+    PGBACKREST_TLS_PATHS,
+    renderPgbackrestConf,
+    renderPgbackrestServerConf,
+    ReplicaBackupRole,
+} from "./pgbackrestConf";
 import { NodeSpec } from "./topology";
 import type { CredentialName } from "../secrets/replicationSecrets";
 
 /** Secrets a node may need: a cluster credential, the backup repository's shared S3 key, or a pgBackRest TLS key. */
-export type SecretName = CredentialName | "s3_key" | "s3_key_secret" | "pgbackrest_server_key" | "pgbackrest_client_key";
+export type SecretName =
+    CredentialName | "s3_key" | "s3_key_secret" | "pgbackrest_server_key" | "pgbackrest_client_key";
 
 /** A secret a role needs in /etc/pgha/secrets: the password itself, or only its SCRAM verifier. */
 export interface SecretNeed {
@@ -64,10 +72,17 @@ function backupParts(facts: ClusterFacts, replicaBackup: ReplicaBackupRole = {})
         return { files: [], secrets: [] };
     }
     const { caFile } = facts.backup.repository;
-    const ca = caFile && facts.backup.caCertificatePem ? [{ path: caFile, content: facts.backup.caCertificatePem }] : [];
+    const ca =
+        caFile && facts.backup.caCertificatePem
+            ? [{ path: caFile, content: facts.backup.caCertificatePem }]
+            : [];
     const tls = replicaBackupTlsParts(facts, replicaBackup);
     return {
-        files: [{ path: PGBACKREST_PATHS.conf, content: renderPgbackrestConf(facts.backup, replicaBackup) }, ...ca, ...tls.files],
+        files: [
+            { path: PGBACKREST_PATHS.conf, content: renderPgbackrestConf(facts.backup, replicaBackup) },
+            ...ca,
+            ...tls.files,
+        ],
         secrets: [...tls.secrets, ...(facts.backup.repository.keyType === "shared" ? S3_KEY_SECRETS : [])],
     };
 }
@@ -89,7 +104,9 @@ function replicaBackupTlsParts(facts: ClusterFacts, replicaBackup: ReplicaBackup
 
 function requireBackupTls(facts: ClusterFacts): BackupTlsCertificatePems {
     if (!facts.backupTls) {
-        throw new Error("backups from a replica need the pgBackRest TLS certificates (ClusterFacts.backupTls)");
+        throw new Error(
+            "backups from a replica need the pgBackRest TLS certificates (ClusterFacts.backupTls)",
+        );
     }
     return facts.backupTls;
 }
@@ -99,7 +116,13 @@ function merge(...plans: RolePlan[]): RolePlan {
 }
 
 function env(node: string, role: string, pgMajor: number, extra: Record<string, string> = {}): NodeFile {
-    return nodeEnvFile({ PGHA_NODE: node, PGHA_ROLE: role, PG_MAJOR: pgMajor, PGDATA: NODE_PATHS.pgdata, ...extra });
+    return nodeEnvFile({
+        PGHA_NODE: node,
+        PGHA_ROLE: role,
+        PG_MAJOR: pgMajor,
+        PGDATA: NODE_PATHS.pgdata,
+        ...extra,
+    });
 }
 
 /** Where a PostgreSQL node is and where its primary is, as host names or addresses on the cluster network. */
@@ -118,12 +141,18 @@ export interface NodeHosts {
  * streaming. Every node has the replicator's password, which a replica streams with.
  */
 export function postgresNodePlan(facts: ClusterFacts, node: NodeSpec, hosts: NodeHosts): RolePlan {
-    const verifiers = (["superuser", "replicator", "app", "pgbouncer_auth", "monitor"] as const).map((credential) => ({ credential, form: "verifier" as const }));
+    const verifiers = (["superuser", "replicator", "app", "pgbouncer_auth", "monitor"] as const).map(
+        (credential) => ({ credential, form: "verifier" as const }),
+    );
     // A replica gets the backup settings too, so it archives as soon as it is promoted.
     return merge(backupParts(facts), {
         files: [
             roleScript(),
-            env(node.identity, node.role, facts.pgMajor, { PGHA_HOST: hosts.self, PGHA_PRIMARY_HOST: hosts.primary, PGHA_SLOT: node.slotName }),
+            env(node.identity, node.role, facts.pgMajor, {
+                PGHA_HOST: hosts.self,
+                PGHA_PRIMARY_HOST: hosts.primary,
+                PGHA_SLOT: node.slotName,
+            }),
             configFile("postgresql.conf", renderPostgresqlConf(facts.postgres, node)),
             configFile("pg_hba.conf", renderPgHba(facts.clusterCidrs, facts.clientCidrs)),
             configFile("bootstrap.sql", renderBootstrapSql(facts.bootstrap)),
@@ -138,7 +167,11 @@ export function postgresNodePlan(facts: ClusterFacts, node: NodeSpec, hosts: Nod
  */
 export function pgbouncerPlan(facts: ClusterFacts, settings: PgbouncerSettings): RolePlan {
     return {
-        files: [roleScript(), env("pgbouncer", "pgbouncer", facts.pgMajor, pgbouncerEnv(settings)), configFile("pgbouncer.ini", renderPgbouncerIni(settings))],
+        files: [
+            roleScript(),
+            env("pgbouncer", "pgbouncer", facts.pgMajor, pgbouncerEnv(settings)),
+            configFile("pgbouncer.ini", renderPgbouncerIni(settings)),
+        ],
         secrets: [
             { credential: "pgbouncer_auth", form: "password" },
             { credential: "monitor", form: "password" },
@@ -150,7 +183,13 @@ export function pgbouncerPlan(facts: ClusterFacts, settings: PgbouncerSettings):
 export function slotsPlan(facts: ClusterFacts, replicas: readonly NodeSpec[], primaryHost: string): RolePlan {
     const slots = replicas.map((r) => r.slotName).join(" ");
     return {
-        files: [roleScript(), env("slots", "reconcile-slots", facts.pgMajor, { PGHA_PRIMARY_HOST: primaryHost, PGHA_EXPECTED_SLOTS: slots })],
+        files: [
+            roleScript(),
+            env("slots", "reconcile-slots", facts.pgMajor, {
+                PGHA_PRIMARY_HOST: primaryHost,
+                PGHA_EXPECTED_SLOTS: slots,
+            }),
+        ],
         secrets: [{ credential: "replicator", form: "password" }],
     };
 }
@@ -162,7 +201,12 @@ export function slotsPlan(facts: ClusterFacts, replicas: readonly NodeSpec[], pr
  * With `standbyHosts` (the replicas' pgBackRest servers) it copies the data files from a
  * streaming replica.
  */
-export function backupSchedulerPlan(facts: ClusterFacts, databaseName: string, createBucket: boolean, standbyHosts: readonly string[] = []): RolePlan {
+export function backupSchedulerPlan(
+    facts: ClusterFacts,
+    databaseName: string,
+    createBucket: boolean,
+    standbyHosts: readonly string[] = [],
+): RolePlan {
     if (!facts.backup) {
         throw new Error("backupSchedulerPlan needs backup settings");
     }
@@ -222,7 +266,12 @@ export function restorePlan(facts: ClusterFacts, targetTime?: string): RolePlan 
     return merge(backupParts(facts), {
         files: [
             roleScript(),
-            env("restore", "restore", facts.pgMajor, targetTime ? { PGHA_RESTORE_TARGET_TIME: targetTime } : {}),
+            env(
+                "restore",
+                "restore",
+                facts.pgMajor,
+                targetTime ? { PGHA_RESTORE_TARGET_TIME: targetTime } : {},
+            ),
             configFile("postgresql.conf", renderPostgresqlConf(postgres, { identity: "restore" })),
             configFile("pg_hba.conf", renderPgHba(facts.clusterCidrs, facts.clientCidrs)),
         ],

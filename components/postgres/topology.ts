@@ -39,7 +39,17 @@ export function clusterNodes(replicas: number, primaryNode = "primary"): Cluster
     }
     const all = names.map((name, index): NodeSpec => {
         const identity = name.replace("-", "_");
-        return { name, role: name === primaryNode ? "primary" : "replica", identity, slotName: `${SLOT_PREFIX}${identity}`, index };
+        return {
+            name,
+            role: name === primaryNode ? "primary" : "replica",
+            identity,
+            slotName: `${SLOT_PREFIX}${identity}`,
+            index,
+        };
     });
-    return { primary: all.find((n) => n.role === "primary")!, replicas: all.filter((n) => n.role === "replica"), all };
+    return {
+        primary: all.find((n) => n.role === "primary")!,
+        replicas: all.filter((n) => n.role === "replica"),
+        all,
+    };
 }

@@ -37,7 +37,12 @@ export class BackupTlsCertificates extends pulumi.ComponentResource implements B
 
     constructor(name: string, args: BackupTlsCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:secrets:BackupTlsCertificates", name, {}, opts);
-        const privateKey = (suffix: string) => new tls.PrivateKey(`${name}-${suffix}`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const privateKey = (suffix: string) =>
+            new tls.PrivateKey(
+                `${name}-${suffix}`,
+                { algorithm: "ECDSA", ecdsaCurve: "P256" },
+                { parent: this },
+            );
         const caKey = privateKey("ca");
         const ca = new tls.SelfSignedCert(
             `${name}-ca`,
@@ -51,9 +56,17 @@ export class BackupTlsCertificates extends pulumi.ComponentResource implements B
             },
             { parent: this },
         );
-        const signed = (suffix: string, request: Omit<tls.CertRequestArgs, "privateKeyPem">, use: "server_auth" | "client_auth") => {
+        const signed = (
+            suffix: string,
+            request: Omit<tls.CertRequestArgs, "privateKeyPem">,
+            use: "server_auth" | "client_auth",
+        ) => {
             const key = privateKey(suffix);
-            const csr = new tls.CertRequest(`${name}-${suffix}`, { ...request, privateKeyPem: key.privateKeyPem }, { parent: this });
+            const csr = new tls.CertRequest(
+                `${name}-${suffix}`,
+                { ...request, privateKeyPem: key.privateKeyPem },
+                { parent: this },
+            );
             const cert = new tls.LocallySignedCert(
                 `${name}-${suffix}`,
                 {
@@ -70,7 +83,11 @@ export class BackupTlsCertificates extends pulumi.ComponentResource implements B
         };
         const server = signed(
             "server",
-            { subject: { commonName: `${name} pgBackRest server` }, dnsNames: args.serverDnsNames ?? [], ipAddresses: args.serverIpAddresses ?? [] },
+            {
+                subject: { commonName: `${name} pgBackRest server` },
+                dnsNames: args.serverDnsNames ?? [],
+                ipAddresses: args.serverIpAddresses ?? [],
+            },
             "server_auth",
         );
         const client = signed("client", { subject: { commonName: PGBACKREST_TLS_CLIENT } }, "client_auth");

@@ -6,7 +6,13 @@ import { deriveSalt, scramSha256Verifier } from "../postgres/scram";
 export type CredentialName = "superuser" | "replicator" | "app" | "pgbouncer_auth" | "monitor";
 
 /** The credentials ReplicationSecrets creates, in a stable order. */
-export const CREDENTIAL_NAMES: readonly CredentialName[] = ["superuser", "replicator", "app", "pgbouncer_auth", "monitor"];
+export const CREDENTIAL_NAMES: readonly CredentialName[] = [
+    "superuser",
+    "replicator",
+    "app",
+    "pgbouncer_auth",
+    "monitor",
+];
 
 /** Options of {@link ReplicationSecrets}. */
 export interface ReplicationSecretsArgs {
@@ -33,7 +39,13 @@ export class ReplicationSecrets extends pulumi.ComponentResource {
             throw new Error(`ReplicationSecrets length must be an integer from 24 to 128, got ${length}`);
         }
         const generate = (credential: string, len: number) =>
-            pulumi.secret(new random.RandomPassword(`${name}-${credential}`, { length: len, special: false }, { parent: this }).result);
+            pulumi.secret(
+                new random.RandomPassword(
+                    `${name}-${credential}`,
+                    { length: len, special: false },
+                    { parent: this },
+                ).result,
+            );
 
         // One secret seed gives each role its own stable salt, so verifiers do not change between runs.
         const saltSeed = generate("scram-salt-seed", 32);
@@ -42,7 +54,9 @@ export class ReplicationSecrets extends pulumi.ComponentResource {
         for (const credential of CREDENTIAL_NAMES) {
             passwords[credential] = generate(credential, length);
             verifiers[credential] = pulumi.secret(
-                pulumi.all([passwords[credential], saltSeed]).apply(([password, seed]) => scramSha256Verifier(password, deriveSalt(seed, credential))),
+                pulumi
+                    .all([passwords[credential], saltSeed])
+                    .apply(([password, seed]) => scramSha256Verifier(password, deriveSalt(seed, credential))),
             );
         }
         this.passwords = passwords;

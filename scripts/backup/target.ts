@@ -18,7 +18,13 @@ const backupOutputsSchema = z.object({
             accessKey: z.string(),
             secretKey: z.string(),
             postgresVersion: z.number().int(),
-            postgres: z.object({ maxConnections: z.number(), walKeepSizeMb: z.number(), maxSlotWalKeepSizeMb: z.number() }).passthrough(),
+            postgres: z
+                .object({
+                    maxConnections: z.number(),
+                    walKeepSizeMb: z.number(),
+                    maxSlotWalKeepSizeMb: z.number(),
+                })
+                .passthrough(),
             backup: z.object({ repository: z.object({}).passthrough() }).passthrough(),
         })
         .passthrough(),
@@ -33,10 +39,21 @@ export type BackupTarget = z.infer<typeof backupOutputsSchema>;
  * given twice is rejected with a message naming the flag.
  * @throws InputError naming the flag and what is allowed.
  */
-export function parseToolArgs<T extends Record<string, { type: "string" | "boolean" }>>(argv: readonly string[], options: T) {
-    const values = parseFlags(argv, { stack: { type: "string" }, outputs: { type: "string" }, help: { type: "boolean", short: "h" }, ...options }) as Record<string, string | boolean | undefined>;
+export function parseToolArgs<T extends Record<string, { type: "string" | "boolean" }>>(
+    argv: readonly string[],
+    options: T,
+) {
+    const values = parseFlags(argv, {
+        stack: { type: "string" },
+        outputs: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        ...options,
+    }) as Record<string, string | boolean | undefined>;
     if (values.help) return { help: true as const, values };
-    const source: OutputsSource = parseSource({ stack: values.stack as string | undefined, outputs: values.outputs as string | undefined });
+    const source: OutputsSource = parseSource({
+        stack: values.stack as string | undefined,
+        outputs: values.outputs as string | undefined,
+    });
     return { help: false as const, values, source };
 }
 
@@ -44,7 +61,10 @@ export function parseToolArgs<T extends Record<string, { type: "string" | "boole
  * Loads the cluster's backup facts.
  * @throws InputError when the outputs are unusable, backups are off, or the platform is not Docker (AWS: names the SSM way).
  */
-export async function loadBackupTarget(source: OutputsSource, run: PulumiRunner = runPulumi): Promise<BackupTarget> {
+export async function loadBackupTarget(
+    source: OutputsSource,
+    run: PulumiRunner = runPulumi,
+): Promise<BackupTarget> {
     const raw = await loadRawOutputs(source, run);
     if (typeof raw === "object" && raw !== null && (raw as Record<string, unknown>).platform === "aws") {
         // Not built yet: these tools drive Docker. The AWS backupAccess output names the SSM targets.
@@ -56,7 +76,9 @@ export async function loadBackupTarget(source: OutputsSource, run: PulumiRunner 
     if (!parsed.success) {
         const keys = [...new Set(parsed.error.issues.map((i) => i.path.join(".")))];
         if (keys.includes("backupAccess")) {
-            throw new InputError("the outputs have no backupAccess: backups are off (pgha:backupEnabled) or the stack is not on Docker; on AWS run the tools on the primary through SSM");
+            throw new InputError(
+                "the outputs have no backupAccess: backups are off (pgha:backupEnabled) or the stack is not on Docker; on AWS run the tools on the primary through SSM",
+            );
         }
         throw new InputError(`the outputs are not a pgha cluster's: check ${keys.join(", ")}`);
     }

@@ -44,7 +44,12 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Parse
     try {
         ({ values } = parseArgs({
             args: [...argv],
-            options: { quick: { type: "boolean" }, only: { type: "string" }, "out-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
+            options: {
+                quick: { type: "boolean" },
+                only: { type: "string" },
+                "out-dir": { type: "string" },
+                help: { type: "boolean", short: "h" },
+            },
             strict: true,
             allowPositionals: false,
         }));
@@ -55,10 +60,15 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Parse
     const quick = values.quick ?? false;
     let sections: Section[] = [...SECTIONS];
     if (values.only !== undefined) {
-        const asked = values.only.split(",").map((s) => s.trim()).filter((s) => s !== "");
+        const asked = values.only
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "");
         const unknown = asked.filter((s) => !(SECTIONS as readonly string[]).includes(s));
         if (asked.length === 0 || unknown.length > 0) {
-            throw new InputError(`--only takes a comma-separated list of ${SECTIONS.join(", ")}; got ${JSON.stringify(values.only)}`);
+            throw new InputError(
+                `--only takes a comma-separated list of ${SECTIONS.join(", ")}; got ${JSON.stringify(values.only)}`,
+            );
         }
         sections = SECTIONS.filter((s) => asked.includes(s));
     }

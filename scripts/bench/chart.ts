@@ -17,7 +17,10 @@ export interface ChartInput {
     script: string;
 }
 
-const MODE_TITLE = { async: "asynchronous (synchronousMode=off)", sync: "synchronous (synchronousMode=any1)" } as const;
+const MODE_TITLE = {
+    async: "asynchronous (synchronousMode=off)",
+    sync: "synchronous (synchronousMode=any1)",
+} as const;
 
 /** gnuplot string literal: single quotes, doubled inside. */
 function quote(text: string): string {
@@ -34,7 +37,11 @@ function quote(text: string): string {
 export function lagChart(modes: readonly LagModeResult[], dataPath: string, pngPath: string): ChartInput {
     const drawn = modes.filter((m) => m.rates.some((r) => r.series.length > 0));
     if (drawn.length === 0) throw new Error("no lag samples to draw");
-    const replicas = [...new Set(drawn.flatMap((m) => m.rates.flatMap((r) => r.series.flatMap((s) => Object.keys(s.replicas)))))].sort();
+    const replicas = [
+        ...new Set(
+            drawn.flatMap((m) => m.rates.flatMap((r) => r.series.flatMap((s) => Object.keys(s.replicas)))),
+        ),
+    ].sort();
     const blocks: string[] = [];
     const panels: string[] = [];
     drawn.forEach((mode, index) => {
@@ -43,17 +50,34 @@ export function lagChart(modes: readonly LagModeResult[], dataPath: string, pngP
         let offset = 0;
         for (const rate of mode.rates) {
             if (rate.series.length === 0) continue;
-            marks.push(`set arrow from ${offset.toFixed(2)}, graph 0 to ${offset.toFixed(2)}, graph 1 nohead dashtype 2 linecolor rgb 'gray50'`);
-            marks.push(`set label ${quote(rateLabel(rate.rate))} at ${(offset + 0.2).toFixed(2)}, graph 0.94 font ',9'`);
+            marks.push(
+                `set arrow from ${offset.toFixed(2)}, graph 0 to ${offset.toFixed(2)}, graph 1 nohead dashtype 2 linecolor rgb 'gray50'`,
+            );
+            marks.push(
+                `set label ${quote(rateLabel(rate.rate))} at ${(offset + 0.2).toFixed(2)}, graph 0.94 font ',9'`,
+            );
             for (const sample of rate.series) {
-                const values = replicas.map((r) => (sample.replicas[r] ? sample.replicas[r].replayMs.toFixed(3) : "NaN"));
+                const values = replicas.map((r) =>
+                    sample.replicas[r] ? sample.replicas[r].replayMs.toFixed(3) : "NaN",
+                );
                 rows.push(`${(offset + sample.t / 1000).toFixed(3)} ${values.join(" ")}`);
             }
             offset += rate.series[rate.series.length - 1].t / 1000 + 0.5;
         }
         blocks.push(rows.join("\n"));
-        const plots = replicas.map((r, i) => `${quote(dataPath)} index ${index} using 1:${i + 2} with lines linewidth 1.5 title ${quote(r)}`);
-        panels.push([`set title ${quote(MODE_TITLE[mode.mode])}`, ...marks, `plot ${plots.join(", \\\n     ")}`, "unset arrow", "unset label"].join("\n"));
+        const plots = replicas.map(
+            (r, i) =>
+                `${quote(dataPath)} index ${index} using 1:${i + 2} with lines linewidth 1.5 title ${quote(r)}`,
+        );
+        panels.push(
+            [
+                `set title ${quote(MODE_TITLE[mode.mode])}`,
+                ...marks,
+                `plot ${plots.join(", \\\n     ")}`,
+                "unset arrow",
+                "unset label",
+            ].join("\n"),
+        );
     });
     const script = [
         `set terminal pngcairo size 1200,${380 * drawn.length + 60} font 'sans,10'`,
@@ -84,7 +108,13 @@ export async function drawLagChart(modes: readonly LagModeResult[], pngPath: str
         await fs.writeFile(path.join(dir, "lag.gp"), script);
         await new Promise<void>((resolve, reject) =>
             execFile("gnuplot", [path.join(dir, "lag.gp")], { timeout: 60_000 }, (err, _stdout, stderr) =>
-                err ? reject(new Error(`gnuplot failed: ${stderr.trim() || err.message} (run scripts/bench/prepare.sh)`)) : resolve(),
+                err
+                    ? reject(
+                          new Error(
+                              `gnuplot failed: ${stderr.trim() || err.message} (run scripts/bench/prepare.sh)`,
+                          ),
+                      )
+                    : resolve(),
             ),
         );
     } finally {

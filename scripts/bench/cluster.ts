@@ -5,7 +5,12 @@
  */
 import Docker from "dockerode";
 import { Client } from "pg";
-import { deployStack, destroyStack, stackOutputsPath, waitUntilAllStream } from "../../test/e2e/support/devCluster";
+import {
+    deployStack,
+    destroyStack,
+    stackOutputsPath,
+    waitUntilAllStream,
+} from "../../test/e2e/support/devCluster";
 import { ClusterOutputs, Endpoint, outputSecrets, parseClusterOutputs } from "../verify/outputs";
 import type { PgTarget } from "./pgbench";
 import { jsonOutput, runCommand, TSX } from "./proc";
@@ -15,7 +20,12 @@ export const BENCH_STACK = "bench";
 /** Prefix of every Docker object of the bench stack (and of its restore containers). */
 export const BENCH_PREFIX = "pgha-bench-";
 /** The bench stack's config on top of the e2e config (local base and S3 images, PostgreSQL 15). */
-export const BENCH_CONFIG = { "pgha:primaryPort": 15432, "pgha:replicaBasePort": 15433, "pgha:pgbouncerPort": 16432, "pgha:replicas": 2 } as const;
+export const BENCH_CONFIG = {
+    "pgha:primaryPort": 15432,
+    "pgha:replicaBasePort": 15433,
+    "pgha:pgbouncerPort": 16432,
+    "pgha:replicas": 2,
+} as const;
 /** Where each deploy writes the stack outputs (mode 0600; secrets inside). */
 export const BENCH_OUTPUTS = stackOutputsPath(BENCH_STACK);
 
@@ -33,7 +43,10 @@ export interface DeployedCluster {
 export async function deployBench(mode: SyncMode): Promise<DeployedCluster> {
     const started = Date.now();
     const run = await deployStack(BENCH_STACK, { ...BENCH_CONFIG, "pgha:synchronousMode": mode });
-    return { outputs: parseClusterOutputs(run.outputs, "bench stack outputs"), upSeconds: (Date.now() - started) / 1000 };
+    return {
+        outputs: parseClusterOutputs(run.outputs, "bench stack outputs"),
+        upSeconds: (Date.now() - started) / 1000,
+    };
 }
 
 /**
@@ -44,7 +57,11 @@ export async function deployBench(mode: SyncMode): Promise<DeployedCluster> {
  */
 export async function destroyBench(docker = new Docker()): Promise<void> {
     for (const c of await docker.listContainers()) {
-        if (c.Names.some((n) => n.replace(/^\//, "").startsWith(BENCH_PREFIX))) await docker.getContainer(c.Id).kill().catch(() => undefined);
+        if (c.Names.some((n) => n.replace(/^\//, "").startsWith(BENCH_PREFIX)))
+            await docker
+                .getContainer(c.Id)
+                .kill()
+                .catch(() => undefined);
     }
     await destroyStack(BENCH_STACK);
     await removeBenchLeftovers(docker);
@@ -53,21 +70,31 @@ export async function destroyBench(docker = new Docker()): Promise<void> {
 /** Removes containers, then volumes, then networks whose names start with `pgha-bench-`; nothing else. */
 export async function removeBenchLeftovers(docker = new Docker()): Promise<string[]> {
     const removed: string[] = [];
-    const ours = (name: string | undefined) => name !== undefined && name.replace(/^\//, "").startsWith(BENCH_PREFIX);
+    const ours = (name: string | undefined) =>
+        name !== undefined && name.replace(/^\//, "").startsWith(BENCH_PREFIX);
     for (const c of await docker.listContainers({ all: true })) {
         const name = c.Names.find(ours);
         if (!name) continue;
-        await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
+        await docker
+            .getContainer(c.Id)
+            .remove({ force: true, v: true })
+            .catch(() => undefined);
         removed.push(name.replace(/^\//, ""));
     }
     for (const v of (await docker.listVolumes()).Volumes ?? []) {
         if (!ours(v.Name)) continue;
-        await docker.getVolume(v.Name).remove().catch(() => undefined);
+        await docker
+            .getVolume(v.Name)
+            .remove()
+            .catch(() => undefined);
         removed.push(v.Name);
     }
     for (const n of await docker.listNetworks()) {
         if (!ours(n.Name)) continue;
-        await docker.getNetwork(n.Id).remove().catch(() => undefined);
+        await docker
+            .getNetwork(n.Id)
+            .remove()
+            .catch(() => undefined);
         removed.push(n.Name);
     }
     return removed;
@@ -91,10 +118,21 @@ export interface VerifyRun {
 
 /** Runs the real post-deploy check, `scripts/verify-replication.ts --outputs <bench outputs> --json`. */
 export async function verifyBench(): Promise<VerifyRun> {
-    const run = await runCommand(TSX, ["scripts/verify-replication.ts", "--outputs", BENCH_OUTPUTS, "--json"], 120_000);
-    const report = jsonOutput(run.stdout) as { checks?: { check: string; node: string; status: string }[] } | undefined;
-    const failed = (report?.checks ?? []).filter((c) => c.status === "FAIL").map((c) => `${c.check}/${c.node}`);
-    return { ok: run.code === 0, seconds: run.seconds, failed: run.code === 0 ? [] : failed.length > 0 ? failed : [`exit ${run.code}`] };
+    const run = await runCommand(
+        TSX,
+        ["scripts/verify-replication.ts", "--outputs", BENCH_OUTPUTS, "--json"],
+        120_000,
+    );
+    const report = jsonOutput(run.stdout) as
+        { checks?: { check: string; node: string; status: string }[] } | undefined;
+    const failed = (report?.checks ?? [])
+        .filter((c) => c.status === "FAIL")
+        .map((c) => `${c.check}/${c.node}`);
+    return {
+        ok: run.code === 0,
+        seconds: run.seconds,
+        failed: run.code === 0 ? [] : failed.length > 0 ? failed : [`exit ${run.code}`],
+    };
 }
 
 /** Waits until both replicas stream from their slots (after a deploy or a redeploy). */
@@ -120,14 +158,25 @@ export function appTarget(outputs: ClusterOutputs, endpoint: Endpoint): PgTarget
  * connection dropped while idle must fail its next query, not end the process.
  */
 export function pgClient(target: PgTarget, timeoutMs = 5000, applicationName = "pgha-bench"): Client {
-    const client = new Client({ ...target, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: applicationName });
+    const client = new Client({
+        ...target,
+        connectionTimeoutMillis: timeoutMs,
+        query_timeout: timeoutMs,
+        application_name: applicationName,
+    });
     client.on("error", () => undefined);
     return client;
 }
 
 /** The monitoring role at `endpoint`. */
 export function monitorTarget(outputs: ClusterOutputs, endpoint: Endpoint): PgTarget {
-    return { host: endpoint.host, port: endpoint.port, user: outputs.monitorUser, password: outputs.monitorPassword, database: outputs.databaseName };
+    return {
+        host: endpoint.host,
+        port: endpoint.port,
+        user: outputs.monitorUser,
+        password: outputs.monitorPassword,
+        database: outputs.databaseName,
+    };
 }
 
 /** Every secret of the outputs, to redact from anything the bench stores or prints. */

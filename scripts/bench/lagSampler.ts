@@ -55,7 +55,11 @@ export class LagSampler {
                 try {
                     const { rows } = await this.client!.query(QUERY);
                     const replicas: Record<string, ReplicaLag> = {};
-                    for (const r of rows) replicas[r.application_name] = { replayMs: Number(r.replay_ms), bytes: Number(r.bytes) };
+                    for (const r of rows)
+                        replicas[r.application_name] = {
+                            replayMs: Number(r.replay_ms),
+                            bytes: Number(r.bytes),
+                        };
                     this.samples.push({ t: tick - origin, replicas });
                 } catch {
                     this.errors++;
@@ -86,7 +90,10 @@ export interface ReplicaLagSummary {
 }
 
 /** Summarises the samples per replica (each of `replicas` appears, even if never seen). */
-export function summarizeLag(samples: readonly LagSample[], replicas: readonly string[]): Record<string, ReplicaLagSummary> {
+export function summarizeLag(
+    samples: readonly LagSample[],
+    replicas: readonly string[],
+): Record<string, ReplicaLagSummary> {
     const out: Record<string, ReplicaLagSummary> = {};
     for (const name of replicas) {
         const seen = samples.map((s) => s.replicas[name]).filter((r): r is ReplicaLag => r !== undefined);

@@ -11,7 +11,9 @@ const GiB = 1024 ** 3;
 
 function firstLineOf(command: string, args: string[]): Promise<string | undefined> {
     return new Promise((resolve) => {
-        execFile(command, args, { timeout: 10_000 }, (err, stdout, stderr) => resolve(err ? undefined : `${stdout}${stderr}`.trim().split("\n")[0]));
+        execFile(command, args, { timeout: 10_000 }, (err, stdout, stderr) =>
+            resolve(err ? undefined : `${stdout}${stderr}`.trim().split("\n")[0]),
+        );
     });
 }
 
@@ -57,7 +59,8 @@ export async function machineFacts(outputs: ClusterOutputs): Promise<MachineFact
             apiVersion: version.ApiVersion,
             storageDriver: info.Driver,
             cpus: info.NCPU,
-            memoryGiB: typeof info.MemTotal === "number" ? Math.round((info.MemTotal / GiB) * 10) / 10 : undefined,
+            memoryGiB:
+                typeof info.MemTotal === "number" ? Math.round((info.MemTotal / GiB) * 10) / 10 : undefined,
         },
         postgres,
         pgbouncer: await firstLineIn(docker, `${outputs.clusterName}-pgbouncer`, ["pgbouncer", "--version"]),
@@ -75,7 +78,10 @@ export interface Snapshot {
 
 /** What else runs on the machine now (other containers, load average). */
 export async function currentConditions(): Promise<Snapshot> {
-    return { otherContainers: await otherContainers(), loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100) };
+    return {
+        otherContainers: await otherContainers(),
+        loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    };
 }
 
 /** Start and end conditions combined, with what {@link ContainerWatch} saw in between. */

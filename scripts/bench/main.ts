@@ -40,7 +40,11 @@ async function knownSecrets(): Promise<string[]> {
 /** The commit measured, `<sha> + uncommitted changes` when tracked files differ from it; `undefined` outside git. */
 async function gitCommit(): Promise<string | undefined> {
     const git = (args: string[]) =>
-        new Promise<string | undefined>((resolve) => execFile("git", args, { cwd: REPO_ROOT, timeout: 10_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim())));
+        new Promise<string | undefined>((resolve) =>
+            execFile("git", args, { cwd: REPO_ROOT, timeout: 10_000 }, (err, stdout) =>
+                resolve(err ? undefined : stdout.trim()),
+            ),
+        );
     const sha = await git(["rev-parse", "--short=12", "HEAD"]);
     if (sha === undefined) return undefined;
     const dirty = await git(["status", "--porcelain", "--untracked-files=no"]);
@@ -58,7 +62,9 @@ async function main(argv: readonly string[]): Promise<number> {
     const startedAt = new Date();
     const log = (msg: string) => {
         const s = Math.round((Date.now() - startedAt.getTime()) / 1000);
-        process.stderr.write(`[bench ${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}] ${msg}\n`);
+        process.stderr.write(
+            `[bench ${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}] ${msg}\n`,
+        );
     };
     const want = (s: Section) => options.sections.includes(s);
     let failures = 0;
@@ -79,9 +85,15 @@ async function main(argv: readonly string[]): Promise<number> {
     const watch = new ContainerWatch(startedAt.getTime());
     watch.start();
     const otherPgha = atStart.otherContainers.filter((n) => n.startsWith("pgha-"));
-    log(`${plan.mode} run of ${options.sections.join(", ")}; results go to ${path.relative(REPO_ROOT, options.outDir) || "."}`);
-    if (otherPgha.length > 0) log(`other pgha stacks are running (${otherPgha.join(", ")}): figures will be noisy`);
-    const args = [options.quick ? "--quick" : "", options.sections.length < SECTIONS.length ? `--only ${options.sections.join(",")}` : ""].filter(Boolean);
+    log(
+        `${plan.mode} run of ${options.sections.join(", ")}; results go to ${path.relative(REPO_ROOT, options.outDir) || "."}`,
+    );
+    if (otherPgha.length > 0)
+        log(`other pgha stacks are running (${otherPgha.join(", ")}): figures will be noisy`);
+    const args = [
+        options.quick ? "--quick" : "",
+        options.sections.length < SECTIONS.length ? `--only ${options.sections.join(",")}` : "",
+    ].filter(Boolean);
     const results: BenchResults = {
         schemaVersion: 1,
         mode: plan.mode,
@@ -134,17 +146,22 @@ async function main(argv: readonly string[]): Promise<number> {
             if (want("pooling")) {
                 results.pooling = await section("pooling", async () => {
                     // The pooling runs use the lag runs' data set; load it if they did not run.
-                    if (!asyncLag || isFailed(asyncLag)) await initPgbench(appTarget(outputs, outputs.primaryEndpoint), plan.lagScale);
+                    if (!asyncLag || isFailed(asyncLag))
+                        await initPgbench(appTarget(outputs, outputs.primaryEndpoint), plan.lagScale);
                     return measurePooling(outputs, plan, log);
                 });
             }
-            if (want("backup")) results.backup = await section("backup", () => measureBackup(outputs, plan, log));
+            if (want("backup"))
+                results.backup = await section("backup", () => measureBackup(outputs, plan, log));
             if (want("lag")) {
                 syncLag = await section("lag (sync)", async () => {
                     log("redeploying the bench stack with synchronousMode=any1");
                     const sync = await deployBench("any1");
                     const verify = await verifyBench();
-                    if (!verify.ok) throw new Error(`verify-replication failed after the redeploy in synchronous mode: ${verify.failed.join(", ")}`);
+                    if (!verify.ok)
+                        throw new Error(
+                            `verify-replication failed after the redeploy in synchronous mode: ${verify.failed.join(", ")}`,
+                        );
                     return measureLag(sync.outputs, "sync", plan, log);
                 });
             }
@@ -156,11 +173,16 @@ async function main(argv: readonly string[]): Promise<number> {
         }
         if (want("lag")) {
             const ok = (m: LagModeResult | Failed | undefined) => (m && !isFailed(m) ? m : undefined);
-            results.lag = { async: asyncLag, sync: syncLag, syncTpsRatio: syncTpsRatios(ok(asyncLag), ok(syncLag)) };
+            results.lag = {
+                async: asyncLag,
+                sync: syncLag,
+                syncTpsRatio: syncTpsRatios(ok(asyncLag), ok(syncLag)),
+            };
         }
         if (want("failover")) {
             results.failover = await section("failover", () => measureFailovers(plan, log));
-            if ("runs" in results.failover && results.failover.runs.some((r) => r.error !== undefined)) failures++;
+            if ("runs" in results.failover && results.failover.runs.some((r) => r.error !== undefined))
+                failures++;
         }
     } finally {
         log("destroying the bench stack");
@@ -177,7 +199,9 @@ async function main(argv: readonly string[]): Promise<number> {
         });
     }
     await fs.writeFile(path.join(options.outDir, "report.md"), renderReport(results));
-    log(`done in ${(results.totalSeconds / 60).toFixed(1)} min: ${path.relative(REPO_ROOT, options.outDir)}/{results.json,report.md${drawn.length > 0 ? ",lag.png" : ""}}`);
+    log(
+        `done in ${(results.totalSeconds / 60).toFixed(1)} min: ${path.relative(REPO_ROOT, options.outDir)}/{results.json,report.md${drawn.length > 0 ? ",lag.png" : ""}}`,
+    );
     process.stdout.write(renderReport(results));
     return failures > 0 ? EXIT.checkFailed : EXIT.ok;
 }

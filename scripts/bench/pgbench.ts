@@ -34,7 +34,9 @@ export function parsePgbenchOutput(text: string): PgbenchSummary {
     const tps = numberAfter(text, /^tps = ([\d.]+)/m) ?? (transactions === 0 ? 0 : undefined);
     if (tps === undefined || transactions === undefined) {
         const tail = text.trim().split("\n").slice(-4).join(" | ");
-        throw new Error(`pgbench printed no summary (no \`tps =\` or \`number of transactions actually processed\` line)${tail ? `; it ended with: ${tail}` : ""}`);
+        throw new Error(
+            `pgbench printed no summary (no \`tps =\` or \`number of transactions actually processed\` line)${tail ? `; it ended with: ${tail}` : ""}`,
+        );
     }
     return {
         tps,
@@ -74,7 +76,14 @@ export interface PgbenchRun {
 /** The pgbench arguments of a run (no connection secret among them). */
 export function pgbenchArgs(target: Omit<PgTarget, "password">, run: PgbenchRun): string[] {
     const args = ["-h", target.host, "-p", String(target.port), "-U", target.user, "-n", "--random-seed=1"];
-    args.push("-T", String(run.seconds), "-c", String(run.clients), "-j", String(Math.min(run.threads, run.clients)));
+    args.push(
+        "-T",
+        String(run.seconds),
+        "-c",
+        String(run.clients),
+        "-j",
+        String(Math.min(run.threads, run.clients)),
+    );
     if (run.rate !== undefined && run.rate !== null) args.push("-R", String(run.rate));
     if (run.selectOnly) args.push("-S");
     if (run.connectPerTransaction) args.push("-C");
@@ -101,7 +110,12 @@ export function execPgbench(target: PgTarget, args: readonly string[], timeoutMs
         child.on("close", (code, signal) => {
             clearTimeout(timer);
             if (code === 0) resolve(stdout);
-            else reject(new Error(`pgbench ${args.join(" ")} failed (${signal ?? `exit ${code}`}): ${redact(stderr.trim().split("\n").slice(-5).join(" | "), [target.password])}`));
+            else
+                reject(
+                    new Error(
+                        `pgbench ${args.join(" ")} failed (${signal ?? `exit ${code}`}): ${redact(stderr.trim().split("\n").slice(-5).join(" | "), [target.password])}`,
+                    ),
+                );
         });
     });
 }
@@ -115,6 +129,22 @@ export async function runPgbench(target: PgTarget, run: PgbenchRun): Promise<Pgb
 /** `pgbench -i -s <scale>`: (re)creates the pgbench tables. Returns the seconds it took. */
 export async function initPgbench(target: PgTarget, scale: number): Promise<number> {
     const started = Date.now();
-    await execPgbench(target, ["-h", target.host, "-p", String(target.port), "-U", target.user, "-i", "-q", "-s", String(scale), target.database], 600_000);
+    await execPgbench(
+        target,
+        [
+            "-h",
+            target.host,
+            "-p",
+            String(target.port),
+            "-U",
+            target.user,
+            "-i",
+            "-q",
+            "-s",
+            String(scale),
+            target.database,
+        ],
+        600_000,
+    );
     return (Date.now() - started) / 1000;
 }

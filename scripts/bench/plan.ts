@@ -50,10 +50,38 @@ export interface BenchPlan {
 /** The plan of `npm run bench` (`quick` false: about 15 minutes on 2 cores) or `npm run bench -- --quick`. */
 export function benchPlan(quick: boolean, cores: number): BenchPlan {
     const threads = Math.max(1, Math.min(4, cores));
-    const common = { lagRates: [100, 500, 1000, null], lagClients: 8, lagWarmupSeconds: 1, sampleIntervalMs: 100, poolingClients: 50, failoverTimeoutSeconds: 120, threads } as const;
+    const common = {
+        lagRates: [100, 500, 1000, null],
+        lagClients: 8,
+        lagWarmupSeconds: 1,
+        sampleIntervalMs: 100,
+        poolingClients: 50,
+        failoverTimeoutSeconds: 120,
+        threads,
+    } as const;
     return quick
-        ? { ...common, mode: "quick", runs: 1, deployRuns: 1, lagSeconds: 5, lagScale: 2, poolingSeconds: 5, backupScale: 2, failoverRuns: 1 }
-        : { ...common, mode: "full", runs: 3, deployRuns: 3, lagSeconds: 10, lagScale: 10, poolingSeconds: 7, backupScale: 20, failoverRuns: 3 };
+        ? {
+              ...common,
+              mode: "quick",
+              runs: 1,
+              deployRuns: 1,
+              lagSeconds: 5,
+              lagScale: 2,
+              poolingSeconds: 5,
+              backupScale: 2,
+              failoverRuns: 1,
+          }
+        : {
+              ...common,
+              mode: "full",
+              runs: 3,
+              deployRuns: 3,
+              lagSeconds: 10,
+              lagScale: 10,
+              poolingSeconds: 7,
+              backupScale: 20,
+              failoverRuns: 3,
+          };
 }
 
 /** `100 TPS` or `unthrottled`. */

@@ -17,7 +17,11 @@ export interface CommandResult {
 export const TSX = path.join(REPO_ROOT, "node_modules/.bin/tsx");
 
 /** Runs `command args` in the repository root; never rejects on a non-zero exit. */
-export function runCommand(command: string, args: readonly string[], timeoutMs: number): Promise<CommandResult> {
+export function runCommand(
+    command: string,
+    args: readonly string[],
+    timeoutMs: number,
+): Promise<CommandResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
         const child = spawn(command, [...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
@@ -38,7 +42,11 @@ export function runCommand(command: string, args: readonly string[], timeoutMs: 
 }
 
 /** `npm run --silent <script> -- args`, as a person runs the project's tools. */
-export function runNpmScript(script: string, args: readonly string[], timeoutMs: number): Promise<CommandResult> {
+export function runNpmScript(
+    script: string,
+    args: readonly string[],
+    timeoutMs: number,
+): Promise<CommandResult> {
     return runCommand("npm", ["run", "--silent", script, "--", ...args], timeoutMs);
 }
 
@@ -52,7 +60,8 @@ export function jsonOutput(text: string): Record<string, unknown> | undefined {
         if (!lines[i].trimStart().startsWith("{")) continue;
         try {
             const value = JSON.parse(lines.slice(i).join("\n"));
-            if (value && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;
+            if (value && typeof value === "object" && !Array.isArray(value))
+                return value as Record<string, unknown>;
         } catch {
             // not a whole JSON object from here: look further up
         }

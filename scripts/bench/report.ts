@@ -1,6 +1,14 @@
 /** Renders bench/report.md from the results: figures only, no verdicts on timings. */
 import { rateLabel } from "./plan";
-import { BenchResults, ContainerSighting, Failed, isFailed, isSkipped, LagModeResult, Skipped } from "./types";
+import {
+    BenchResults,
+    ContainerSighting,
+    Failed,
+    isFailed,
+    isSkipped,
+    LagModeResult,
+    Skipped,
+} from "./types";
 
 /** A number with `digits` decimals, or `–` when there is none. */
 export function num(value: number | undefined | null, digits = 1): string {
@@ -16,11 +24,17 @@ export function bytes(value: number | undefined): string {
 }
 
 function table(header: string[], rows: string[][]): string {
-    return [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+    return [
+        `| ${header.join(" | ")} |`,
+        `| ${header.map(() => "---").join(" | ")} |`,
+        ...rows.map((r) => `| ${r.join(" | ")} |`),
+    ].join("\n");
 }
 
 function notMeasured(value: Failed | Skipped): string {
-    return isSkipped(value) ? `Skipped: ${value.skipped}.` : `Not measured: the section failed: ${(value as Failed).error}`;
+    return isSkipped(value)
+        ? `Skipped: ${value.skipped}.`
+        : `Not measured: the section failed: ${(value as Failed).error}`;
 }
 
 /** `mm:ss`. */
@@ -29,12 +43,22 @@ function clock(seconds: number): string {
 }
 
 /** Other pgha stacks among the sightings (`pgha-<stack>-<node>` → `pgha-<stack>`), with when they ran. */
-export function stacksSeen(seen: readonly ContainerSighting[]): { stack: string; containers: number; fromSeconds: number; toSeconds: number }[] {
-    const byStack = new Map<string, { stack: string; containers: number; fromSeconds: number; toSeconds: number }>();
+export function stacksSeen(
+    seen: readonly ContainerSighting[],
+): { stack: string; containers: number; fromSeconds: number; toSeconds: number }[] {
+    const byStack = new Map<
+        string,
+        { stack: string; containers: number; fromSeconds: number; toSeconds: number }
+    >();
     for (const s of seen) {
         const m = /^(pgha-[^-]+)-/.exec(s.name);
         if (!m) continue;
-        const entry = byStack.get(m[1]) ?? { stack: m[1], containers: 0, fromSeconds: s.firstSeenSeconds, toSeconds: s.lastSeenSeconds };
+        const entry = byStack.get(m[1]) ?? {
+            stack: m[1],
+            containers: 0,
+            fromSeconds: s.firstSeenSeconds,
+            toSeconds: s.lastSeenSeconds,
+        };
         entry.containers++;
         entry.fromSeconds = Math.min(entry.fromSeconds, s.firstSeenSeconds);
         entry.toSeconds = Math.max(entry.toSeconds, s.lastSeenSeconds);
@@ -55,7 +79,10 @@ function conditionsSection(r: BenchResults): string {
                       ["CPU", `${m.cpus} × ${m.cpuModel}`],
                       ["memory", `${m.memoryGiB} GiB`],
                       ["kernel", m.kernel],
-                      ["Docker", `${m.docker.version} (API ${m.docker.apiVersion}, ${m.docker.storageDriver ?? "?"} storage)`],
+                      [
+                          "Docker",
+                          `${m.docker.version} (API ${m.docker.apiVersion}, ${m.docker.storageDriver ?? "?"} storage)`,
+                      ],
                       ["PostgreSQL", m.postgres ?? "?"],
                       ["PgBouncer", m.pgbouncer ?? "?"],
                       ["pgBackRest", m.pgbackrest ?? "?"],
@@ -68,14 +95,29 @@ function conditionsSection(r: BenchResults): string {
         `Load average (1, 5, 15 min): ${r.conditions.loadAverageAtStart.join(", ")} at start, ${r.conditions.loadAverageAtEnd.join(", ")} at end.`,
     ];
     const seen = r.conditions.otherContainersSeen ?? [];
-    const others = [...new Set([...r.conditions.otherContainersAtStart, ...r.conditions.otherContainersAtEnd, ...seen.map((s) => s.name)])].sort();
+    const others = [
+        ...new Set([
+            ...r.conditions.otherContainersAtStart,
+            ...r.conditions.otherContainersAtEnd,
+            ...seen.map((s) => s.name),
+        ]),
+    ].sort();
     const stacks = stacksSeen(seen);
     if (others.length === 0) {
         lines.push("", "No other container ran on the Docker engine during the run (listed every 5 s).");
     } else {
-        lines.push("", `Other containers on the Docker engine during the run (listed every 5 s): ${others.length}.`);
+        lines.push(
+            "",
+            `Other containers on the Docker engine during the run (listed every 5 s): ${others.length}.`,
+        );
         if (stacks.length > 0) {
-            lines.push("", ...stacks.map((s) => `- other pgha stack \`${s.stack}\` (${s.containers} containers) from ${clock(s.fromSeconds)} to ${clock(s.toSeconds)} into the run`));
+            lines.push(
+                "",
+                ...stacks.map(
+                    (s) =>
+                        `- other pgha stack \`${s.stack}\` (${s.containers} containers) from ${clock(s.fromSeconds)} to ${clock(s.toSeconds)} into the run`,
+                ),
+            );
         }
     }
     const otherPgha = others.some((n) => n.startsWith("pgha-"));
@@ -100,14 +142,26 @@ function deploySection(r: BenchResults): string {
         "",
         table(
             ["run", "up (s)", "verify (s)", "total (s)", "verified"],
-            d.runs.map((run, i) => [String(i + 1), num(run.upSeconds), num(run.verifySeconds), num(run.totalSeconds), run.verified ? "yes" : `no (${run.failedChecks.join(", ")})`]),
+            d.runs.map((run, i) => [
+                String(i + 1),
+                num(run.upSeconds),
+                num(run.verifySeconds),
+                num(run.totalSeconds),
+                run.verified ? "yes" : `no (${run.failedChecks.join(", ")})`,
+            ]),
         ),
     ].join("\n");
 }
 
 function lagTable(mode: LagModeResult): string {
     const replicas = Object.keys(mode.rates[0]?.median.replicas ?? {});
-    const header = ["target rate", "TPS", "latency avg (ms)", ...replicas.map((n) => `${n} lag p50 / p99 / max (ms)`), "max WAL behind"];
+    const header = [
+        "target rate",
+        "TPS",
+        "latency avg (ms)",
+        ...replicas.map((n) => `${n} lag p50 / p99 / max (ms)`),
+        "max WAL behind",
+    ];
     const rows = mode.rates.map((rate) => [
         rateLabel(rate.rate),
         num(rate.median.tps, 0),
@@ -131,7 +185,10 @@ function lagSection(r: BenchResults): string {
         "",
         `pgbench TPC-B-like read-write, ${p.lagClients} clients, ${p.lagSeconds} s per run, scale ${p.lagScale}, against the primary's published port; replay lag of each replica sampled every ${p.sampleIntervalMs} ms from the primary's \`pg_stat_replication\`. Figures are medians over ${p.runs} run(s) of each run's p50, p99 and max.`,
     ];
-    for (const [label, mode] of [["Asynchronous (`synchronousMode=off`)", r.lag.async], ["Synchronous (`synchronousMode=any1`)", r.lag.sync]] as const) {
+    for (const [label, mode] of [
+        ["Asynchronous (`synchronousMode=off`)", r.lag.async],
+        ["Synchronous (`synchronousMode=any1`)", r.lag.sync],
+    ] as const) {
         parts.push("", `### ${label}`, "");
         if (!mode) parts.push("Not run.");
         else if (isFailed(mode)) parts.push(notMeasured(mode));
@@ -171,7 +228,13 @@ function poolingSection(r: BenchResults): string {
         "",
         table(
             ["workload", "connections", "direct TPS", "pooled TPS", "pooled / direct"],
-            r.pooling.scenarios.map((s) => [s.workload, s.connection === "per-transaction" ? "new per transaction (`-C`)" : "persistent", num(s.direct.medianTps, 0), num(s.pooled.medianTps, 0), num(s.ratio, 2)]),
+            r.pooling.scenarios.map((s) => [
+                s.workload,
+                s.connection === "per-transaction" ? "new per transaction (`-C`)" : "persistent",
+                num(s.direct.medianTps, 0),
+                num(s.pooled.medianTps, 0),
+                num(s.ratio, 2),
+            ]),
         ),
     ].join("\n");
 }
@@ -187,12 +250,21 @@ function failoverSection(r: BenchResults): string {
         `\`docker kill\` of the primary, then \`npm run failover -- --outputs .e2e/bench-outputs.json --json\` at once, on a cluster in synchronous mode deployed from nothing for each run; a write is attempted through PgBouncer's read-write entry every 200 ms on a new connection. Median **${num(f.medianSecondsToWrite)} s** to the first accepted write (failover command ${num(f.medianCliSeconds)} s).`,
         "",
         table(
-            ["run", "to first write (s)", "failover command (s)", "its fenced / promoted / writes accepted (ms)", "exit", "error"],
+            [
+                "run",
+                "to first write (s)",
+                "failover command (s)",
+                "its fenced / promoted / writes accepted (ms)",
+                "exit",
+                "error",
+            ],
             f.runs.map((run, i) => [
                 String(i + 1),
                 num(run.secondsToWrite),
                 num(run.cliSeconds),
-                run.cliTimings ? `${num(run.cliTimings.fencedMs, 0)} / ${num(run.cliTimings.promotedMs, 0)} / ${num(run.cliTimings.writesAcceptedMs, 0)}` : "–",
+                run.cliTimings
+                    ? `${num(run.cliTimings.fencedMs, 0)} / ${num(run.cliTimings.promotedMs, 0)} / ${num(run.cliTimings.writesAcceptedMs, 0)}`
+                    : "–",
                 String(run.cliExitCode ?? "–"),
                 run.error ?? "",
             ]),
@@ -213,8 +285,18 @@ function backupSection(r: BenchResults): string {
         table(
             ["", "seconds", "MB/s", "runs (s)"],
             [
-                ["full backup", num(b.median.backupSeconds), num(b.median.backupMBps), b.backups.map((x) => num(x.seconds)).join(", ")],
-                ["restore (latest)", num(b.median.restoreSeconds), num(b.median.restoreMBps), b.restores.map((x) => num(x.seconds)).join(", ")],
+                [
+                    "full backup",
+                    num(b.median.backupSeconds),
+                    num(b.median.backupMBps),
+                    b.backups.map((x) => num(x.seconds)).join(", "),
+                ],
+                [
+                    "restore (latest)",
+                    num(b.median.restoreSeconds),
+                    num(b.median.restoreMBps),
+                    b.restores.map((x) => num(x.seconds)).join(", "),
+                ],
             ],
         ),
     ].join("\n");

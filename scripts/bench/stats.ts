@@ -42,7 +42,12 @@ export interface Distribution {
 /** {@link Distribution} of `values`, or `undefined` for an empty list. */
 export function distribution(values: readonly number[]): Distribution | undefined {
     if (values.length === 0) return undefined;
-    return { p50: percentile(values, 50)!, p99: percentile(values, 99)!, max: Math.max(...values), count: values.length };
+    return {
+        p50: percentile(values, 50)!,
+        p99: percentile(values, 99)!,
+        max: Math.max(...values),
+        count: values.length,
+    };
 }
 
 /** `numerator / denominator`, or `undefined` when either is missing or the denominator is 0. */

@@ -22,7 +22,13 @@ export interface MachineFacts {
     kernel: string;
     node: string;
     /** Docker engine version, storage driver and what the engine sees. */
-    docker: { version: string; apiVersion: string; storageDriver?: string; cpus?: number; memoryGiB?: number };
+    docker: {
+        version: string;
+        apiVersion: string;
+        storageDriver?: string;
+        cpus?: number;
+        memoryGiB?: number;
+    };
     /** `SELECT version()` on the primary. */
     postgres?: string;
     /** `pgbouncer --version` in the PgBouncer container. */
@@ -190,7 +196,12 @@ export interface BenchResults {
 
 /** True when a section result is an error. */
 export function isFailed(value: unknown): value is Failed {
-    return typeof value === "object" && value !== null && "error" in value && typeof (value as Failed).error === "string";
+    return (
+        typeof value === "object" &&
+        value !== null &&
+        "error" in value &&
+        typeof (value as Failed).error === "string"
+    );
 }
 
 /** True when a section was skipped. */

@@ -27,7 +27,11 @@ export interface ContainerControl {
     /** Whether the container exists and runs. */
     isRunning(container: string): Promise<boolean>;
     /** Runs `cmd` in the running container (as `user`, root by default). */
-    exec(container: string, cmd: readonly string[], opts?: { user?: string; onOutput?: (chunk: string) => void }): Promise<ExecResult>;
+    exec(
+        container: string,
+        cmd: readonly string[],
+        opts?: { user?: string; onOutput?: (chunk: string) => void },
+    ): Promise<ExecResult>;
     /** Writes files into the container, running or stopped (also into its volumes). */
     putFiles(container: string, files: readonly ContainerFile[]): Promise<void>;
     /** Stops the container with its stop signal, killing it after `timeoutSeconds`. */
@@ -40,7 +44,8 @@ export interface ContainerControl {
 /** A tar archive of `files`, paths relative to `/`. */
 export async function tarOf(files: readonly ContainerFile[]): Promise<Buffer> {
     const pack = tar.pack();
-    for (const f of files) pack.entry({ name: f.path.replace(/^\//, ""), mode: f.executable ? 0o755 : 0o644 }, f.content);
+    for (const f of files)
+        pack.entry({ name: f.path.replace(/^\//, ""), mode: f.executable ? 0o755 : 0o644 }, f.content);
     pack.finalize();
     const chunks: Buffer[] = [];
     for await (const chunk of pack) chunks.push(chunk as Buffer);
@@ -65,7 +70,12 @@ export function dockerControl(docker: Docker = new Docker()): ContainerControl {
         },
         async exec(name, cmd, opts = {}) {
             const container = docker.getContainer(name);
-            const exec = await container.exec({ Cmd: [...cmd], User: opts.user ?? "root", AttachStdout: true, AttachStderr: true });
+            const exec = await container.exec({
+                Cmd: [...cmd],
+                User: opts.user ?? "root",
+                AttachStdout: true,
+                AttachStderr: true,
+            });
             const stream = await exec.start({});
             let output = "";
             const sink = new PassThrough();
@@ -82,20 +92,29 @@ export function dockerControl(docker: Docker = new Docker()): ContainerControl {
             await docker.getContainer(name).putArchive(await tarOf(files), { path: "/" });
         },
         async stop(name, timeoutSeconds) {
-            await docker.getContainer(name).stop({ t: timeoutSeconds }).catch((err) => {
-                if (statusOf(err) !== 304) throw err;
-            });
+            await docker
+                .getContainer(name)
+                .stop({ t: timeoutSeconds })
+                .catch((err) => {
+                    if (statusOf(err) !== 304) throw err;
+                });
         },
         async kill(name) {
-            await docker.getContainer(name).kill().catch((err) => {
-                // 409: not running.
-                if (statusOf(err) !== 409) throw err;
-            });
+            await docker
+                .getContainer(name)
+                .kill()
+                .catch((err) => {
+                    // 409: not running.
+                    if (statusOf(err) !== 409) throw err;
+                });
         },
         async start(name) {
-            await docker.getContainer(name).start().catch((err) => {
-                if (statusOf(err) !== 304) throw err;
-            });
+            await docker
+                .getContainer(name)
+                .start()
+                .catch((err) => {
+                    if (statusOf(err) !== 304) throw err;
+                });
         },
     };
 }

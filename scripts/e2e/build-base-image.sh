@@ -50,6 +50,7 @@ echo "create_main_cluster = false" >"$root/etc/postgresql-common/createcluster.c
 
 log "installing $PACKAGES"
 mount -t proc proc "$root/proc"
+# shellcheck disable=SC2086 # $PACKAGES is a list of package names, split on purpose
 chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PACKAGES \
   >/tmp/pgha-base-apt.log 2>&1 || { tail -n 30 /tmp/pgha-base-apt.log >&2; exit 1; }
 umount "$root/proc"

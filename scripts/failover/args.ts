@@ -62,7 +62,10 @@ const common = {
 const NODE = /^(primary|replica-\d{1,2})$/;
 
 function node(flag: string, value: string): string {
-    if (!NODE.test(value)) throw new InputError(`${flag} must be a node name such as primary or replica-1; got ${JSON.stringify(value)}`);
+    if (!NODE.test(value))
+        throw new InputError(
+            `${flag} must be a node name such as primary or replica-1; got ${JSON.stringify(value)}`,
+        );
     return value;
 }
 
@@ -82,7 +85,8 @@ export function parseFailoverArgs(argv: readonly string[]): FailoverOptions | un
 export function parseRejoinArgs(argv: readonly string[]): RejoinOptions | undefined {
     const v = parseFlags(argv, { ...common, node: { type: "string" }, reclone: { type: "boolean" } });
     if (v.help) return undefined;
-    if (v.node === undefined) throw new InputError("--node <name> is required: the node to bring back (primary, replica-1, ...)");
+    if (v.node === undefined)
+        throw new InputError("--node <name> is required: the node to bring back (primary, replica-1, ...)");
     return {
         source: parseSource(v),
         node: node("--node", v.node),

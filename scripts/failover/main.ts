@@ -22,7 +22,11 @@ export const defaultDeps: CommandDeps = {
     runPulumi,
     ops: () => ({
         containers: dockerControl(),
-        connect: pgConnector({ connectTimeoutMs: 2000, queryTimeoutMs: 5000, applicationName: "pgha-failover" }),
+        connect: pgConnector({
+            connectTimeoutMs: 2000,
+            queryTimeoutMs: 5000,
+            applicationName: "pgha-failover",
+        }),
         log: (line) => void process.stderr.write(`[failover] ${line}\n`),
         now: () => Date.now(),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -42,35 +46,54 @@ export function failoverMain(argv: readonly string[], deps: CommandDeps = defaul
         const members = membersOf(outputs);
         let result;
         try {
-            result = await failover(outputs, members, deps.ops(), { to: options.to, timeoutMs: options.timeoutMs });
+            result = await failover(outputs, members, deps.ops(), {
+                to: options.to,
+                timeoutMs: options.timeoutMs,
+            });
         } catch (err) {
             if (err instanceof InputError) throw err;
             deps.stderr(`failover: FAILED: ${(err as Error).message}\n`);
             return EXIT.checkFailed;
         }
         // Record the topology, so the next `pulumi up` keeps it.
-        const config = configCommand(options.source.kind === "stack" ? options.source.stack : undefined, result.newPrimary);
+        const config = configCommand(
+            options.source.kind === "stack" ? options.source.stack : undefined,
+            result.newPrimary,
+        );
         let recorded: string;
         if (options.source.kind === "stack") {
             const run = await deps.runPulumi(config);
             if (run.exitCode !== 0) {
-                deps.stderr(`failover: the cluster failed over, but \`pulumi ${config.join(" ")}\` failed: run it by hand before the next pulumi up\n`);
+                deps.stderr(
+                    `failover: the cluster failed over, but \`pulumi ${config.join(" ")}\` failed: run it by hand before the next pulumi up\n`,
+                );
                 return EXIT.checkFailed;
             }
             recorded = `pulumi ${config.join(" ")}`;
         } else {
-            await writeFile(options.source.path, `${JSON.stringify(outputsAfter(raw as Record<string, unknown>, result.members), null, 2)}\n`, { mode: 0o600 });
+            await writeFile(
+                options.source.path,
+                `${JSON.stringify(outputsAfter(raw as Record<string, unknown>, result.members), null, 2)}\n`,
+                { mode: 0o600 },
+            );
             recorded = `rewrote ${options.source.path}; record it in the stack with: pulumi ${config.join(" ")} --stack <name>`;
         }
-        const next = result.mode === "failover" ? `npm run rejoin -- ${options.source.kind === "stack" ? `--stack ${options.source.stack}` : `--outputs ${options.source.path}`} --node ${result.oldPrimary}` : undefined;
+        const next =
+            result.mode === "failover"
+                ? `npm run rejoin -- ${options.source.kind === "stack" ? `--stack ${options.source.stack}` : `--outputs ${options.source.path}`} --node ${result.oldPrimary}`
+                : undefined;
         if (options.json) {
-            deps.stdout(`${JSON.stringify({ ok: true, ...result, members: undefined, recorded, next }, null, 2)}\n`);
+            deps.stdout(
+                `${JSON.stringify({ ok: true, ...result, members: undefined, recorded, next }, null, 2)}\n`,
+            );
         } else {
             const t = result.timings;
             deps.stdout(
                 `${result.mode}: ${result.newPrimary} is the primary (was ${result.oldPrimary})\n` +
                     `  fenced ${t.fencedMs} ms, promoted ${t.promotedMs} ms, writes through PgBouncer ${t.writesAcceptedMs} ms` +
-                    (t.oldPrimaryStreamingMs !== undefined ? `, ${result.oldPrimary} streaming again ${t.oldPrimaryStreamingMs} ms` : "") +
+                    (t.oldPrimaryStreamingMs !== undefined
+                        ? `, ${result.oldPrimary} streaming again ${t.oldPrimaryStreamingMs} ms`
+                        : "") +
                     `\n  ${recorded}\n` +
                     (next ? `  ${result.oldPrimary} stays down until: ${next}\n` : ""),
             );
@@ -91,11 +114,17 @@ export function rejoinMain(argv: readonly string[], deps: CommandDeps = defaultD
         secrets.push(...outputSecrets(outputs));
         const members = membersOf(outputs);
         if (![members.primary, ...members.replicas].some((m) => m.name === options.node)) {
-            throw new InputError(`--node: ${options.node} is not a node of this cluster (${[members.primary, ...members.replicas].map((m) => m.name).join(", ")})`);
+            throw new InputError(
+                `--node: ${options.node} is not a node of this cluster (${[members.primary, ...members.replicas].map((m) => m.name).join(", ")})`,
+            );
         }
         try {
             const result = await rejoin(outputs, members, deps.ops(), options);
-            deps.stdout(options.json ? `${JSON.stringify({ ok: true, ...result }, null, 2)}\n` : `${result.node} streams from ${members.primary.name} after ${result.streamingMs} ms${result.recloned ? " (new clone)" : ""}\n`);
+            deps.stdout(
+                options.json
+                    ? `${JSON.stringify({ ok: true, ...result }, null, 2)}\n`
+                    : `${result.node} streams from ${members.primary.name} after ${result.streamingMs} ms${result.recloned ? " (new clone)" : ""}\n`,
+            );
             return EXIT.ok;
         } catch (err) {
             deps.stderr(`rejoin: FAILED: ${(err as Error).message}\n`);

@@ -48,8 +48,22 @@ export interface FailoverResult {
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** Connects to a member's published port as the monitor; undefined (and why) when it does not answer. */
-async function tryConnect(deps: OpsDeps, outputs: ClusterOutputs, node: string, endpoint: { host: string; port: number }, database = "postgres", viaPgBouncer = false) {
-    const target: Target = { node, ...endpoint, database, user: outputs.monitorUser, password: outputs.monitorPassword, viaPgBouncer };
+async function tryConnect(
+    deps: OpsDeps,
+    outputs: ClusterOutputs,
+    node: string,
+    endpoint: { host: string; port: number },
+    database = "postgres",
+    viaPgBouncer = false,
+) {
+    const target: Target = {
+        node,
+        ...endpoint,
+        database,
+        user: outputs.monitorUser,
+        password: outputs.monitorPassword,
+        viaPgBouncer,
+    };
     try {
         return { db: await deps.connect(target) };
     } catch (err) {
@@ -57,7 +71,12 @@ async function tryConnect(deps: OpsDeps, outputs: ClusterOutputs, node: string, 
     }
 }
 
-async function withDb<T>(deps: OpsDeps, outputs: ClusterOutputs, member: Member, fn: (db: Db) => Promise<T>): Promise<T | undefined> {
+async function withDb<T>(
+    deps: OpsDeps,
+    outputs: ClusterOutputs,
+    member: Member,
+    fn: (db: Db) => Promise<T>,
+): Promise<T | undefined> {
     const { db } = await tryConnect(deps, outputs, member.name, member.endpoint);
     if (!db) return undefined;
     try {
@@ -71,7 +90,9 @@ async function withDb<T>(deps: OpsDeps, outputs: ClusterOutputs, member: Member,
 
 /** Whether the primary answers and accepts writes. */
 async function primaryAlive(deps: OpsDeps, outputs: ClusterOutputs, primary: Member): Promise<boolean> {
-    const rows = await withDb(deps, outputs, primary, (db) => db.query<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"));
+    const rows = await withDb(deps, outputs, primary, (db) =>
+        db.query<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"),
+    );
     return rows !== undefined && rows[0]?.r === false;
 }
 
@@ -94,27 +115,43 @@ async function probeReplica(deps: OpsDeps, outputs: ClusterOutputs, member: Memb
 }
 
 /** Polls `probe` every 100 ms until it returns true, or throws after `timeoutMs` with `what`. */
-async function until(deps: OpsDeps, what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+async function until(
+    deps: OpsDeps,
+    what: string,
+    timeoutMs: number,
+    probe: () => Promise<boolean>,
+): Promise<void> {
     const deadline = deps.now() + timeoutMs;
     while (!(await probe().catch(() => false))) {
-        if (deps.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting until ${what}`);
+        if (deps.now() > deadline)
+            throw new Error(`timed out after ${timeoutMs / 1000} s waiting until ${what}`);
         await deps.sleep(100);
     }
 }
 
 async function runRoleScript(deps: OpsDeps, container: string, args: string[]): Promise<void> {
     const { exitCode, output } = await deps.containers.exec(container, [ROLE_SCRIPT, ...args]);
-    if (exitCode !== 0) throw new Error(`pgha-node ${args.join(" ")} in ${container} failed (exit ${exitCode}): ${output.trim().split("\n").slice(-3).join(" | ")}`);
+    if (exitCode !== 0)
+        throw new Error(
+            `pgha-node ${args.join(" ")} in ${container} failed (exit ${exitCode}): ${output.trim().split("\n").slice(-3).join(" | ")}`,
+        );
 }
 
 /**
  * Whether `member` streams from the primary, as the primary sees it, and still does a second later:
  * a replica that cannot follow the primary's timeline connects, streams for a moment and drops.
  */
-async function streamsFrom(deps: OpsDeps, outputs: ClusterOutputs, primary: Member, member: Member): Promise<boolean> {
+async function streamsFrom(
+    deps: OpsDeps,
+    outputs: ClusterOutputs,
+    primary: Member,
+    member: Member,
+): Promise<boolean> {
     const streaming = async () => {
         const rows = await withDb(deps, outputs, primary, (db) =>
-            db.query<{ state: string }>("SELECT state FROM pg_stat_replication WHERE application_name = $1", [member.identity]),
+            db.query<{ state: string }>("SELECT state FROM pg_stat_replication WHERE application_name = $1", [
+                member.identity,
+            ]),
         );
         return rows?.some((r) => r.state === "streaming") ?? false;
     };
@@ -125,7 +162,14 @@ async function streamsFrom(deps: OpsDeps, outputs: ClusterOutputs, primary: Memb
 
 /** Writes through PgBouncer's read-write entry until one commits (in synchronous mode: acknowledged by a replica). */
 async function writeThroughPgbouncer(deps: OpsDeps, outputs: ClusterOutputs): Promise<boolean> {
-    const { db } = await tryConnect(deps, outputs, "pgbouncer-rw", outputs.pgbouncerEndpoint, outputs.databaseName, true);
+    const { db } = await tryConnect(
+        deps,
+        outputs,
+        "pgbouncer-rw",
+        outputs.pgbouncerEndpoint,
+        outputs.databaseName,
+        true,
+    );
     if (!db) return false;
     try {
         await db.tx((q) => q("INSERT INTO pgha.canary (token) VALUES ('failover')"));
@@ -143,7 +187,12 @@ async function writeThroughPgbouncer(deps: OpsDeps, outputs: ClusterOutputs): Pr
  * as a replica. Otherwise a failover: the old primary is killed if its container still runs and
  * stays down, fenced by the recorded topology, until `rejoin`.
  */
-export async function failover(outputs: ClusterOutputs, members: Members, deps: OpsDeps, opts: { to?: string; timeoutMs: number }): Promise<FailoverResult> {
+export async function failover(
+    outputs: ClusterOutputs,
+    members: Members,
+    deps: OpsDeps,
+    opts: { to?: string; timeoutMs: number },
+): Promise<FailoverResult> {
     const started = deps.now();
     const since = () => deps.now() - started;
     const old = members.primary;
@@ -165,29 +214,45 @@ export async function failover(outputs: ClusterOutputs, members: Members, deps: 
         await deps.containers.kill(old.container);
     }
     const fencedMs = since();
-    deps.log(`fenced ${old.name} after ${fencedMs} ms; promoting ${candidate.member.name} (received ${candidate.receivedBytes} bytes of WAL)`);
+    deps.log(
+        `fenced ${old.name} after ${fencedMs} ms; promoting ${candidate.member.name} (received ${candidate.receivedBytes} bytes of WAL)`,
+    );
 
     if (alive) {
         // After a clean stop the candidate has the shutdown checkpoint: replay up to everything received.
         let last = "";
-        await until(deps, `${candidate.member.name} replayed all WAL it received`, opts.timeoutMs, async () => {
-            const rows = await withDb(deps, outputs, candidate.member, (db) =>
-                db.query<{ received: string; replayed: string }>("SELECT pg_last_wal_receive_lsn()::text AS received, pg_last_wal_replay_lsn()::text AS replayed"),
-            );
-            const now = rows ? `${rows[0].received}/${rows[0].replayed}` : "";
-            const settled = rows !== undefined && rows[0].received === rows[0].replayed && now === last;
-            last = now;
-            return settled;
-        });
+        await until(
+            deps,
+            `${candidate.member.name} replayed all WAL it received`,
+            opts.timeoutMs,
+            async () => {
+                const rows = await withDb(deps, outputs, candidate.member, (db) =>
+                    db.query<{ received: string; replayed: string }>(
+                        "SELECT pg_last_wal_receive_lsn()::text AS received, pg_last_wal_replay_lsn()::text AS replayed",
+                    ),
+                );
+                const now = rows ? `${rows[0].received}/${rows[0].replayed}` : "";
+                const settled = rows !== undefined && rows[0].received === rows[0].replayed && now === last;
+                last = now;
+                return settled;
+            },
+        );
     }
     await deps.containers.putFiles(candidate.member.container, [{ path: TOPOLOGY_FILE, content: topology }]);
     await runRoleScript(deps, candidate.member.container, ["promote"]);
     const slots = next.replicas.map((m) => quote(m.slotName)).join(", ");
     const createSlots = `SELECT pg_create_physical_replication_slot(name, true) FROM unnest(ARRAY[${slots}]::text[]) AS name WHERE name NOT IN (SELECT slot_name FROM pg_replication_slots)`;
-    const created = await deps.containers.exec(candidate.member.container, ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-c", createSlots], { user: "postgres" });
-    if (created.exitCode !== 0) throw new Error(`creating the slots on ${candidate.member.name} failed: ${created.output.trim()}`);
+    const created = await deps.containers.exec(
+        candidate.member.container,
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-c", createSlots],
+        { user: "postgres" },
+    );
+    if (created.exitCode !== 0)
+        throw new Error(`creating the slots on ${candidate.member.name} failed: ${created.output.trim()}`);
     const promotedMs = since();
-    deps.log(`${candidate.member.name} is the primary after ${promotedMs} ms, with slots ${next.replicas.map((m) => m.slotName).join(", ")}`);
+    deps.log(
+        `${candidate.member.name} is the primary after ${promotedMs} ms, with slots ${next.replicas.map((m) => m.slotName).join(", ")}`,
+    );
 
     // Everyone else follows: replicas re-point (no new base backup), PgBouncer re-routes.
     for (const m of next.replicas.filter((r) => r.name !== old.name)) {
@@ -197,7 +262,9 @@ export async function failover(outputs: ClusterOutputs, members: Members, deps: 
     }
     await deps.containers.putFiles(members.pgbouncerContainer, [{ path: TOPOLOGY_FILE, content: topology }]);
     await runRoleScript(deps, members.pgbouncerContainer, ["follow"]);
-    await until(deps, "a write through PgBouncer's read-write entry commits", opts.timeoutMs, () => writeThroughPgbouncer(deps, outputs));
+    await until(deps, "a write through PgBouncer's read-write entry commits", opts.timeoutMs, () =>
+        writeThroughPgbouncer(deps, outputs),
+    );
     const writesAcceptedMs = since();
     deps.log(`writes accepted through PgBouncer after ${writesAcceptedMs} ms`);
 
@@ -205,7 +272,9 @@ export async function failover(outputs: ClusterOutputs, members: Members, deps: 
     if (alive) {
         deps.log(`${old.name} rejoins as a replica`);
         await deps.containers.start(old.container);
-        await until(deps, `${old.name} streams from ${candidate.member.name}`, opts.timeoutMs, () => streamsFrom(deps, outputs, next.primary, old));
+        await until(deps, `${old.name} streams from ${candidate.member.name}`, opts.timeoutMs, () =>
+            streamsFrom(deps, outputs, next.primary, old),
+        );
         oldPrimaryStreamingMs = since();
     }
     return {
@@ -213,7 +282,12 @@ export async function failover(outputs: ClusterOutputs, members: Members, deps: 
         oldPrimary: old.name,
         newPrimary: candidate.member.name,
         promotedAtBytes: String(candidate.receivedBytes ?? 0n),
-        timings: { fencedMs, promotedMs, writesAcceptedMs, ...(oldPrimaryStreamingMs !== undefined ? { oldPrimaryStreamingMs } : {}) },
+        timings: {
+            fencedMs,
+            promotedMs,
+            writesAcceptedMs,
+            ...(oldPrimaryStreamingMs !== undefined ? { oldPrimaryStreamingMs } : {}),
+        },
         members: next,
     };
 }
@@ -231,17 +305,32 @@ export interface RejoinResult {
  * lost) back to streaming from the primary: it restarts with the current topology, and rewinds
  * (pg_rewind) when it was a primary, or takes a new clone when `reclone`.
  */
-export async function rejoin(outputs: ClusterOutputs, members: Members, deps: OpsDeps, opts: { node: string; reclone: boolean; timeoutMs: number }): Promise<RejoinResult> {
+export async function rejoin(
+    outputs: ClusterOutputs,
+    members: Members,
+    deps: OpsDeps,
+    opts: { node: string; reclone: boolean; timeoutMs: number },
+): Promise<RejoinResult> {
     const started = deps.now();
-    if (opts.node === members.primary.name) throw new Error(`--node: ${opts.node} is the primary; rejoin brings back a replica (${members.replicas.map((r) => r.name).join(", ") || "none"})`);
+    if (opts.node === members.primary.name)
+        throw new Error(
+            `--node: ${opts.node} is the primary; rejoin brings back a replica (${members.replicas.map((r) => r.name).join(", ") || "none"})`,
+        );
     const member = members.replicas.find((r) => r.name === opts.node);
-    if (!member) throw new Error(`--node: ${opts.node} is not a replica of this cluster (replicas: ${members.replicas.map((r) => r.name).join(", ") || "none"})`);
+    if (!member)
+        throw new Error(
+            `--node: ${opts.node} is not a replica of this cluster (replicas: ${members.replicas.map((r) => r.name).join(", ") || "none"})`,
+        );
     await deps.containers.stop(member.container, 60);
     const files = [{ path: TOPOLOGY_FILE, content: topologyFile(members.primary, members.replicas) }];
     if (opts.reclone) files.push({ path: RECLONE_REQUEST, content: "requested by npm run rejoin\n" });
     await deps.containers.putFiles(member.container, files);
-    deps.log(`starting ${member.name}${opts.reclone ? " for a new clone" : ""}, to follow ${members.primary.name}`);
+    deps.log(
+        `starting ${member.name}${opts.reclone ? " for a new clone" : ""}, to follow ${members.primary.name}`,
+    );
     await deps.containers.start(member.container);
-    await until(deps, `${member.name} streams from ${members.primary.name}`, opts.timeoutMs, () => streamsFrom(deps, outputs, members.primary, member));
+    await until(deps, `${member.name} streams from ${members.primary.name}`, opts.timeoutMs, () =>
+        streamsFrom(deps, outputs, members.primary, member),
+    );
     return { node: member.name, recloned: opts.reclone, streamingMs: deps.now() - started };
 }

@@ -46,7 +46,9 @@ export function nodeOrder(name: string): number {
  */
 export function membersOf(outputs: ClusterOutputs): Members {
     if (outputs.platform !== "docker") {
-        throw new InputError(`the cluster runs on ${outputs.platform}: failover and rejoin drive Docker containers, and on AWS they are not available yet`);
+        throw new InputError(
+            `the cluster runs on ${outputs.platform}: failover and rejoin drive Docker containers, and on AWS they are not available yet`,
+        );
     }
     const container = (name: string) => `${outputs.clusterName}-${name}`;
     const primaryIdentity = clusterNameOf(outputs.primaryNode);
@@ -58,7 +60,13 @@ export function membersOf(outputs: ClusterOutputs): Members {
             container: container(outputs.primaryNode),
             endpoint: outputs.primaryEndpoint,
         },
-        replicas: outputs.replicaEndpoints.map((r) => ({ name: r.name, identity: r.applicationName, slotName: r.slotName, container: container(r.name), endpoint: { host: r.host, port: r.port } })),
+        replicas: outputs.replicaEndpoints.map((r) => ({
+            name: r.name,
+            identity: r.applicationName,
+            slotName: r.slotName,
+            container: container(r.name),
+            endpoint: { host: r.host, port: r.port },
+        })),
         pgbouncerContainer: container("pgbouncer"),
     };
 }
@@ -82,13 +90,18 @@ export interface ReplicaState {
 export function chooseCandidate(states: readonly ReplicaState[], to?: string): ReplicaState {
     if (to !== undefined) {
         const named = states.find((s) => s.member.name === to);
-        if (!named) throw new InputError(`--to: ${to} is not a replica of this cluster (replicas: ${states.map((s) => s.member.name).join(", ") || "none"})`);
+        if (!named)
+            throw new InputError(
+                `--to: ${to} is not a replica of this cluster (replicas: ${states.map((s) => s.member.name).join(", ") || "none"})`,
+            );
         if (!named.ok) throw new Error(`--to: ${to} cannot be promoted: ${named.why}`);
         return named;
     }
     const ready = states.filter((s) => s.ok);
     if (ready.length === 0) {
-        throw new Error(`no replica can be promoted: ${states.map((s) => `${s.member.name}: ${s.why}`).join("; ") || "the cluster has none"}`);
+        throw new Error(
+            `no replica can be promoted: ${states.map((s) => `${s.member.name}: ${s.why}`).join("; ") || "the cluster has none"}`,
+        );
     }
     return ready.reduce((best, s) => ((s.receivedBytes ?? 0n) > (best.receivedBytes ?? 0n) ? s : best));
 }
@@ -100,7 +113,9 @@ export function topologyFile(primary: Member, replicas: readonly Member[]): stri
 
 /** The members after `next` became the primary: every other node a replica, in node order. */
 export function promoted(members: Members, next: Member): Members {
-    const replicas = [members.primary, ...members.replicas].filter((m) => m.name !== next.name).sort((a, b) => nodeOrder(a.name) - nodeOrder(b.name));
+    const replicas = [members.primary, ...members.replicas]
+        .filter((m) => m.name !== next.name)
+        .sort((a, b) => nodeOrder(a.name) - nodeOrder(b.name));
     return { primary: next, replicas, pgbouncerContainer: members.pgbouncerContainer };
 }
 
@@ -110,7 +125,12 @@ export function outputsAfter(raw: Record<string, unknown>, members: Members): Re
         ...raw,
         primaryNode: members.primary.name,
         primaryEndpoint: members.primary.endpoint,
-        replicaEndpoints: members.replicas.map((m) => ({ name: m.name, ...m.endpoint, slotName: m.slotName, applicationName: m.identity })),
+        replicaEndpoints: members.replicas.map((m) => ({
+            name: m.name,
+            ...m.endpoint,
+            slotName: m.slotName,
+            applicationName: m.identity,
+        })),
     };
 }
 

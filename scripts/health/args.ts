@@ -1,5 +1,14 @@
 import { InputError } from "../verify/errors";
-import { COMMON_FLAGS, DEFAULTS as VERIFY_DEFAULTS, parseBytes, parseDuration, parseFlags, parseLongDuration, parseSource, type OutputsSource } from "../verify/args";
+import {
+    COMMON_FLAGS,
+    DEFAULTS as VERIFY_DEFAULTS,
+    parseBytes,
+    parseDuration,
+    parseFlags,
+    parseLongDuration,
+    parseSource,
+    type OutputsSource,
+} from "../verify/args";
 import { formatBytes, formatMs } from "../verify/format";
 
 /**
@@ -7,7 +16,9 @@ import { formatBytes, formatMs } from "../verify/format";
  * multiple of a figure the cluster reports (max_slot_wal_keep_size, the backup interval,
  * archive_timeout), resolved when that figure is known.
  */
-export type Threshold = { readonly kind: "absolute"; readonly value: number } | { readonly kind: "relative"; readonly factor: number };
+export type Threshold =
+    | { readonly kind: "absolute"; readonly value: number }
+    | { readonly kind: "relative"; readonly factor: number };
 
 /** Everything `npm run health` can be told, after defaults and validation. */
 export interface HealthOptions {
@@ -132,7 +143,9 @@ export function parseAgeThreshold(flag: string, raw: string, base: string): Thre
             // the message below says both forms
         }
     }
-    throw new InputError(`${flag} must be a duration (such as 90s, 10min, 12h, 2d) or a multiple of ${base} (such as 1.5x, above 0); got ${JSON.stringify(raw)}`);
+    throw new InputError(
+        `${flag} must be a duration (such as 90s, 10min, 12h, 2d) or a multiple of ${base} (such as 1.5x, above 0); got ${JSON.stringify(raw)}`,
+    );
 }
 
 /**
@@ -151,7 +164,9 @@ export function parseSizeThreshold(flag: string, raw: string): Threshold {
             // the message below says both forms
         }
     }
-    throw new InputError(`${flag} must be a size (such as 512MB, 4GB) or a percentage of max_slot_wal_keep_size from 1% to 100% (such as 50%); got ${JSON.stringify(raw)}`);
+    throw new InputError(
+        `${flag} must be a size (such as 512MB, 4GB) or a percentage of max_slot_wal_keep_size from 1% to 100% (such as 50%); got ${JSON.stringify(raw)}`,
+    );
 }
 
 /** The value of a threshold against its base figure; undefined when it is relative and the base is unknown. */
@@ -191,7 +206,11 @@ export function parseHealthArgs(argv: readonly string[]): ParsedHealthArgs {
     if (values.help) return { help: true };
     const source = parseSource(values);
     const D = HEALTH_DEFAULTS;
-    const dur = (flag: "connect-timeout" | "query-timeout" | "interval" | "lag-warn" | "lag-alert", def: number, min = 1) => {
+    const dur = (
+        flag: "connect-timeout" | "query-timeout" | "interval" | "lag-warn" | "lag-alert",
+        def: number,
+        min = 1,
+    ) => {
         const raw = values[flag];
         return raw === undefined ? def : parseDuration(`--${flag}`, raw, min);
     };
@@ -203,14 +222,21 @@ export function parseHealthArgs(argv: readonly string[]): ParsedHealthArgs {
         const raw = values[flag];
         return raw === undefined ? def : parseSizeThreshold(`--${flag}`, raw);
     };
-    const age = (flag: "backup-warn" | "backup-alert" | "archive-warn" | "archive-alert", def: Threshold, base: string) => {
+    const age = (
+        flag: "backup-warn" | "backup-alert" | "archive-warn" | "archive-alert",
+        def: Threshold,
+        base: string,
+    ) => {
         const raw = values[flag];
         return raw === undefined ? def : parseAgeThreshold(`--${flag}`, raw, base);
     };
     let samples: number = D.samples;
     if (values.samples !== undefined) {
         samples = /^\d+$/.test(values.samples.trim()) ? Number(values.samples) : NaN;
-        if (!(samples >= 1 && samples <= 3600)) throw new InputError(`--samples must be a whole number from 1 to 3600; got ${JSON.stringify(values.samples)}`);
+        if (!(samples >= 1 && samples <= 3600))
+            throw new InputError(
+                `--samples must be a whole number from 1 to 3600; got ${JSON.stringify(values.samples)}`,
+            );
     }
     const options: HealthOptions = {
         source,
@@ -227,7 +253,11 @@ export function parseHealthArgs(argv: readonly string[]): ParsedHealthArgs {
         slotAlert: size("slot-alert", D.slotAlert),
         backupWarn: age("backup-warn", D.backupWarn, "the backup interval"),
         backupAlert: age("backup-alert", D.backupAlert, "the backup interval"),
-        ...(values["backup-interval"] === undefined ? {} : { backupIntervalMs: parseLongDuration("--backup-interval", values["backup-interval"], 60_000) }),
+        ...(values["backup-interval"] === undefined
+            ? {}
+            : {
+                  backupIntervalMs: parseLongDuration("--backup-interval", values["backup-interval"], 60_000),
+              }),
         archiveWarn: age("archive-warn", D.archiveWarn, "archive_timeout"),
         archiveAlert: age("archive-alert", D.archiveAlert, "archive_timeout"),
     };
@@ -244,8 +274,13 @@ export function parseHealthArgs(argv: readonly string[]): ParsedHealthArgs {
         // Only comparable when both are of the same kind; mixed kinds are checked once resolved.
         const value = (t: Threshold) => (t.kind === "absolute" ? t.value : t.factor);
         if (w.kind === a.kind && value(w) > value(a)) {
-            const [warnFlag, alertFlag] = name === "lag-*-bytes" ? ["--lag-warn-bytes", "--lag-alert-bytes"] : [`--${name}-warn`, `--${name}-alert`];
-            throw new InputError(`${warnFlag} ${describeThreshold(w, unit)} must not be above ${alertFlag} ${describeThreshold(a, unit)}: warn <= alert`);
+            const [warnFlag, alertFlag] =
+                name === "lag-*-bytes"
+                    ? ["--lag-warn-bytes", "--lag-alert-bytes"]
+                    : [`--${name}-warn`, `--${name}-alert`];
+            throw new InputError(
+                `${warnFlag} ${describeThreshold(w, unit)} must not be above ${alertFlag} ${describeThreshold(a, unit)}: warn <= alert`,
+            );
         }
     }
     return { help: false, options };

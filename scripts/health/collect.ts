@@ -47,8 +47,13 @@ export async function readSample(db: Db, why: (err: unknown) => string, at: numb
     const [primary] = await db.query<PrimaryFacts>(HEALTH_SQL.primary);
     const walsenders = await db.query<ReplicationRow>(HEALTH_SQL.replication);
     const slots = await db.query<SlotRow>(HEALTH_SQL.slots);
-    const [archiver] = await db.query<Omit<ArchiveFacts, "ready_count" | "oldest_ready_age_s">>(HEALTH_SQL.archiver);
-    let ready: Pick<ArchiveFacts, "ready_count" | "oldest_ready_age_s"> = { ready_count: null, oldest_ready_age_s: null };
+    const [archiver] = await db.query<Omit<ArchiveFacts, "ready_count" | "oldest_ready_age_s">>(
+        HEALTH_SQL.archiver,
+    );
+    let ready: Pick<ArchiveFacts, "ready_count" | "oldest_ready_age_s"> = {
+        ready_count: null,
+        oldest_ready_age_s: null,
+    };
     try {
         [ready] = await db.query<typeof ready>(HEALTH_SQL.ready);
     } catch {
@@ -56,8 +61,17 @@ export async function readSample(db: Db, why: (err: unknown) => string, at: numb
     }
     let backup: BackupFacts;
     try {
-        const [row] = await db.query<{ last_ok: BackupRun | null; last_failed: BackupRun | null; failed_since_ok: number }>(HEALTH_SQL.backups);
-        backup = { ok: true, lastOk: row.last_ok, lastFailed: row.last_failed, failedSinceOk: row.failed_since_ok };
+        const [row] = await db.query<{
+            last_ok: BackupRun | null;
+            last_failed: BackupRun | null;
+            failed_since_ok: number;
+        }>(HEALTH_SQL.backups);
+        backup = {
+            ok: true,
+            lastOk: row.last_ok,
+            lastFailed: row.last_failed,
+            failedSinceOk: row.failed_since_ok,
+        };
     } catch (err) {
         backup = { ok: false, error: why(err) };
     }
@@ -77,7 +91,15 @@ export async function collectSamples(
 ): Promise<Sample[]> {
     const why = (err: unknown) => describeError(err, secrets, options);
     const { host, port } = outputs.primaryEndpoint;
-    const target = { node: "primary", host, port, database: outputs.databaseName, user: outputs.monitorUser, password: outputs.monitorPassword, viaPgBouncer: false };
+    const target = {
+        node: "primary",
+        host,
+        port,
+        database: outputs.databaseName,
+        user: outputs.monitorUser,
+        password: outputs.monitorPassword,
+        viaPgBouncer: false,
+    };
     const samples: Sample[] = [];
     let db: Db | undefined;
     const readOnce = async (at: number): Promise<Sample> => {
@@ -85,7 +107,11 @@ export async function collectSamples(
             try {
                 db = await deps.connect(target);
             } catch (err) {
-                return { ok: false, at, error: `cannot connect to ${host}:${port} (database ${outputs.databaseName}): ${why(err)}` };
+                return {
+                    ok: false,
+                    at,
+                    error: `cannot connect to ${host}:${port} (database ${outputs.databaseName}): ${why(err)}`,
+                };
             }
         }
         try {
@@ -100,7 +126,8 @@ export async function collectSamples(
         for (let i = 0; i < options.samples; i++) {
             const started = deps.now();
             samples.push(await readOnce(started));
-            if (i < options.samples - 1) await deps.sleep(Math.max(0, started + options.intervalMs - deps.now()));
+            if (i < options.samples - 1)
+                await deps.sleep(Math.max(0, started + options.intervalMs - deps.now()));
         }
     } finally {
         await db?.end();

@@ -69,7 +69,12 @@ export interface BackupRun {
 
 /** What `pgha.backup_runs` says, or why it could not be read. */
 export type BackupFacts =
-    | { readonly ok: true; readonly lastOk: BackupRun | null; readonly lastFailed: BackupRun | null; readonly failedSinceOk: number }
+    | {
+          readonly ok: true;
+          readonly lastOk: BackupRun | null;
+          readonly lastFailed: BackupRun | null;
+          readonly failedSinceOk: number;
+      }
     | { readonly ok: false; readonly error: string };
 
 /** One read of the primary, or why it failed. */
@@ -102,7 +107,16 @@ export interface Expectations {
 /** The thresholds {@link evaluateHealth} applies (a subset of {@link HealthOptions}). */
 export type HealthThresholds = Pick<
     HealthOptions,
-    "lagWarnMs" | "lagAlertMs" | "lagWarnBytes" | "lagAlertBytes" | "slotWarn" | "slotAlert" | "backupWarn" | "backupAlert" | "archiveWarn" | "archiveAlert"
+    | "lagWarnMs"
+    | "lagAlertMs"
+    | "lagWarnBytes"
+    | "lagAlertBytes"
+    | "slotWarn"
+    | "slotAlert"
+    | "backupWarn"
+    | "backupAlert"
+    | "archiveWarn"
+    | "archiveAlert"
 >;
 
 const RANK: Record<HealthStatus, number> = { OK: 0, WARN: 1, ALERT: 2 };
@@ -113,8 +127,13 @@ export function worstHealth(...statuses: HealthStatus[]): HealthStatus {
     return statuses.reduce<HealthStatus>((a, b) => (RANK[b] > RANK[a] ? b : a), "OK");
 }
 
-const line = (check: HealthCheckId, node: string, status: HealthStatus, detail: string, metrics?: Metrics): HealthResult =>
-    metrics ? { check, node, status, detail, metrics } : { check, node, status, detail };
+const line = (
+    check: HealthCheckId,
+    node: string,
+    status: HealthStatus,
+    detail: string,
+    metrics?: Metrics,
+): HealthResult => (metrics ? { check, node, status, detail, metrics } : { check, node, status, detail });
 
 /** A threshold pair resolved against its base, with how to name it in a reason. */
 interface Limits {
@@ -124,31 +143,61 @@ interface Limits {
     readonly alertText: string;
 }
 
-function limits(flag: string, warn: Threshold, alert: Threshold, base: number | null | undefined, unit: "ms" | "bytes", baseName: string): Limits {
+function limits(
+    flag: string,
+    warn: Threshold,
+    alert: Threshold,
+    base: number | null | undefined,
+    unit: "ms" | "bytes",
+    baseName: string,
+): Limits {
     const fmt = unit === "ms" ? formatMs : formatBytes;
     const text = (which: "warn" | "alert", t: Threshold) => {
         const value = resolveThreshold(t, base);
         if (t.kind === "absolute") return `--${flag}-${which} ${fmt(t.value)}`;
         return `--${flag}-${which} ${describeThreshold(t, unit)} of ${baseName}${value === undefined ? " (unknown: not applied)" : ` = ${fmt(value)}`}`;
     };
-    return { warn: resolveThreshold(warn, base), alert: resolveThreshold(alert, base), warnText: text("warn", warn), alertText: text("alert", alert) };
+    return {
+        warn: resolveThreshold(warn, base),
+        alert: resolveThreshold(alert, base),
+        warnText: text("warn", warn),
+        alertText: text("alert", alert),
+    };
 }
 
 /** Classifies `value` against resolved limits: the status and, unless OK, the reason. */
-function judge(value: number | null | undefined, l: Limits, fmt: (v: number) => string): { status: HealthStatus; reasons: string[] } {
+function judge(
+    value: number | null | undefined,
+    l: Limits,
+    fmt: (v: number) => string,
+): { status: HealthStatus; reasons: string[] } {
     const status = LEVEL[classify(value, l.warn, l.alert)];
     if (status === "OK") return { status, reasons: [] };
     return { status, reasons: [`${fmt(value!)} >= ${status === "ALERT" ? l.alertText : l.warnText}`] };
 }
 
 /** Max and last of the known values of a series. */
-function maxLast(values: readonly (number | null | undefined)[]): { max: number | null; last: number | null } {
+function maxLast(values: readonly (number | null | undefined)[]): {
+    max: number | null;
+    last: number | null;
+} {
     const known = values.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
-    return { max: known.length ? Math.max(...known) : null, last: values.length ? (values[values.length - 1] ?? null) : null };
+    return {
+        max: known.length ? Math.max(...known) : null,
+        last: values.length ? (values[values.length - 1] ?? null) : null,
+    };
 }
 
-const fmtPair = (p: { max: number | null; last: number | null }, fmt: (v: number) => string, many: boolean) =>
-    many ? `max ${p.max === null ? "?" : fmt(p.max)} / last ${p.last === null ? "?" : fmt(p.last)}` : p.last === null ? "unknown" : fmt(p.last);
+const fmtPair = (
+    p: { max: number | null; last: number | null },
+    fmt: (v: number) => string,
+    many: boolean,
+) =>
+    many
+        ? `max ${p.max === null ? "?" : fmt(p.max)} / last ${p.last === null ? "?" : fmt(p.last)}`
+        : p.last === null
+          ? "unknown"
+          : fmt(p.last);
 
 /** `primary`: it answered every sample and is not in recovery. */
 export function evaluatePrimaryHealth(samples: readonly Sample[]): HealthResult {
@@ -159,14 +208,39 @@ export function evaluatePrimaryHealth(samples: readonly Sample[]): HealthResult 
     const metrics: Metrics = { samplesAnswered: good.length, samples: samples.length };
     if (!last?.ok) {
         const error = last && !last.ok ? last.error : "no sample";
-        return line("primary", PRIMARY_NODE, "ALERT", `cannot read the primary: ${error} (${counted})`, metrics);
+        return line(
+            "primary",
+            PRIMARY_NODE,
+            "ALERT",
+            `cannot read the primary: ${error} (${counted})`,
+            metrics,
+        );
     }
     if (last.primary.in_recovery) {
-        return line("primary", PRIMARY_NODE, "ALERT", "in recovery: the primary endpoint reaches a standby (failed over?)", metrics);
+        return line(
+            "primary",
+            PRIMARY_NODE,
+            "ALERT",
+            "in recovery: the primary endpoint reaches a standby (failed over?)",
+            metrics,
+        );
     }
     const detail = `answers, not in recovery, PostgreSQL ${last.primary.server_version}`;
-    if (bad.length > 0) return line("primary", PRIMARY_NODE, "WARN", `${detail}; but ${counted}, last error: ${bad[bad.length - 1].error}`, metrics);
-    return line("primary", PRIMARY_NODE, "OK", samples.length > 1 ? `${detail}; ${counted}` : detail, metrics);
+    if (bad.length > 0)
+        return line(
+            "primary",
+            PRIMARY_NODE,
+            "WARN",
+            `${detail}; but ${counted}, last error: ${bad[bad.length - 1].error}`,
+            metrics,
+        );
+    return line(
+        "primary",
+        PRIMARY_NODE,
+        "OK",
+        samples.length > 1 ? `${detail}; ${counted}` : detail,
+        metrics,
+    );
 }
 
 /**
@@ -175,17 +249,37 @@ export function evaluatePrimaryHealth(samples: readonly Sample[]): HealthResult 
  * over the window of the primary's `replay_lag` and of the WAL not yet replayed — is below the
  * thresholds.
  */
-export function evaluateReplicas(replicas: readonly ReplicaEndpoint[], samples: readonly GoodSample[], t: HealthThresholds): HealthResult[] {
+export function evaluateReplicas(
+    replicas: readonly ReplicaEndpoint[],
+    samples: readonly GoodSample[],
+    t: HealthThresholds,
+): HealthResult[] {
     const many = samples.length > 1;
-    const lagMs = limits("lag", { kind: "absolute", value: t.lagWarnMs }, { kind: "absolute", value: t.lagAlertMs }, null, "ms", "");
-    const lagBytes: Limits = { warn: t.lagWarnBytes, alert: t.lagAlertBytes, warnText: `--lag-warn-bytes ${formatBytes(t.lagWarnBytes)}`, alertText: `--lag-alert-bytes ${formatBytes(t.lagAlertBytes)}` };
+    const lagMs = limits(
+        "lag",
+        { kind: "absolute", value: t.lagWarnMs },
+        { kind: "absolute", value: t.lagAlertMs },
+        null,
+        "ms",
+        "",
+    );
+    const lagBytes: Limits = {
+        warn: t.lagWarnBytes,
+        alert: t.lagAlertBytes,
+        warnText: `--lag-warn-bytes ${formatBytes(t.lagWarnBytes)}`,
+        alertText: `--lag-alert-bytes ${formatBytes(t.lagAlertBytes)}`,
+    };
     return replicas.map((r) => {
         const rows = samples.map((s) => s.walsenders.find((w) => w.application_name === r.applicationName));
         const streamingIn = rows.filter((w) => w?.state === "streaming").length;
         const lastRow = rows[rows.length - 1];
         const streamed = rows.filter((w): w is ReplicationRow => w?.state === "streaming");
         // replay_lag is NULL once an idle standby has caught up: that is no lag at all.
-        const ms = maxLast(streamed.map((w) => (w.replay_lag_s === null ? (w.replay_bytes ? null : 0) : w.replay_lag_s * 1000)));
+        const ms = maxLast(
+            streamed.map((w) =>
+                w.replay_lag_s === null ? (w.replay_bytes ? null : 0) : w.replay_lag_s * 1000,
+            ),
+        );
         const bytes = maxLast(streamed.map((w) => w.replay_bytes));
         const metrics: Metrics = {
             application: r.applicationName,
@@ -199,12 +293,23 @@ export function evaluateReplicas(replicas: readonly ReplicaEndpoint[], samples: 
             replayLagBytesLast: bytes.last,
         };
         if (lastRow?.state !== "streaming") {
-            const what = lastRow ? `state ${lastRow.state ?? "unknown"}, not streaming` : `not streaming: no walsender with application_name=${r.applicationName} on the primary`;
-            return line("replica", r.name, "ALERT", `${what}${many ? ` (streaming in ${streamingIn} of ${samples.length} samples)` : ""}`, metrics);
+            const what = lastRow
+                ? `state ${lastRow.state ?? "unknown"}, not streaming`
+                : `not streaming: no walsender with application_name=${r.applicationName} on the primary`;
+            return line(
+                "replica",
+                r.name,
+                "ALERT",
+                `${what}${many ? ` (streaming in ${streamingIn} of ${samples.length} samples)` : ""}`,
+                metrics,
+            );
         }
         const byTime = judge(ms.max, lagMs, formatMs);
         const byBytes = judge(bytes.max, lagBytes, formatBytes);
-        const gaps = streamingIn < samples.length ? [`not streaming in ${samples.length - streamingIn} of ${samples.length} samples`] : [];
+        const gaps =
+            streamingIn < samples.length
+                ? [`not streaming in ${samples.length - streamingIn} of ${samples.length} samples`]
+                : [];
         const status = worstHealth(byTime.status, byBytes.status, gaps.length ? "WARN" : "OK");
         const from = lastRow.client_addr ? ` from ${lastRow.client_addr}` : "";
         const detail = [
@@ -224,11 +329,22 @@ export function evaluateReplicas(replicas: readonly ReplicaEndpoint[], samples: 
  * max_slot_wal_keep_size. Slots no replica of the outputs uses are reported on the primary:
  * inactive ones are an ALERT (they hold WAL until max_slot_wal_keep_size).
  */
-export function evaluateSlotHealth(replicas: readonly ReplicaEndpoint[], samples: readonly GoodSample[], t: HealthThresholds): HealthResult[] {
+export function evaluateSlotHealth(
+    replicas: readonly ReplicaEndpoint[],
+    samples: readonly GoodSample[],
+    t: HealthThresholds,
+): HealthResult[] {
     const many = samples.length > 1;
     const last = samples[samples.length - 1];
     const maxKeep = last.primary.max_slot_wal_keep_bytes;
-    const l = limits("slot", t.slotWarn, t.slotAlert, maxKeep, "bytes", `max_slot_wal_keep_size ${maxKeep === null ? "(unlimited)" : formatBytes(maxKeep)}`);
+    const l = limits(
+        "slot",
+        t.slotWarn,
+        t.slotAlert,
+        maxKeep,
+        "bytes",
+        `max_slot_wal_keep_size ${maxKeep === null ? "(unlimited)" : formatBytes(maxKeep)}`,
+    );
     const one = (node: string, slotName: string, expectedBy?: string): HealthResult => {
         const rows = samples.map((s) => s.slots.find((x) => x.slot_name === slotName));
         const s = rows[rows.length - 1];
@@ -248,15 +364,33 @@ export function evaluateSlotHealth(replicas: readonly ReplicaEndpoint[], samples
         const held = `retains ${fmtPair(retained, formatBytes, many)}`;
         const problems: string[] = [];
         if (s.slot_type !== "physical") problems.push(`a ${s.slot_type} slot, expected physical`);
-        if (!s.active) problems.push(expectedBy ? `inactive: ${expectedBy} does not stream from it` : "inactive and not used by any replica of the outputs: it holds WAL");
-        if (s.wal_status === "lost") problems.push("wal_status lost: the WAL the replica needs is gone; it must be re-cloned");
-        if (s.wal_status === "unreserved") problems.push("wal_status unreserved: past max_slot_wal_keep_size, its WAL goes at the next checkpoint");
-        if (problems.length) return line("slot", node, "ALERT", `slot ${slotName} ${problems.join("; ")}; ${held}`, metrics);
+        if (!s.active)
+            problems.push(
+                expectedBy
+                    ? `inactive: ${expectedBy} does not stream from it`
+                    : "inactive and not used by any replica of the outputs: it holds WAL",
+            );
+        if (s.wal_status === "lost")
+            problems.push("wal_status lost: the WAL the replica needs is gone; it must be re-cloned");
+        if (s.wal_status === "unreserved")
+            problems.push(
+                "wal_status unreserved: past max_slot_wal_keep_size, its WAL goes at the next checkpoint",
+            );
+        if (problems.length)
+            return line("slot", node, "ALERT", `slot ${slotName} ${problems.join("; ")}; ${held}`, metrics);
         const byBytes = judge(retained.max, l, formatBytes);
-        const gaps = activeIn < samples.length ? [`inactive in ${samples.length - activeIn} of ${samples.length} samples`] : [];
+        const gaps =
+            activeIn < samples.length
+                ? [`inactive in ${samples.length - activeIn} of ${samples.length} samples`]
+                : [];
         const unused = expectedBy ? [] : ["not in the outputs"];
         const status = worstHealth(byBytes.status, gaps.length || unused.length ? "WARN" : "OK");
-        const detail = [`slot ${slotName} active, wal_status ${s.wal_status ?? "?"}, ${held}`, ...byBytes.reasons.map((x) => `retained ${x}`), ...gaps, ...unused].join("; ");
+        const detail = [
+            `slot ${slotName} active, wal_status ${s.wal_status ?? "?"}, ${held}`,
+            ...byBytes.reasons.map((x) => `retained ${x}`),
+            ...gaps,
+            ...unused,
+        ].join("; ");
         return line("slot", node, status, detail, metrics);
     };
     const out = replicas.map((r) => one(r.name, r.slotName, r.name));
@@ -272,9 +406,19 @@ export function evaluateSlotHealth(replicas: readonly ReplicaEndpoint[], samples
  */
 export function evaluateBackup(sample: GoodSample, e: Expectations, t: HealthThresholds): HealthResult {
     const enabled = e.backupEnabled ?? sample.primary.archive_mode !== "off";
-    if (!enabled) return line("backup", PRIMARY_NODE, "OK", "backups are off (the outputs have no backup, archive_mode off): not checked", { enabled: false });
+    if (!enabled)
+        return line(
+            "backup",
+            PRIMARY_NODE,
+            "OK",
+            "backups are off (the outputs have no backup, archive_mode off): not checked",
+            { enabled: false },
+        );
     const b = sample.backup;
-    if (!b.ok) return line("backup", PRIMARY_NODE, "ALERT", `cannot read pgha.backup_runs: ${b.error}`, { enabled: true });
+    if (!b.ok)
+        return line("backup", PRIMARY_NODE, "ALERT", `cannot read pgha.backup_runs: ${b.error}`, {
+            enabled: true,
+        });
     const interval = `the ${formatMs(e.backupIntervalMs)} backup interval${e.backupIntervalFrom === "outputs" ? "" : ` (${e.backupIntervalFrom})`}`;
     const l = limits("backup", t.backupWarn, t.backupAlert, e.backupIntervalMs, "ms", interval);
     const ageMs = b.lastOk ? Math.round(b.lastOk.age_s * 1000) : null;
@@ -289,17 +433,33 @@ export function evaluateBackup(sample: GoodSample, e: Expectations, t: HealthThr
         warnMs: l.warn ?? null,
         alertMs: l.alert ?? null,
     };
-    const failed = b.lastFailed && b.failedSinceOk > 0
-        ? [`${b.failedSinceOk} failed run${b.failedSinceOk === 1 ? "" : "s"} since, the last ${formatMs(b.lastFailed.age_s * 1000)} ago${b.lastFailed.detail ? `: ${b.lastFailed.detail}` : ""}`]
-        : [];
-    if (!b.lastOk || ageMs === null) return line("backup", PRIMARY_NODE, "ALERT", ["no good backup in pgha.backup_runs", ...failed].join("; "), metrics);
+    const failed =
+        b.lastFailed && b.failedSinceOk > 0
+            ? [
+                  `${b.failedSinceOk} failed run${b.failedSinceOk === 1 ? "" : "s"} since, the last ${formatMs(b.lastFailed.age_s * 1000)} ago${b.lastFailed.detail ? `: ${b.lastFailed.detail}` : ""}`,
+              ]
+            : [];
+    if (!b.lastOk || ageMs === null)
+        return line(
+            "backup",
+            PRIMARY_NODE,
+            "ALERT",
+            ["no good backup in pgha.backup_runs", ...failed].join("; "),
+            metrics,
+        );
     const byAge = judge(ageMs, l, formatMs);
     const detail = [
         `last good backup ${b.lastOk.backup_type}${b.lastOk.label ? ` ${b.lastOk.label}` : ""} finished ${formatMs(ageMs)} ago`,
         ...byAge.reasons.map((x) => `age ${x}`),
         ...failed,
     ].join("; ");
-    return line("backup", PRIMARY_NODE, worstHealth(byAge.status, failed.length ? "WARN" : "OK"), detail, metrics);
+    return line(
+        "backup",
+        PRIMARY_NODE,
+        worstHealth(byAge.status, failed.length ? "WARN" : "OK"),
+        detail,
+        metrics,
+    );
 }
 
 /**
@@ -310,17 +470,44 @@ export function evaluateBackup(sample: GoodSample, e: Expectations, t: HealthThr
  * attempt failed, or failures during the window) is a WARN. archive_mode off is an ALERT when the
  * outputs say backups are on, not checked otherwise.
  */
-export function evaluateArchive(first: GoodSample, last: GoodSample, e: Expectations, t: HealthThresholds): HealthResult {
+export function evaluateArchive(
+    first: GoodSample,
+    last: GoodSample,
+    e: Expectations,
+    t: HealthThresholds,
+): HealthResult {
     const p = last.primary;
     const a = last.archive;
     if (p.archive_mode === "off") {
-        if (e.backupEnabled) return line("archive", PRIMARY_NODE, "ALERT", "archive_mode is off, but the stack has backups: no WAL reaches the repository", { archiveMode: "off" });
-        return line("archive", PRIMARY_NODE, "OK", "archiving is off (archive_mode off): not checked", { archiveMode: "off" });
+        if (e.backupEnabled)
+            return line(
+                "archive",
+                PRIMARY_NODE,
+                "ALERT",
+                "archive_mode is off, but the stack has backups: no WAL reaches the repository",
+                { archiveMode: "off" },
+            );
+        return line("archive", PRIMARY_NODE, "OK", "archiving is off (archive_mode off): not checked", {
+            archiveMode: "off",
+        });
     }
     const timeoutMs = p.archive_timeout_s > 0 ? p.archive_timeout_s * 1000 : null;
-    const l = limits("archive", t.archiveWarn, t.archiveAlert, timeoutMs, "ms", `archive_timeout ${timeoutMs === null ? "(off)" : formatMs(timeoutMs)}`);
+    const l = limits(
+        "archive",
+        t.archiveWarn,
+        t.archiveAlert,
+        timeoutMs,
+        "ms",
+        `archive_timeout ${timeoutMs === null ? "(off)" : formatMs(timeoutMs)}`,
+    );
     const waitingKnown = a.ready_count !== null;
-    const waitMs = waitingKnown ? (a.oldest_ready_age_s === null ? 0 : Math.round(a.oldest_ready_age_s * 1000)) : a.last_archived_age_s === null ? null : Math.round(a.last_archived_age_s * 1000);
+    const waitMs = waitingKnown
+        ? a.oldest_ready_age_s === null
+            ? 0
+            : Math.round(a.oldest_ready_age_s * 1000)
+        : a.last_archived_age_s === null
+          ? null
+          : Math.round(a.last_archived_age_s * 1000);
     const failuresInWindow = a.failed_count - first.archive.failed_count;
     const metrics: Metrics = {
         archiveMode: p.archive_mode,
@@ -337,7 +524,9 @@ export function evaluateArchive(first: GoodSample, last: GoodSample, e: Expectat
         alertMs: l.alert ?? null,
     };
     const lastArchived =
-        a.last_archived_wal === null || a.last_archived_age_s === null ? "nothing archived since the stats reset" : `last archived ${a.last_archived_wal} ${formatMs(a.last_archived_age_s * 1000)} ago`;
+        a.last_archived_wal === null || a.last_archived_age_s === null
+            ? "nothing archived since the stats reset"
+            : `last archived ${a.last_archived_wal} ${formatMs(a.last_archived_age_s * 1000)} ago`;
     const waiting = waitingKnown
         ? a.ready_count === 0
             ? "no WAL waiting"
@@ -345,10 +534,20 @@ export function evaluateArchive(first: GoodSample, last: GoodSample, e: Expectat
         : "waiting WAL unreadable (pg_ls_archive_statusdir), judged by the last archived age";
     const byWait = judge(waitMs, l, formatMs);
     const failures: string[] = [];
-    if (a.failing) failures.push(`the last attempt failed (${a.last_failed_wal ?? "?"}, ${formatMs((a.last_failed_age_s ?? 0) * 1000)} ago; failed_count ${a.failed_count})`);
-    if (failuresInWindow > 0) failures.push(`${failuresInWindow} failed attempt${failuresInWindow === 1 ? "" : "s"} during the window`);
+    if (a.failing)
+        failures.push(
+            `the last attempt failed (${a.last_failed_wal ?? "?"}, ${formatMs((a.last_failed_age_s ?? 0) * 1000)} ago; failed_count ${a.failed_count})`,
+        );
+    if (failuresInWindow > 0)
+        failures.push(
+            `${failuresInWindow} failed attempt${failuresInWindow === 1 ? "" : "s"} during the window`,
+        );
     const status = worstHealth(byWait.status, failures.length ? "WARN" : "OK");
-    const detail = [`${lastArchived}, ${waiting}`, ...byWait.reasons.map((x) => `waiting ${x}`), ...failures].join("; ");
+    const detail = [
+        `${lastArchived}, ${waiting}`,
+        ...byWait.reasons.map((x) => `waiting ${x}`),
+        ...failures,
+    ].join("; ");
     return line("archive", PRIMARY_NODE, status, detail, metrics);
 }
 
@@ -357,11 +556,21 @@ export function evaluateArchive(first: GoodSample, last: GoodSample, e: Expectat
  * the samples it answered, replicas, slots, backup (last sample) and archive (first and last).
  * With no answered sample only the primary's ALERT is returned.
  */
-export function evaluateHealth(samples: readonly Sample[], e: Expectations, t: HealthThresholds): HealthResult[] {
+export function evaluateHealth(
+    samples: readonly Sample[],
+    e: Expectations,
+    t: HealthThresholds,
+): HealthResult[] {
     const primary = evaluatePrimaryHealth(samples);
     const good = samples.filter((s): s is GoodSample => s.ok);
     if (good.length === 0) return [primary];
     const first = good[0];
     const last = good[good.length - 1];
-    return [primary, ...evaluateReplicas(e.replicas, good, t), ...evaluateSlotHealth(e.replicas, good, t), evaluateBackup(last, e, t), evaluateArchive(first, last, e, t)];
+    return [
+        primary,
+        ...evaluateReplicas(e.replicas, good, t),
+        ...evaluateSlotHealth(e.replicas, good, t),
+        evaluateBackup(last, e, t),
+        evaluateArchive(first, last, e, t),
+    ];
 }

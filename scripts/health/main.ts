@@ -16,7 +16,8 @@ export interface HealthDeps extends MainDeps {
 /** The real dependencies: process streams, the `pulumi` binary, `pg`, the clock. */
 export const defaultHealthDeps: HealthDeps = {
     ...verifyDeps,
-    connector: (opts: ConnectOptions): Connect => pgConnector({ ...opts, applicationName: HEALTH_APPLICATION_NAME }),
+    connector: (opts: ConnectOptions): Connect =>
+        pgConnector({ ...opts, applicationName: HEALTH_APPLICATION_NAME }),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now: () => Date.now(),
 };
@@ -26,9 +27,16 @@ export const defaultHealthDeps: HealthDeps = {
  * is not part of verify's contract) whether backups are on and their interval. `--backup-interval`
  * wins over the outputs; without either, Pulumi.yaml's default of 6 h.
  */
-export function expectationsOf(outputs: { replicaEndpoints: Expectations["replicas"] }, raw: unknown, options: Pick<HealthOptions, "backupIntervalMs">): Expectations {
+export function expectationsOf(
+    outputs: { replicaEndpoints: Expectations["replicas"] },
+    raw: unknown,
+    options: Pick<HealthOptions, "backupIntervalMs">,
+): Expectations {
     const backup = (raw as { backup?: { intervalHours?: unknown } } | null)?.backup;
-    const hours = typeof backup?.intervalHours === "number" && backup.intervalHours > 0 ? backup.intervalHours : undefined;
+    const hours =
+        typeof backup?.intervalHours === "number" && backup.intervalHours > 0
+            ? backup.intervalHours
+            : undefined;
     const [backupIntervalMs, backupIntervalFrom]: [number, Expectations["backupIntervalFrom"]] =
         options.backupIntervalMs !== undefined
             ? [options.backupIntervalMs, "--backup-interval"]
@@ -36,7 +44,12 @@ export function expectationsOf(outputs: { replicaEndpoints: Expectations["replic
               ? [hours * 3_600_000, "outputs"]
               : [HEALTH_DEFAULTS.backupIntervalMs, "default"];
     // No `backup` output does not prove backups are off: prod-tunnel's rewritten outputs drop it.
-    return { replicas: outputs.replicaEndpoints, ...(backup ? { backupEnabled: true } : {}), backupIntervalMs, backupIntervalFrom };
+    return {
+        replicas: outputs.replicaEndpoints,
+        ...(backup ? { backupEnabled: true } : {}),
+        backupIntervalMs,
+        backupIntervalFrom,
+    };
 }
 
 /**
@@ -54,7 +67,11 @@ export async function main(argv: readonly string[], deps: HealthDeps = defaultHe
         const { options } = parsed;
         const { outputs, raw } = await loadOutputsWithRaw(options.source, deps.runPulumi);
         secrets.push(...outputSecrets(outputs));
-        const samples = await collectSamples(outputs, options, secrets, { connect: deps.connector(options), sleep: deps.sleep, now: deps.now });
+        const samples = await collectSamples(outputs, options, secrets, {
+            connect: deps.connector(options),
+            sleep: deps.sleep,
+            now: deps.now,
+        });
         const results = evaluateHealth(samples, expectationsOf(outputs, raw, options), options);
         const report = buildHealthReport(outputs.clusterName, samples, options.intervalMs, results);
         deps.stdout(options.json ? renderHealthJson(report, secrets) : renderHealthTable(report, secrets));

@@ -38,7 +38,12 @@ export interface HealthReport {
 }
 
 /** Builds the report from the samples and the lines evaluated from them. */
-export function buildHealthReport(clusterName: string, samples: readonly Sample[], intervalMs: number, results: readonly HealthResult[]): HealthReport {
+export function buildHealthReport(
+    clusterName: string,
+    samples: readonly Sample[],
+    intervalMs: number,
+    results: readonly HealthResult[],
+): HealthReport {
     const checks = results
         .map((r, i) => ({ r, i }))
         .sort((a, b) => HEALTH_CHECKS.indexOf(a.r.check) - HEALTH_CHECKS.indexOf(b.r.check) || a.i - b.i)
@@ -67,7 +72,11 @@ export function healthExitCode(report: HealthReport): number {
 }
 
 function sanitize(report: HealthReport, secrets: readonly string[]): HealthReport {
-    return { ...report, clusterName: redact(report.clusterName, secrets), checks: report.checks.map((c) => sanitizeResult(c, secrets)) };
+    return {
+        ...report,
+        clusterName: redact(report.clusterName, secrets),
+        checks: report.checks.map((c) => sanitizeResult(c, secrets)),
+    };
 }
 
 /** The machine-readable report (see {@link HealthReport}), pretty-printed, with every known secret removed. */
@@ -78,11 +87,22 @@ export function renderHealthJson(report: HealthReport, secrets: readonly string[
 /** The report as a heading, an aligned CHECK / NODE / STATUS / DETAIL table and a verdict line, with every known secret removed. */
 export function renderHealthTable(report: HealthReport, secrets: readonly string[] = []): string {
     const clean = sanitize(report, secrets);
-    const window = clean.samples > 1 ? `${clean.samples} samples every ${formatMs(clean.intervalMs)} over ${formatMs(clean.windowMs)}` : "1 sample";
+    const window =
+        clean.samples > 1
+            ? `${clean.samples} samples every ${formatMs(clean.intervalMs)} over ${formatMs(clean.windowMs)}`
+            : "1 sample";
     const heading = `Health of ${clean.clusterName} at ${clean.startedAt}, ${window}`;
     const count = (s: HealthStatus) => clean.checks.filter((c) => c.status === s).length;
-    const alerting = [...new Set(clean.checks.filter((c) => c.status === "ALERT").map((c) => `${c.check}/${c.node}`))];
-    const verdict = !clean.reachable ? "UNREACHABLE" : clean.status === "ALERT" ? "ALERT" : clean.status === "WARN" ? "OK with warnings" : "OK";
+    const alerting = [
+        ...new Set(clean.checks.filter((c) => c.status === "ALERT").map((c) => `${c.check}/${c.node}`)),
+    ];
+    const verdict = !clean.reachable
+        ? "UNREACHABLE"
+        : clean.status === "ALERT"
+          ? "ALERT"
+          : clean.status === "WARN"
+            ? "OK with warnings"
+            : "OK";
     const summary = `${verdict}: cluster ${clean.clusterName}, ${count("OK")} OK, ${count("WARN")} WARN, ${count("ALERT")} ALERT${alerting.length ? ` (${alerting.join(", ")})` : ""}`;
     return [heading, "", ...renderResultRows(clean.checks), "", summary].join("\n") + "\n";
 }

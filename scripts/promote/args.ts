@@ -11,7 +11,8 @@ export interface PromoteOptions {
 }
 
 /** The result of parsing: options to run with, or a request for the usage text. */
-export type ParsedPromoteArgs = { readonly help: true } | { readonly help: false; readonly options: PromoteOptions };
+export type ParsedPromoteArgs =
+    { readonly help: true } | { readonly help: false; readonly options: PromoteOptions };
 
 /** A flag the command line cannot use; the entry point exits 2 with its message. */
 export class UsageError extends Error {
@@ -73,7 +74,9 @@ export function parsePromoteArgs(argv: readonly string[]): ParsedPromoteArgs {
     const stack = (flag: string, value: string | undefined, fallback: string) => {
         const name = value ?? fallback;
         if (!STACK.test(name)) {
-            throw new UsageError(`${flag} must be a stack name such as ${fallback} or org/pgha/${fallback}, got ${JSON.stringify(name)}`);
+            throw new UsageError(
+                `${flag} must be a stack name such as ${fallback} or org/pgha/${fallback}, got ${JSON.stringify(name)}`,
+            );
         }
         return name;
     };

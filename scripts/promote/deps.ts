@@ -14,7 +14,10 @@ export function verifyWithNpm(workDir: string): PromoteDeps["verify"] {
     return (stackName) =>
         new Promise((resolve) => {
             const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-            const child = spawn(npm, ["run", "--silent", "verify", "--", "--stack", stackName], { cwd: workDir, stdio: "inherit" });
+            const child = spawn(npm, ["run", "--silent", "verify", "--", "--stack", stackName], {
+                cwd: workDir,
+                stdio: "inherit",
+            });
             child.once("error", (err) => {
                 process.stderr.write(`promote: could not run npm run verify: ${err.message}\n`);
                 resolve(2);

@@ -112,7 +112,9 @@ async function verifyGate(run: Run, stackName: string): Promise<void> {
     run.deps.log(`running npm run verify -- --stack ${stackName}`);
     const code = await run.deps.verify(stackName);
     if (code !== 0) {
-        throw new GateFailure(`verify-replication on stack ${stackName} exited ${code} (${VERIFY_MEANING[code] ?? "unexpected exit code"})`);
+        throw new GateFailure(
+            `verify-replication on stack ${stackName} exited ${code} (${VERIFY_MEANING[code] ?? "unexpected exit code"})`,
+        );
     }
 }
 
@@ -130,7 +132,9 @@ const GATES: readonly Gate[] = [
             const outputs = await dev.outputs();
             for (const o of Object.values(outputs)) if (o.secret) collectSecrets(o.value, run.secrets);
             if (Object.keys(outputs).length === 0) {
-                throw new GateFailure(`stack ${run.options.dev} has no outputs: deploy it first (pulumi up --stack ${run.options.dev})`);
+                throw new GateFailure(
+                    `stack ${run.options.dev} has no outputs: deploy it first (pulumi up --stack ${run.options.dev})`,
+                );
             }
             run.deps.log(`${run.options.dev} outputs: ${describeOutputs(outputs)}`);
             await verifyGate(run, run.options.dev);
@@ -145,7 +149,9 @@ const GATES: readonly Gate[] = [
             try {
                 const c = parseClusterConfig(rawConfig(config));
                 const where = c.platform === "aws" ? `aws ${c.awsRegion}` : c.platform;
-                run.deps.log(`${run.options.prod} config: platform ${where}, ${c.replicas} replica${c.replicas === 1 ? "" : "s"}, synchronousMode ${c.synchronousMode}`);
+                run.deps.log(
+                    `${run.options.prod} config: platform ${where}, ${c.replicas} replica${c.replicas === 1 ? "" : "s"}, synchronousMode ${c.synchronousMode}`,
+                );
             } catch (err) {
                 if (err instanceof ConfigError) throw new GateFailure(err.message);
                 throw err;
@@ -158,7 +164,11 @@ const GATES: readonly Gate[] = [
         run: async (run) => {
             const problem = run.deps.policyPackProblem();
             if (problem) throw new GateFailure(problem);
-            const result = await run.prod!.preview({ diff: true, policyPacks: [...run.deps.policyPacks], onOutput: run.deps.stream });
+            const result = await run.prod!.preview({
+                diff: true,
+                policyPacks: [...run.deps.policyPacks],
+                onOutput: run.deps.stream,
+            });
             run.deps.log(`preview of ${run.options.prod}: ${summarizeChanges(result.changeSummary)}`);
         },
     },
@@ -167,14 +177,21 @@ const GATES: readonly Gate[] = [
         run: async (run) => {
             if (!run.options.yes) {
                 if (!run.deps.interactive) {
-                    throw new GateFailure(`no terminal to confirm on: read the preview above, then run again with --yes to deploy to ${run.options.prod}`);
+                    throw new GateFailure(
+                        `no terminal to confirm on: read the preview above, then run again with --yes to deploy to ${run.options.prod}`,
+                    );
                 }
-                const confirmed = await run.deps.confirm(`Deploy the changes above to stack ${run.options.prod}? Type "yes" to continue: `);
+                const confirmed = await run.deps.confirm(
+                    `Deploy the changes above to stack ${run.options.prod}? Type "yes" to continue: `,
+                );
                 if (!confirmed) {
                     throw new GateFailure(`not confirmed: nothing was deployed to ${run.options.prod}`);
                 }
             }
-            const result = await run.prod!.up({ policyPacks: [...run.deps.policyPacks], onOutput: run.deps.stream });
+            const result = await run.prod!.up({
+                policyPacks: [...run.deps.policyPacks],
+                onOutput: run.deps.stream,
+            });
             if (result.summary.result !== "succeeded") {
                 throw new GateFailure(`pulumi up on ${run.options.prod} ended "${result.summary.result}"`);
             }
@@ -216,9 +233,14 @@ export async function runPipeline(options: PromoteOptions, deps: PromoteDeps): P
             await gate.run(run);
         } catch (err) {
             const why = err instanceof GateFailure ? err.message : describeError(err);
-            deps.error(redact(`promote: gate ${i + 1}/${GATES.length} "${title}" failed: ${why}`, run.secrets));
+            deps.error(
+                redact(`promote: gate ${i + 1}/${GATES.length} "${title}" failed: ${why}`, run.secrets),
+            );
             const rest = GATES.length - i - 1;
-            if (rest > 0) deps.error(`promote: stopped; the ${rest} later gate${rest === 1 ? " was" : "s were"} not run`);
+            if (rest > 0)
+                deps.error(
+                    `promote: stopped; the ${rest} later gate${rest === 1 ? " was" : "s were"} not run`,
+                );
             return EXIT.gateFailed;
         }
         deps.log(`   passed: ${title}`);

@@ -71,7 +71,14 @@ Exit codes: 0 all passed (warnings allowed), 1 a check failed, 2 unusable input.
 
 const DURATION_UNITS: Record<string, number> = { "": 1000, ms: 1, s: 1000, min: 60_000 };
 const LONG_DURATION_UNITS: Record<string, number> = { ...DURATION_UNITS, h: 3_600_000, d: 86_400_000 };
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
+const SIZE_UNITS: Record<string, number> = {
+    "": 1,
+    b: 1,
+    kb: 1024,
+    mb: 1024 ** 2,
+    gb: 1024 ** 3,
+    tb: 1024 ** 4,
+};
 
 /** Pulumi stack names: `[org/[project/]]stack`, letters, digits, `-`, `_`, `.`. */
 const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
@@ -93,13 +100,22 @@ export function parseLongDuration(flag: string, raw: string, min = 1, max = 365 
     return parseDurationIn(LONG_DURATION_UNITS, "such as 90s, 10min, 6h or 2d", flag, raw, min, max);
 }
 
-function parseDurationIn(units: Record<string, number>, examples: string, flag: string, raw: string, min: number, max: number): number {
+function parseDurationIn(
+    units: Record<string, number>,
+    examples: string,
+    flag: string,
+    raw: string,
+    min: number,
+    max: number,
+): number {
     const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)?$/i.exec(raw.trim());
     const unit = units[(m?.[2] ?? "").toLowerCase()];
     const ms = m && unit !== undefined ? Math.round(Number(m[1]) * unit) : NaN;
     if (!Number.isFinite(ms) || ms < min || ms > max) {
         const range = max > 48 * 3_600_000 ? `${max / 86_400_000} d` : `${max / 3_600_000} h`;
-        throw new InputError(`${flag} must be a duration from ${formatMs(min)} to ${range}, ${examples}; got ${JSON.stringify(raw)}`);
+        throw new InputError(
+            `${flag} must be a duration from ${formatMs(min)} to ${range}, ${examples}; got ${JSON.stringify(raw)}`,
+        );
     }
     return ms;
 }
@@ -112,7 +128,9 @@ export function parseBytes(flag: string, raw: string): number {
     const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb)?$/i.exec(raw.trim());
     const bytes = m ? Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? "").toLowerCase()]) : NaN;
     if (!Number.isSafeInteger(bytes) || bytes < 1) {
-        throw new InputError(`${flag} must be a positive size in bytes, or with kB, MB, GB or TB (such as 16MB); got ${JSON.stringify(raw)}`);
+        throw new InputError(
+            `${flag} must be a positive size in bytes, or with kB, MB, GB or TB (such as 16MB); got ${JSON.stringify(raw)}`,
+        );
     }
     return bytes;
 }
@@ -155,11 +173,20 @@ export function parseVerifyArgs(argv: readonly string[]): ParsedArgs {
         lagFailBytes: bytes("lag-fail-bytes"),
     };
     if (options.lagWarnMs > options.lagFailMs) {
-        const shown = (flag: "lag-warn" | "lag-fail", ms: number) => `--${flag} ${formatMs(ms)}${values[flag] === undefined ? " (default)" : ""}`;
-        throw new InputError(`${shown("lag-warn", options.lagWarnMs)} must not be above ${shown("lag-fail", options.lagFailMs)}: give both, warn <= fail`);
+        const shown = (flag: "lag-warn" | "lag-fail", ms: number) =>
+            `--${flag} ${formatMs(ms)}${values[flag] === undefined ? " (default)" : ""}`;
+        throw new InputError(
+            `${shown("lag-warn", options.lagWarnMs)} must not be above ${shown("lag-fail", options.lagFailMs)}: give both, warn <= fail`,
+        );
     }
-    if (options.lagWarnBytes !== undefined && options.lagFailBytes !== undefined && options.lagWarnBytes > options.lagFailBytes) {
-        throw new InputError(`--lag-warn-bytes (${options.lagWarnBytes}) must not be above --lag-fail-bytes (${options.lagFailBytes})`);
+    if (
+        options.lagWarnBytes !== undefined &&
+        options.lagFailBytes !== undefined &&
+        options.lagWarnBytes > options.lagFailBytes
+    ) {
+        throw new InputError(
+            `--lag-warn-bytes (${options.lagWarnBytes}) must not be above --lag-fail-bytes (${options.lagFailBytes})`,
+        );
     }
     return { help: false, options };
 }
@@ -190,7 +217,8 @@ export function parseFlags<const O extends ParseArgsOptionsConfig>(argv: readonl
         const seen = new Set<string>();
         for (const token of parsed.tokens) {
             if (token.kind !== "option") continue;
-            if (seen.has(token.name)) throw new InputError(`--${token.name} is given more than once: give it once`);
+            if (seen.has(token.name))
+                throw new InputError(`--${token.name} is given more than once: give it once`);
             seen.add(token.name);
         }
     }
@@ -203,7 +231,9 @@ export function parseFlags<const O extends ParseArgsOptionsConfig>(argv: readonl
  */
 export function parseSource(values: { stack?: string; outputs?: string }): OutputsSource {
     if (values.stack !== undefined && values.outputs !== undefined) {
-        throw new InputError("--stack and --outputs cannot be used together: give exactly one source of outputs");
+        throw new InputError(
+            "--stack and --outputs cannot be used together: give exactly one source of outputs",
+        );
     }
     if (values.stack !== undefined) {
         if (!STACK_NAME.test(values.stack)) {
@@ -214,7 +244,8 @@ export function parseSource(values: { stack?: string; outputs?: string }): Outpu
         return { kind: "stack", stack: values.stack };
     }
     if (values.outputs !== undefined) {
-        if (values.outputs.trim() === "") throw new InputError("--outputs must be the path of a JSON file; got an empty string");
+        if (values.outputs.trim() === "")
+            throw new InputError("--outputs must be the path of a JSON file; got an empty string");
         return { kind: "file", path: values.outputs };
     }
     throw new InputError("one of --stack <name> or --outputs <file.json> is required (see --help)");
@@ -236,7 +267,8 @@ function describeParseArgsError(err: unknown): string {
         case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
             const flag = /(--[a-z-]+)/.exec(message)?.[1] ?? "a flag";
             if (/argument missing/.test(message)) return `${flag} needs a value`;
-            if (/ambiguous/.test(message)) return `${flag} needs a value (a value starting with '-' is written ${flag}=<value>)`;
+            if (/ambiguous/.test(message))
+                return `${flag} needs a value (a value starting with '-' is written ${flag}=<value>)`;
             if (/does not take an argument/.test(message)) return `${flag} takes no value`;
             return `${flag}: ${message}`;
         }

@@ -52,8 +52,13 @@ export interface ReplayStatus {
     since_last_replay_s: number | null;
 }
 
-const result = (check: CheckResult["check"], node: string, status: CheckResult["status"], detail: string, metrics?: Metrics): CheckResult =>
-    metrics ? { check, node, status, detail, metrics } : { check, node, status, detail };
+const result = (
+    check: CheckResult["check"],
+    node: string,
+    status: CheckResult["status"],
+    detail: string,
+    metrics?: Metrics,
+): CheckResult => (metrics ? { check, node, status, detail, metrics } : { check, node, status, detail });
 
 /** The `sync_state` every replica shows in a given synchronousMode. */
 export function expectedSyncState(mode: "off" | "any1"): string {
@@ -64,13 +69,26 @@ export function expectedSyncState(mode: "off" | "any1"): string {
  * `primary`: the primary must answer and not be in recovery. A `cluster_name` other than
  * `primary` is a warning (the endpoint may reach a promoted replica).
  */
-export function evaluatePrimary(row: { in_recovery: boolean; cluster_name: string; server_version: string }, expectedClusterName = PRIMARY_CLUSTER_NAME): CheckResult {
+export function evaluatePrimary(
+    row: { in_recovery: boolean; cluster_name: string; server_version: string },
+    expectedClusterName = PRIMARY_CLUSTER_NAME,
+): CheckResult {
     if (row.in_recovery) {
-        return result("primary", PRIMARY_NODE, "FAIL", `in recovery (cluster_name=${row.cluster_name}): the primary endpoint reaches a standby, not the primary`);
+        return result(
+            "primary",
+            PRIMARY_NODE,
+            "FAIL",
+            `in recovery (cluster_name=${row.cluster_name}): the primary endpoint reaches a standby, not the primary`,
+        );
     }
     const detail = `accepts writes (not in recovery), cluster_name=${row.cluster_name}, PostgreSQL ${row.server_version}`;
     if (row.cluster_name !== expectedClusterName) {
-        return result("primary", PRIMARY_NODE, "WARN", `${detail}; expected cluster_name=${expectedClusterName}: failed over without updating the outputs?`);
+        return result(
+            "primary",
+            PRIMARY_NODE,
+            "WARN",
+            `${detail}; expected cluster_name=${expectedClusterName}: failed over without updating the outputs?`,
+        );
     }
     return result("primary", PRIMARY_NODE, "PASS", detail);
 }
@@ -96,17 +114,38 @@ export function evaluateStreaming(
     for (const r of replicas) {
         const mine = rows.filter((row) => row.application_name === r.applicationName);
         if (mine.length === 0) {
-            out.push(result("streaming", r.name, "FAIL", `no walsender with application_name=${r.applicationName} in pg_stat_replication (seen: ${seen})`));
+            out.push(
+                result(
+                    "streaming",
+                    r.name,
+                    "FAIL",
+                    `no walsender with application_name=${r.applicationName} in pg_stat_replication (seen: ${seen})`,
+                ),
+            );
             continue;
         }
         if (mine.length > 1) {
-            out.push(result("streaming", r.name, "FAIL", `${mine.length} walsenders with application_name=${r.applicationName}: two standbys use the same name (${mine.map(describeWalsender).join("; ")})`));
+            out.push(
+                result(
+                    "streaming",
+                    r.name,
+                    "FAIL",
+                    `${mine.length} walsenders with application_name=${r.applicationName}: two standbys use the same name (${mine.map(describeWalsender).join("; ")})`,
+                ),
+            );
             continue;
         }
         const row = mine[0];
         const from = row.client_addr ? ` from ${row.client_addr}` : "";
         if (row.state !== "streaming") {
-            out.push(result("streaming", r.name, "FAIL", `state ${row.state ?? "unknown"}, expected streaming${from}`));
+            out.push(
+                result(
+                    "streaming",
+                    r.name,
+                    "FAIL",
+                    `state ${row.state ?? "unknown"}, expected streaming${from}`,
+                ),
+            );
         } else if (row.sync_state !== wantSync) {
             out.push(
                 result(
@@ -117,22 +156,36 @@ export function evaluateStreaming(
                 ),
             );
         } else {
-            out.push(result("streaming", r.name, "PASS", `streaming, sync_state ${row.sync_state}${from}`, { pid: row.pid }));
+            out.push(
+                result("streaming", r.name, "PASS", `streaming, sync_state ${row.sync_state}${from}`, {
+                    pid: row.pid,
+                }),
+            );
         }
     }
     const expected = new Set(replicas.map((r) => r.applicationName));
     const others = rows.filter((row) => !expected.has(row.application_name));
     if (others.length > 0) {
-        out.push(result("streaming", PRIMARY_NODE, "PASS", `also connected, not in the outputs: ${others.map(describeWalsender).join("; ")}`));
+        out.push(
+            result(
+                "streaming",
+                PRIMARY_NODE,
+                "PASS",
+                `also connected, not in the outputs: ${others.map(describeWalsender).join("; ")}`,
+            ),
+        );
     }
     if (replicas.length === 0) {
-        out.push(result("streaming", PRIMARY_NODE, "WARN", "the outputs list no replicas: nothing replicates"));
+        out.push(
+            result("streaming", PRIMARY_NODE, "WARN", "the outputs list no replicas: nothing replicates"),
+        );
     }
     return out;
 }
 
 function slotState(s: SlotRow): string {
-    const held = s.retained_bytes === null ? "holds no WAL" : `retains ${formatBytes(s.retained_bytes)} of WAL`;
+    const held =
+        s.retained_bytes === null ? "holds no WAL" : `retains ${formatBytes(s.retained_bytes)} of WAL`;
     return `${s.active ? "active" : "inactive"}, ${held}${s.wal_status ? `, wal_status ${s.wal_status}` : ""}`;
 }
 
@@ -141,7 +194,11 @@ function slotState(s: SlotRow): string {
  * walsender; no unexpected `pgha_` slot; no inactive slot retaining WAL; a lost slot fails,
  * an `unreserved` one warns. User slots (not `pgha_`) are listed as information.
  */
-export function evaluateSlots(replicas: readonly ReplicaEndpoint[], slots: readonly SlotRow[], walsenders: readonly ReplicationRow[]): CheckResult[] {
+export function evaluateSlots(
+    replicas: readonly ReplicaEndpoint[],
+    slots: readonly SlotRow[],
+    walsenders: readonly ReplicationRow[],
+): CheckResult[] {
     const out: CheckResult[] = [];
     const byName = new Map(slots.map((s) => [s.slot_name, s]));
     for (const r of replicas) {
@@ -153,11 +210,27 @@ export function evaluateSlots(replicas: readonly ReplicaEndpoint[], slots: reado
         const metrics: Metrics = { retainedBytes: s.retained_bytes, active: s.active };
         const walsender = walsenders.find((w) => w.application_name === r.applicationName);
         if (s.slot_type !== "physical") {
-            out.push(result("slots", r.name, "FAIL", `slot ${r.slotName} is a ${s.slot_type} slot, expected physical`, metrics));
+            out.push(
+                result(
+                    "slots",
+                    r.name,
+                    "FAIL",
+                    `slot ${r.slotName} is a ${s.slot_type} slot, expected physical`,
+                    metrics,
+                ),
+            );
         } else if (!s.active) {
             out.push(result("slots", r.name, "FAIL", `slot ${r.slotName} is ${slotState(s)}`, metrics));
         } else if (s.wal_status === "lost") {
-            out.push(result("slots", r.name, "FAIL", `slot ${r.slotName} lost WAL the replica still needs (${slotState(s)})`, metrics));
+            out.push(
+                result(
+                    "slots",
+                    r.name,
+                    "FAIL",
+                    `slot ${r.slotName} lost WAL the replica still needs (${slotState(s)})`,
+                    metrics,
+                ),
+            );
         } else if (walsender && s.active_pid !== null && s.active_pid !== walsender.pid) {
             out.push(
                 result(
@@ -169,7 +242,15 @@ export function evaluateSlots(replicas: readonly ReplicaEndpoint[], slots: reado
                 ),
             );
         } else if (s.wal_status === "unreserved") {
-            out.push(result("slots", r.name, "WARN", `slot ${r.slotName} is ${slotState(s)}: WAL will be removed at the next checkpoint (max_slot_wal_keep_size)`, metrics));
+            out.push(
+                result(
+                    "slots",
+                    r.name,
+                    "WARN",
+                    `slot ${r.slotName} is ${slotState(s)}: WAL will be removed at the next checkpoint (max_slot_wal_keep_size)`,
+                    metrics,
+                ),
+            );
         } else {
             out.push(result("slots", r.name, "PASS", `slot ${r.slotName} ${slotState(s)}`, metrics));
         }
@@ -180,14 +261,38 @@ export function evaluateSlots(replicas: readonly ReplicaEndpoint[], slots: reado
         if (expected.has(s.slot_name)) continue;
         const metrics: Metrics = { slot: s.slot_name, retainedBytes: s.retained_bytes, active: s.active };
         if (s.slot_name.startsWith(CLUSTER_SLOT_PREFIX)) {
-            out.push(result("slots", PRIMARY_NODE, "FAIL", `unexpected cluster slot ${s.slot_name} (${s.slot_type}, ${slotState(s)}): no replica in the outputs uses it`, metrics));
+            out.push(
+                result(
+                    "slots",
+                    PRIMARY_NODE,
+                    "FAIL",
+                    `unexpected cluster slot ${s.slot_name} (${s.slot_type}, ${slotState(s)}): no replica in the outputs uses it`,
+                    metrics,
+                ),
+            );
         } else if (!s.active && s.retained_bytes !== null) {
-            out.push(result("slots", PRIMARY_NODE, "FAIL", `user slot ${s.slot_name} (${s.slot_type}) is ${slotState(s)}: an abandoned slot fills the disk`, metrics));
+            out.push(
+                result(
+                    "slots",
+                    PRIMARY_NODE,
+                    "FAIL",
+                    `user slot ${s.slot_name} (${s.slot_type}) is ${slotState(s)}: an abandoned slot fills the disk`,
+                    metrics,
+                ),
+            );
         } else {
             userSlots.push(`${s.slot_name} (${s.slot_type}, ${slotState(s)})`);
         }
     }
-    if (userSlots.length > 0) out.push(result("slots", PRIMARY_NODE, "PASS", `user slots, not managed by the cluster: ${userSlots.join("; ")}`));
+    if (userSlots.length > 0)
+        out.push(
+            result(
+                "slots",
+                PRIMARY_NODE,
+                "PASS",
+                `user slots, not managed by the cluster: ${userSlots.join("; ")}`,
+            ),
+        );
     return out;
 }
 
@@ -207,13 +312,28 @@ export interface ReadonlyProbe {
  */
 export function evaluateReadonly(r: ReplicaEndpoint, p: ReadonlyProbe): CheckResult {
     if (!p.in_recovery) {
-        return result("replica-readonly", r.name, "FAIL", `not in recovery (cluster_name=${p.cluster_name}): it accepts writes; promoted?`);
+        return result(
+            "replica-readonly",
+            r.name,
+            "FAIL",
+            `not in recovery (cluster_name=${p.cluster_name}): it accepts writes; promoted?`,
+        );
     }
     if (p.cluster_name !== r.applicationName) {
-        return result("replica-readonly", r.name, "FAIL", `answers as cluster_name=${p.cluster_name}, expected ${r.applicationName}: the endpoint reaches another node`);
+        return result(
+            "replica-readonly",
+            r.name,
+            "FAIL",
+            `answers as cluster_name=${p.cluster_name}, expected ${r.applicationName}: the endpoint reaches another node`,
+        );
     }
     if (p.writeSqlState === null) {
-        return result("replica-readonly", r.name, "FAIL", "in recovery, but an INSERT into pgha.canary was accepted");
+        return result(
+            "replica-readonly",
+            r.name,
+            "FAIL",
+            "in recovery, but an INSERT into pgha.canary was accepted",
+        );
     }
     if (p.writeSqlState !== "25006") {
         return result(
@@ -223,7 +343,12 @@ export function evaluateReadonly(r: ReplicaEndpoint, p: ReadonlyProbe): CheckRes
             `in recovery, but the test write failed with SQLSTATE ${p.writeSqlState ?? "none"} (${p.writeError ?? "no error"}), expected 25006 read_only_sql_transaction`,
         );
     }
-    return result("replica-readonly", r.name, "PASS", `in recovery, cluster_name=${p.cluster_name}, write rejected with SQLSTATE 25006`);
+    return result(
+        "replica-readonly",
+        r.name,
+        "PASS",
+        `in recovery, cluster_name=${p.cluster_name}, write rejected with SQLSTATE 25006`,
+    );
 }
 
 /** What the lag check knows about one replica. */
@@ -252,13 +377,22 @@ export function evaluateLag(r: ReplicaEndpoint, input: LagInput, t: LagThreshold
     if (walsender?.replay_lag_s != null) times.push(walsender.replay_lag_s * 1000);
     let replicaSideMs: number | null = null;
     if (replay) {
-        const since = replay.since_last_replay_s === null ? null : Math.max(0, replay.since_last_replay_s * 1000);
+        const since =
+            replay.since_last_replay_s === null ? null : Math.max(0, replay.since_last_replay_s * 1000);
         if (replay.paused) {
-            notes.push(since === null ? "replay paused" : `replay paused, last replayed commit ${formatMs(since)} ago`);
+            notes.push(
+                since === null
+                    ? "replay paused"
+                    : `replay paused, last replayed commit ${formatMs(since)} ago`,
+            );
             replicaSideMs = since;
         } else if (!walsender) {
             // Not receiving: nothing says it is caught up, so its data is as old as its last replay.
-            notes.push(since === null ? "nothing replayed since start" : `last replayed commit ${formatMs(since)} ago`);
+            notes.push(
+                since === null
+                    ? "nothing replayed since start"
+                    : `last replayed commit ${formatMs(since)} ago`,
+            );
             replicaSideMs = since;
         } else if (replay.behind) {
             replicaSideMs = since;
@@ -276,7 +410,8 @@ export function evaluateLag(r: ReplicaEndpoint, input: LagInput, t: LagThreshold
     const metrics: Metrics = {
         replayLagBytes: bytes,
         replayLagMs: ms === null ? null : Math.round(ms),
-        primaryReplayLagMs: walsender?.replay_lag_s == null ? null : Math.round(walsender.replay_lag_s * 1000),
+        primaryReplayLagMs:
+            walsender?.replay_lag_s == null ? null : Math.round(walsender.replay_lag_s * 1000),
         replicaLagMs: replicaSideMs === null ? null : Math.round(replicaSideMs),
         paused: replay?.paused ?? null,
     };
@@ -284,7 +419,10 @@ export function evaluateLag(r: ReplicaEndpoint, input: LagInput, t: LagThreshold
         return result("lag", r.name, "FAIL", `lag unknown: ${notes.join("; ")}`, metrics);
     }
     const { status, reasons } = classifyLag({ ms, bytes }, t);
-    const measured = [ms === null ? "time unknown" : formatMs(ms), bytes === null ? "bytes unknown" : formatBytes(bytes)].join(", ");
+    const measured = [
+        ms === null ? "time unknown" : formatMs(ms),
+        bytes === null ? "bytes unknown" : formatBytes(bytes),
+    ].join(", ");
     const detail = [`replay lag ${measured}`, ...reasons, ...notes].join("; ");
     // A paused replay is never healthy, even before it crosses a threshold.
     const finalStatus = status === "PASS" && replay?.paused ? "WARN" : status;
@@ -295,23 +433,44 @@ export function evaluateLag(r: ReplicaEndpoint, input: LagInput, t: LagThreshold
  * `pgbouncer` for the read-write entry: it must reach the primary (cluster_name `primary`,
  * not in recovery).
  */
-export function evaluatePgbouncerRw(database: string, row: { cluster_name: string; in_recovery: boolean }, expectedClusterName = PRIMARY_CLUSTER_NAME): CheckResult {
+export function evaluatePgbouncerRw(
+    database: string,
+    row: { cluster_name: string; in_recovery: boolean },
+    expectedClusterName = PRIMARY_CLUSTER_NAME,
+): CheckResult {
     const where = `rw entry ${database} reaches cluster_name=${row.cluster_name} (${row.in_recovery ? "in recovery" : "not in recovery"})`;
     const ok = row.cluster_name === expectedClusterName && !row.in_recovery;
-    return result("pgbouncer", "pgbouncer-rw", ok ? "PASS" : "FAIL", ok ? where : `${where}, expected the primary (cluster_name=${expectedClusterName}, not in recovery)`);
+    return result(
+        "pgbouncer",
+        "pgbouncer-rw",
+        ok ? "PASS" : "FAIL",
+        ok ? where : `${where}, expected the primary (cluster_name=${expectedClusterName}, not in recovery)`,
+    );
 }
 
 /**
  * `pgbouncer` for the read-only entry: it must reach one of the replicas (in recovery, and
  * cluster_name one of their applicationNames).
  */
-export function evaluatePgbouncerRo(database: string, replicas: readonly ReplicaEndpoint[], row: { cluster_name: string; in_recovery: boolean }): CheckResult {
+export function evaluatePgbouncerRo(
+    database: string,
+    replicas: readonly ReplicaEndpoint[],
+    row: { cluster_name: string; in_recovery: boolean },
+): CheckResult {
     const replica = replicas.find((r) => r.applicationName === row.cluster_name);
     const where = `ro entry ${database} reaches cluster_name=${row.cluster_name} (${row.in_recovery ? "in recovery" : "not in recovery"})`;
     if (replicas.length === 0) {
-        return result("pgbouncer", "pgbouncer-ro", "WARN", `${where}; the outputs list no replicas to check it against`);
+        return result(
+            "pgbouncer",
+            "pgbouncer-ro",
+            "WARN",
+            `${where}; the outputs list no replicas to check it against`,
+        );
     }
-    if (replica && row.in_recovery) return result("pgbouncer", "pgbouncer-ro", "PASS", `${where} = ${replica.name}`, { replica: replica.name });
+    if (replica && row.in_recovery)
+        return result("pgbouncer", "pgbouncer-ro", "PASS", `${where} = ${replica.name}`, {
+            replica: replica.name,
+        });
     return result(
         "pgbouncer",
         "pgbouncer-ro",

@@ -76,7 +76,7 @@ export function pgConnector(opts: ConnectOptions): Connect {
         // After a client-side timeout the server is still busy with that statement and every later
         // query would queue behind it: fail them at once instead of waiting out another timeout.
         let stuck: Error | undefined;
-        const query = async <R,>(sql: string, params?: readonly unknown[]) => {
+        const query = async <R>(sql: string, params?: readonly unknown[]) => {
             if (stuck) throw stuck;
             try {
                 return (await client.query(sql, params ? [...params] : undefined)).rows as R[];
@@ -102,7 +102,10 @@ export function pgConnector(opts: ConnectOptions): Connect {
                 }
             },
             async end() {
-                await Promise.race([client.end().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+                await Promise.race([
+                    client.end().catch(() => undefined),
+                    new Promise((r) => setTimeout(r, 1000).unref()),
+                ]);
             },
         };
     };
@@ -123,7 +126,11 @@ export function sqlState(err: unknown): string | undefined {
  * A one-line description of a connection or query error, without passwords:
  * `connection refused`, `no answer within 5 s`, `SQLSTATE 28P01: password authentication failed ...`.
  */
-export function describeError(err: unknown, secrets: readonly string[] = [], timeouts?: Partial<ConnectOptions>): string {
+export function describeError(
+    err: unknown,
+    secrets: readonly string[] = [],
+    timeouts?: Partial<ConnectOptions>,
+): string {
     const e = err as { code?: string; message?: string; errno?: string };
     const message = String(e?.message ?? err);
     let text: string;

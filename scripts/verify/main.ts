@@ -67,7 +67,8 @@ export async function runCommand(
         if (err instanceof InputError) {
             const message = redact(err.message, secrets);
             io.stderr(`${name}: ${message}\n`);
-            if (argv.includes("--json")) io.stdout(`${JSON.stringify({ ok: false, error: message, checks: [] }, null, 2)}\n`);
+            if (argv.includes("--json"))
+                io.stdout(`${JSON.stringify({ ok: false, error: message, checks: [] }, null, 2)}\n`);
             return EXIT.usage;
         }
         io.stderr(`${name}: internal error: ${redact(String((err as Error)?.stack ?? err), secrets)}\n`);

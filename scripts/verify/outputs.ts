@@ -17,8 +17,10 @@ export const SECRET_KEYS = ["monitorPassword", "writeConnectionString", "readCon
 const NAME = /^[A-Za-z0-9_.-]{1,63}$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 
-const nonEmpty = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
-const named = (what: string, re: RegExp) => z.string({ error: `must be ${what}` }).regex(re, { error: `must be ${what}` });
+const nonEmpty = (what: string) =>
+    z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
+const named = (what: string, re: RegExp) =>
+    z.string({ error: `must be ${what}` }).regex(re, { error: `must be ${what}` });
 
 const host = named("a host name or IP address (no spaces)", /^[^\s/@]{1,255}$/);
 const port = z
@@ -34,15 +36,25 @@ const replicaSchema = z.object(
         name: named("a replica name such as replica-1 (letters, digits, -, _, .)", NAME),
         host,
         port,
-        slotName: named("a physical slot name starting with pgha_ (a-z, 0-9, _; at most 63 characters)", /^pgha_[a-z0-9_]{1,58}$/),
-        applicationName: named("the replica's application_name such as replica_1 (letters, digits, -, _, .)", NAME),
+        slotName: named(
+            "a physical slot name starting with pgha_ (a-z, 0-9, _; at most 63 characters)",
+            /^pgha_[a-z0-9_]{1,58}$/,
+        ),
+        applicationName: named(
+            "the replica's application_name such as replica_1 (letters, digits, -, _, .)",
+            NAME,
+        ),
     },
     { error: "must be an object { name, host, port, slotName, applicationName }" },
 );
 
 const connectionString = z
-    .string({ error: "must be a postgresql:// (or postgres://) URL naming user, password, host, port and database" })
-    .refine(isPostgresUrl, { error: "must be a postgresql:// (or postgres://) URL naming user, password, host, port and database" });
+    .string({
+        error: "must be a postgresql:// (or postgres://) URL naming user, password, host, port and database",
+    })
+    .refine(isPostgresUrl, {
+        error: "must be a postgresql:// (or postgres://) URL naming user, password, host, port and database",
+    });
 
 /** zod schema of the stack outputs (unknown extra keys are allowed and dropped). */
 export const clusterOutputsSchema = z.object(
@@ -52,7 +64,9 @@ export const clusterOutputsSchema = z.object(
         /** Which node is the primary; absent in outputs of stacks from before failover existed. */
         primaryNode: named('a node name such as "primary" or "replica-1"', NAME).default("primary"),
         primaryEndpoint: endpointSchema,
-        replicaEndpoints: z.array(replicaSchema, { error: "must be an array of { name, host, port, slotName, applicationName }" }),
+        replicaEndpoints: z.array(replicaSchema, {
+            error: "must be an array of { name, host, port, slotName, applicationName }",
+        }),
         pgbouncerEndpoint: endpointSchema,
         databaseName: named("a database name such as app", IDENTIFIER),
         readOnlyDatabaseName: named("a PgBouncer database name such as app_ro", IDENTIFIER),
@@ -84,7 +98,8 @@ function isPostgresUrl(value: string): boolean {
 /** `["replicaEndpoints", 0, "port"]` → `replicaEndpoints[0].port`. */
 function keyOf(path: readonly PropertyKey[]): string {
     let key = "";
-    for (const part of path) key += typeof part === "number" ? `[${part}]` : key === "" ? String(part) : `.${String(part)}`;
+    for (const part of path)
+        key += typeof part === "number" ? `[${part}]` : key === "" ? String(part) : `.${String(part)}`;
     return key === "" ? "outputs" : key;
 }
 
@@ -98,7 +113,9 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
     const problems: string[] = [];
     for (const key of SECRET_KEYS) {
         if (raw[key] === "[secret]") {
-            problems.push(`${key} is "[secret]": export the outputs with \`pulumi stack output --json --show-secrets\``);
+            problems.push(
+                `${key} is "[secret]": export the outputs with \`pulumi stack output --json --show-secrets\``,
+            );
         }
     }
     const replicas = Array.isArray(raw.replicaEndpoints) ? raw.replicaEndpoints : [];
@@ -109,21 +126,34 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
             if (typeof value !== "string") return;
             const first = firstIndex.get(value);
             if (first === undefined) firstIndex.set(value, i);
-            else problems.push(`replicaEndpoints[${i}].${field} must be unique: ${preview(value)} is also replicaEndpoints[${first}].${field}`);
+            else
+                problems.push(
+                    `replicaEndpoints[${i}].${field} must be unique: ${preview(value)} is also replicaEndpoints[${first}].${field}`,
+                );
         });
     }
     const primaryNode = typeof raw.primaryNode === "string" ? raw.primaryNode : "primary";
     replicas.forEach((r, i) => {
         const replica = r && typeof r === "object" ? (r as Record<string, unknown>) : {};
         if (replica.applicationName === primaryNode.replace(/-/g, "_") || replica.name === primaryNode) {
-            problems.push(`replicaEndpoints[${i}] must not be the primary node ${preview(primaryNode)} (primaryNode)`);
+            problems.push(
+                `replicaEndpoints[${i}] must not be the primary node ${preview(primaryNode)} (primaryNode)`,
+            );
         }
     });
-    if (raw.synchronousMode === "any1" && Array.isArray(raw.replicaEndpoints) && raw.replicaEndpoints.length === 0) {
-        problems.push('synchronousMode "any1" needs at least one entry in replicaEndpoints: commits would wait forever');
+    if (
+        raw.synchronousMode === "any1" &&
+        Array.isArray(raw.replicaEndpoints) &&
+        raw.replicaEndpoints.length === 0
+    ) {
+        problems.push(
+            'synchronousMode "any1" needs at least one entry in replicaEndpoints: commits would wait forever',
+        );
     }
     if (typeof raw.databaseName === "string" && raw.databaseName === raw.readOnlyDatabaseName) {
-        problems.push(`readOnlyDatabaseName must differ from databaseName (both ${preview(raw.databaseName)}): they are PgBouncer's read-only and read-write entries`);
+        problems.push(
+            `readOnlyDatabaseName must differ from databaseName (both ${preview(raw.databaseName)}): they are PgBouncer's read-only and read-write entries`,
+        );
     }
     return problems;
 }
@@ -141,12 +171,19 @@ export function parseClusterOutputs(raw: unknown, origin = "stack outputs"): Clu
         for (const issue of result.error.issues) {
             const key = keyOf(issue.path);
             const input = (issue as { input?: unknown }).input;
-            const secret = (SECRET_KEYS as readonly PropertyKey[]).includes(issue.path[issue.path.length - 1]);
-            if (issue.path.length > 0 && input === undefined) problems.push(`${key} is missing: it ${issue.message}`);
-            else problems.push(`${key} ${issue.message}${secret || issue.path.length === 0 ? "" : `, got ${preview(input)}`}`);
+            const secret = (SECRET_KEYS as readonly PropertyKey[]).includes(
+                issue.path[issue.path.length - 1],
+            );
+            if (issue.path.length > 0 && input === undefined)
+                problems.push(`${key} is missing: it ${issue.message}`);
+            else
+                problems.push(
+                    `${key} ${issue.message}${secret || issue.path.length === 0 ? "" : `, got ${preview(input)}`}`,
+                );
         }
     }
-    if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) problems.push(...crossFieldProblems(raw as Record<string, unknown>));
+    if (raw !== null && typeof raw === "object" && !Array.isArray(raw))
+        problems.push(...crossFieldProblems(raw as Record<string, unknown>));
     if (problems.length > 0 || !result.success) {
         throw new InputError(
             `${origin} are not usable (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`,
@@ -176,7 +213,9 @@ function parseJson(text: string, what: string): unknown {
     } catch (err) {
         const message = (err as Error).message;
         const where = /line \d+ column \d+/.exec(message)?.[0] ?? /position \d+/.exec(message)?.[0];
-        throw new InputError(`${what} is not valid JSON${where ? ` (at ${where})` : text.trim() === "" ? " (it is empty)" : ""}`);
+        throw new InputError(
+            `${what} is not valid JSON${where ? ` (at ${where})` : text.trim() === "" ? " (it is empty)" : ""}`,
+        );
     }
 }
 
@@ -218,13 +257,22 @@ export type PulumiRunner = (args: readonly string[]) => Promise<CommandResult>;
 /** The real {@link PulumiRunner}: `pulumi` from PATH, no shell, 2 minutes at most. */
 export const runPulumi: PulumiRunner = (args) =>
     new Promise((resolve, reject) => {
-        execFile("pulumi", [...args], { timeout: 120_000, maxBuffer: 64 * 1024 * 1024, windowsHide: true }, (err, stdout, stderr) => {
-            if (err && (typeof (err as NodeJS.ErrnoException).code === "string" || err.killed)) {
-                reject(err);
-                return;
-            }
-            resolve({ exitCode: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-        });
+        execFile(
+            "pulumi",
+            [...args],
+            { timeout: 120_000, maxBuffer: 64 * 1024 * 1024, windowsHide: true },
+            (err, stdout, stderr) => {
+                if (err && (typeof (err as NodeJS.ErrnoException).code === "string" || err.killed)) {
+                    reject(err);
+                    return;
+                }
+                resolve({
+                    exitCode: err ? ((err as { code?: number }).code ?? 1) : 0,
+                    stdout: String(stdout),
+                    stderr: String(stderr),
+                });
+            },
+        );
     });
 
 /**
@@ -232,7 +280,10 @@ export const runPulumi: PulumiRunner = (args) =>
  * @throws InputError when the Pulumi CLI is missing, fails (no such stack, not logged in), or
  *   prints something that is not the outputs contract.
  */
-export async function readStackOutputs(stack: string, run: PulumiRunner = runPulumi): Promise<ClusterOutputs> {
+export async function readStackOutputs(
+    stack: string,
+    run: PulumiRunner = runPulumi,
+): Promise<ClusterOutputs> {
     return parseClusterOutputs(await readRawStackOutputs(stack, run), `outputs of stack ${stack}`);
 }
 
@@ -249,12 +300,20 @@ export async function readRawStackOutputs(stack: string, run: PulumiRunner = run
                 "--stack needs the Pulumi CLI, but `pulumi` was not found on PATH: install it (and log in), or pass --outputs <file.json> with the stack's outputs",
             );
         }
-        if (e.killed) throw new InputError(`--stack: \`pulumi ${args.join(" ")}\` did not finish within 2 minutes`);
-        throw new InputError(`--stack: could not run \`pulumi ${args.join(" ")}\`: ${redact(e.message ?? String(err))}`);
+        if (e.killed)
+            throw new InputError(`--stack: \`pulumi ${args.join(" ")}\` did not finish within 2 minutes`);
+        throw new InputError(
+            `--stack: could not run \`pulumi ${args.join(" ")}\`: ${redact(e.message ?? String(err))}`,
+        );
     }
     if (result.exitCode !== 0) {
-        const why = redact(result.stderr.trim() || result.stdout.trim()).split("\n").slice(0, 5).join("\n    ");
-        throw new InputError(`--stack: \`pulumi ${args.join(" ")}\` failed (exit ${result.exitCode}):\n    ${why || "no output"}`);
+        const why = redact(result.stderr.trim() || result.stdout.trim())
+            .split("\n")
+            .slice(0, 5)
+            .join("\n    ");
+        throw new InputError(
+            `--stack: \`pulumi ${args.join(" ")}\` failed (exit ${result.exitCode}):\n    ${why || "no output"}`,
+        );
     }
     return parseJson(result.stdout, `the output of \`pulumi stack output\` for stack ${stack}`);
 }
@@ -263,7 +322,10 @@ export async function readRawStackOutputs(stack: string, run: PulumiRunner = run
  * Loads and validates the outputs from `--stack` or `--outputs`.
  * @throws InputError (exit 2) when they are not usable.
  */
-export async function loadOutputs(source: OutputsSource, run: PulumiRunner = runPulumi): Promise<ClusterOutputs> {
+export async function loadOutputs(
+    source: OutputsSource,
+    run: PulumiRunner = runPulumi,
+): Promise<ClusterOutputs> {
     return (await loadOutputsWithRaw(source, run)).outputs;
 }
 
@@ -272,7 +334,10 @@ export async function loadOutputs(source: OutputsSource, run: PulumiRunner = run
  * read keys beyond the contract (such as `backup`).
  * @throws InputError (exit 2) when they are not usable.
  */
-export async function loadOutputsWithRaw(source: OutputsSource, run: PulumiRunner = runPulumi): Promise<{ outputs: ClusterOutputs; raw: unknown }> {
+export async function loadOutputsWithRaw(
+    source: OutputsSource,
+    run: PulumiRunner = runPulumi,
+): Promise<{ outputs: ClusterOutputs; raw: unknown }> {
     const raw = await loadRawOutputs(source, run);
     const origin = source.kind === "stack" ? `outputs of stack ${source.stack}` : `outputs in ${source.path}`;
     return { outputs: parseClusterOutputs(raw, origin), raw };

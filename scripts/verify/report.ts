@@ -7,14 +7,25 @@ import { CHECK_IDS, type CheckResult, type Metrics, type Report } from "./types"
  * Builds the report from results in any order: sorts them by check id, then by `nodeOrder`
  * (nodes not listed go last, in the order they came), and sets `ok`.
  */
-export function buildReport(clusterName: string, results: readonly CheckResult[], durationMs: number, nodeOrder: readonly string[] = []): Report {
+export function buildReport(
+    clusterName: string,
+    results: readonly CheckResult[],
+    durationMs: number,
+    nodeOrder: readonly string[] = [],
+): Report {
     const order = (r: CheckResult) => CHECK_IDS.indexOf(r.check);
-    const nodeRank = (r: CheckResult) => (nodeOrder.includes(r.node) ? nodeOrder.indexOf(r.node) : nodeOrder.length);
+    const nodeRank = (r: CheckResult) =>
+        nodeOrder.includes(r.node) ? nodeOrder.indexOf(r.node) : nodeOrder.length;
     const checks = results
         .map((r, i) => ({ r, i }))
         .sort((a, b) => order(a.r) - order(b.r) || nodeRank(a.r) - nodeRank(b.r) || a.i - b.i)
         .map(({ r }) => r);
-    return { ok: checks.every((c) => c.status !== "FAIL"), clusterName, durationMs: Math.round(durationMs), checks };
+    return {
+        ok: checks.every((c) => c.status !== "FAIL"),
+        clusterName,
+        durationMs: Math.round(durationMs),
+        checks,
+    };
 }
 
 /** The exit code of a finished run: 0 when nothing failed (warnings allowed), else 1. */
@@ -52,7 +63,18 @@ function sanitize(report: Report, secrets: readonly string[]): Report {
     return {
         ...report,
         clusterName: redact(report.clusterName, secrets),
-        checks: report.checks.map((c) => sanitizeResult({ check: c.check, node: c.node, status: c.status, detail: c.detail, ...(c.metrics ? { metrics: c.metrics } : {}) }, secrets)),
+        checks: report.checks.map((c) =>
+            sanitizeResult(
+                {
+                    check: c.check,
+                    node: c.node,
+                    status: c.status,
+                    detail: c.detail,
+                    ...(c.metrics ? { metrics: c.metrics } : {}),
+                },
+                secrets,
+            ),
+        ),
     };
 }
 
@@ -61,7 +83,11 @@ export function renderResultRows(lines: readonly ResultLine[]): string[] {
     const header = ["CHECK", "NODE", "STATUS", "DETAIL"];
     const rows = lines.map((c) => [c.check, c.node, c.status, c.detail]);
     const widths = [0, 1, 2].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join("  ").trimEnd();
+    const line = (cells: string[]) =>
+        cells
+            .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell))
+            .join("  ")
+            .trimEnd();
     return [line(header), ...rows.map(line)];
 }
 
@@ -84,6 +110,8 @@ export function renderTable(report: Report, secrets: readonly string[] = []): st
     const verdict = clean.ok ? (warn > 0 ? "OK with warnings" : "OK") : "FAILED";
     const summary =
         `${verdict}: cluster ${clean.clusterName}, ${pass} PASS, ${warn} WARN, ${fail} FAIL in ${formatMs(clean.durationMs)}` +
-        (clean.ok ? "" : ` (failed: ${[...new Set(clean.checks.filter((c) => c.status === "FAIL").map((c) => c.check))].join(", ")})`);
+        (clean.ok
+            ? ""
+            : ` (failed: ${[...new Set(clean.checks.filter((c) => c.status === "FAIL").map((c) => c.check))].join(", ")})`);
     return [...renderResultRows(clean.checks), "", summary].join("\n") + "\n";
 }

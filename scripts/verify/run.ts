@@ -23,7 +23,13 @@ import type { CheckId, CheckResult, Report } from "./types";
 /** The options the checks use (a subset of {@link VerifyOptions}). */
 export type CheckOptions = Pick<
     VerifyOptions,
-    "connectTimeoutMs" | "queryTimeoutMs" | "canaryTimeoutMs" | "lagWarnMs" | "lagFailMs" | "lagWarnBytes" | "lagFailBytes"
+    | "connectTimeoutMs"
+    | "queryTimeoutMs"
+    | "canaryTimeoutMs"
+    | "lagWarnMs"
+    | "lagFailMs"
+    | "lagWarnBytes"
+    | "lagFailBytes"
 >;
 
 type Conn = { ok: true; db: Db } | { ok: false; error: string };
@@ -60,7 +66,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * FAIL result naming the node and the check. Every connection is closed before it returns.
  * @param connect opens connections; tests pass a fake.
  */
-export async function runChecks(outputs: ClusterOutputs, options: CheckOptions, connect: Connect): Promise<Report> {
+export async function runChecks(
+    outputs: ClusterOutputs,
+    options: CheckOptions,
+    connect: Connect,
+): Promise<Report> {
     const started = Date.now();
     const secrets = outputSecrets(outputs);
     const why = (err: unknown) => describeError(err, secrets, options);
@@ -79,12 +89,17 @@ export async function runChecks(outputs: ClusterOutputs, options: CheckOptions, 
         viaPgBouncer,
     });
     const bouncerHint = (err: unknown) =>
-        isClientTimeout(err) ? "; PgBouncer accepted the login but no server answered: is the node behind this entry down?" : "";
+        isClientTimeout(err)
+            ? "; PgBouncer accepted the login but no server answered: is the node behind this entry down?"
+            : "";
     const open = async (t: Target): Promise<Conn> => {
         try {
             return { ok: true, db: await connect(t) };
         } catch (err) {
-            return { ok: false, error: `cannot connect to ${t.host}:${t.port} (database ${t.database}): ${why(err)}` };
+            return {
+                ok: false,
+                error: `cannot connect to ${t.host}:${t.port} (database ${t.database}): ${why(err)}`,
+            };
         }
     };
 
@@ -104,7 +119,12 @@ export async function runChecks(outputs: ClusterOutputs, options: CheckOptions, 
             (async () => {
                 if (!primary.ok) return fail("primary", PRIMARY_NODE, primary.error);
                 try {
-                    const [row] = await primary.db.query<{ in_recovery: boolean; cluster_name: string; server_version: string; synchronous_standby_names: string }>(SQL.identity);
+                    const [row] = await primary.db.query<{
+                        in_recovery: boolean;
+                        cluster_name: string;
+                        server_version: string;
+                        synchronous_standby_names: string;
+                    }>(SQL.identity);
                     ssn = row.synchronous_standby_names;
                     primaryUsable = !row.in_recovery;
                     results.push(evaluatePrimary(row, clusterNameOf(outputs.primaryNode)));
@@ -120,26 +140,42 @@ export async function runChecks(outputs: ClusterOutputs, options: CheckOptions, 
             (async () => {
                 if (!rw.ok) return fail("pgbouncer", "pgbouncer-rw", rw.error);
                 try {
-                    const [row] = await rw.db.tx((q) => q<{ cluster_name: string; in_recovery: boolean }>(SQL.identity));
-                    results.push(evaluatePgbouncerRw(outputs.databaseName, row, clusterNameOf(outputs.primaryNode)));
+                    const [row] = await rw.db.tx((q) =>
+                        q<{ cluster_name: string; in_recovery: boolean }>(SQL.identity),
+                    );
+                    results.push(
+                        evaluatePgbouncerRw(outputs.databaseName, row, clusterNameOf(outputs.primaryNode)),
+                    );
                 } catch (err) {
-                    fail("pgbouncer", "pgbouncer-rw", `query through the rw entry ${outputs.databaseName} failed: ${why(err)}${bouncerHint(err)}`);
+                    fail(
+                        "pgbouncer",
+                        "pgbouncer-rw",
+                        `query through the rw entry ${outputs.databaseName} failed: ${why(err)}${bouncerHint(err)}`,
+                    );
                 }
             })(),
             (async () => {
                 if (!ro.ok) return fail("pgbouncer", "pgbouncer-ro", ro.error);
                 try {
-                    const [row] = await ro.db.tx((q) => q<{ cluster_name: string; in_recovery: boolean }>(SQL.identity));
+                    const [row] = await ro.db.tx((q) =>
+                        q<{ cluster_name: string; in_recovery: boolean }>(SQL.identity),
+                    );
                     results.push(evaluatePgbouncerRo(outputs.readOnlyDatabaseName, replicas, row));
                 } catch (err) {
-                    fail("pgbouncer", "pgbouncer-ro", `query through the ro entry ${outputs.readOnlyDatabaseName} failed: ${why(err)}${bouncerHint(err)}`);
+                    fail(
+                        "pgbouncer",
+                        "pgbouncer-ro",
+                        `query through the ro entry ${outputs.readOnlyDatabaseName} failed: ${why(err)}${bouncerHint(err)}`,
+                    );
                 }
             })(),
         ]);
 
         // Phase 2: walsenders and slots on the primary, while the canary travels.
         let walsenders: ReplicationRow[] | undefined;
-        const noPrimary = primary.ok ? "the primary is in recovery or did not answer (see check primary)" : "no connection to the primary (see check primary)";
+        const noPrimary = primary.ok
+            ? "the primary is in recovery or did not answer (see check primary)"
+            : "no connection to the primary (see check primary)";
         await Promise.all([
             (async () => {
                 if (!primary.ok || !primaryUsable) {
@@ -151,16 +187,33 @@ export async function runChecks(outputs: ClusterOutputs, options: CheckOptions, 
                     walsenders = await primary.db.query<ReplicationRow>(SQL.replication);
                     results.push(...evaluateStreaming(replicas, walsenders, outputs.synchronousMode, ssn));
                 } catch (err) {
-                    for (const r of replicas) fail("streaming", r.name, `pg_stat_replication query failed on the primary: ${why(err)}`);
+                    for (const r of replicas)
+                        fail(
+                            "streaming",
+                            r.name,
+                            `pg_stat_replication query failed on the primary: ${why(err)}`,
+                        );
                 }
                 try {
                     const slots = await primary.db.query<SlotRow>(SQL.slots);
                     results.push(...evaluateSlots(replicas, slots, walsenders ?? []));
                 } catch (err) {
-                    for (const r of replicas) fail("slots", r.name, `pg_replication_slots query failed on the primary: ${why(err)}`);
+                    for (const r of replicas)
+                        fail(
+                            "slots",
+                            r.name,
+                            `pg_replication_slots query failed on the primary: ${why(err)}`,
+                        );
                 }
             })(),
-            runCanary(outputs, options, rw, primary.ok && primaryUsable ? primary : undefined, replicaConns, why).then((rs) => results.push(...rs)),
+            runCanary(
+                outputs,
+                options,
+                rw,
+                primary.ok && primaryUsable ? primary : undefined,
+                replicaConns,
+                why,
+            ).then((rs) => results.push(...rs)),
         ]);
 
         // Phase 3: lag, after the canary so that every healthy replica has just replayed a commit.
@@ -186,12 +239,16 @@ export async function runChecks(outputs: ClusterOutputs, options: CheckOptions, 
                 }
                 const walsender = lagWalsenders?.find((w) => w.application_name === r.applicationName);
                 results.push(
-                    evaluateLag(r, { primaryKnown: lagWalsenders !== undefined, walsender, replay, replicaError }, {
-                        warnMs: options.lagWarnMs,
-                        failMs: options.lagFailMs,
-                        warnBytes: options.lagWarnBytes,
-                        failBytes: options.lagFailBytes,
-                    }),
+                    evaluateLag(
+                        r,
+                        { primaryKnown: lagWalsenders !== undefined, walsender, replay, replicaError },
+                        {
+                            warnMs: options.lagWarnMs,
+                            failMs: options.lagFailMs,
+                            warnBytes: options.lagWarnBytes,
+                            failBytes: options.lagFailBytes,
+                        },
+                    ),
                 );
             }),
         );
@@ -207,18 +264,29 @@ export async function runChecks(outputs: ClusterOutputs, options: CheckOptions, 
 }
 
 /** replica-readonly on one replica: identity, then an INSERT that must fail with 25006 (always rolled back). */
-async function probeReadonly(r: ReplicaEndpoint, db: Db, why: (err: unknown) => string): Promise<CheckResult> {
+async function probeReadonly(
+    r: ReplicaEndpoint,
+    db: Db,
+    why: (err: unknown) => string,
+): Promise<CheckResult> {
     let identity: { in_recovery: boolean; cluster_name: string };
     try {
         [identity] = await db.query<{ in_recovery: boolean; cluster_name: string }>(SQL.identity);
     } catch (err) {
-        return { check: "replica-readonly", node: r.name, status: "FAIL", detail: `query failed: ${why(err)}` };
+        return {
+            check: "replica-readonly",
+            node: r.name,
+            status: "FAIL",
+            detail: `query failed: ${why(err)}`,
+        };
     }
     if (!identity.in_recovery) return evaluateReadonly(r, identity);
     let writeSqlState: string | null;
     let writeError: string | undefined;
     try {
-        await db.tx((q) => q(`INSERT INTO pgha.canary (token) VALUES ($1)`, [`pgha-verify-readonly-probe`]), { rollback: true });
+        await db.tx((q) => q(`INSERT INTO pgha.canary (token) VALUES ($1)`, [`pgha-verify-readonly-probe`]), {
+            rollback: true,
+        });
         writeSqlState = null;
     } catch (err) {
         writeSqlState = sqlState(err) ?? "none";
@@ -268,7 +336,11 @@ async function runCanary(
         if (!isClientTimeout(cause) || pid === undefined || !primary?.ok) return { text, syncRep: false };
         try {
             const [act] = await primary.db.query<{ wait_event: string | null }>(SQL.waitEvent, [pid]);
-            if (act?.wait_event !== "SyncRep") return { text: `${text} (backend ${pid} waits for ${act?.wait_event ?? "nothing"})`, syncRep: false };
+            if (act?.wait_event !== "SyncRep")
+                return {
+                    text: `${text} (backend ${pid} waits for ${act?.wait_event ?? "nothing"})`,
+                    syncRep: false,
+                };
             await primary.db.query(SQL.cancel, [pid]).catch(() => undefined);
             return {
                 text: `${text}: the commit waits for a synchronous standby (synchronousMode ${outputs.synchronousMode}, wait_event SyncRep); cancelled, the row is committed on the primary only`,
@@ -299,10 +371,20 @@ async function runCanary(
         } catch (err) {
             const d = await diagnose(err);
             syncRepBlocked = d.syncRep;
-            out.push({ check: "canary", node: "pgbouncer-rw", status: "FAIL", detail: `cannot write the canary through the rw entry ${outputs.databaseName}: ${d.text}` });
+            out.push({
+                check: "canary",
+                node: "pgbouncer-rw",
+                status: "FAIL",
+                detail: `cannot write the canary through the rw entry ${outputs.databaseName}: ${d.text}`,
+            });
         }
     } else {
-        out.push({ check: "canary", node: "pgbouncer-rw", status: "FAIL", detail: `cannot write the canary: ${rw.error}` });
+        out.push({
+            check: "canary",
+            node: "pgbouncer-rw",
+            status: "FAIL",
+            detail: `cannot write the canary: ${rw.error}`,
+        });
     }
     // The rw path failed for a reason of its own: write on the primary directly to still measure replication.
     if (!written && !syncRepBlocked && primary?.ok) {
@@ -310,13 +392,24 @@ async function runCanary(
             written = await write(primary.db);
             via = "directly on the primary, the rw entry failed";
         } catch (err) {
-            out.push({ check: "canary", node: PRIMARY_NODE, status: "FAIL", detail: `cannot write the canary on the primary either: ${(await diagnose(err)).text}` });
+            out.push({
+                check: "canary",
+                node: PRIMARY_NODE,
+                status: "FAIL",
+                detail: `cannot write the canary on the primary either: ${(await diagnose(err)).text}`,
+            });
         }
     }
 
     const replicas = outputs.replicaEndpoints;
     if (!written) {
-        for (const r of replicas) out.push({ check: "canary", node: r.name, status: "FAIL", detail: "not checked: no canary row could be written" });
+        for (const r of replicas)
+            out.push({
+                check: "canary",
+                node: r.name,
+                status: "FAIL",
+                detail: "not checked: no canary row could be written",
+            });
         return out;
     }
     const { committedAt } = written;
@@ -326,7 +419,12 @@ async function runCanary(
         replicas.map(async (r, i) => {
             const c = replicaConns[i];
             if (!c.ok) {
-                out.push({ check: "canary", node: r.name, status: "FAIL", detail: `not checked: replica unreachable (see replica-readonly)` });
+                out.push({
+                    check: "canary",
+                    node: r.name,
+                    status: "FAIL",
+                    detail: `not checked: replica unreachable (see replica-readonly)`,
+                });
                 return;
             }
             let delay = 2;
@@ -336,7 +434,13 @@ async function runCanary(
                     const rows = await c.db.query(SQL.canarySeen, [token]);
                     if (rows.length > 0) {
                         const ms = Math.max(0, Date.now() - committedAt);
-                        out.push({ check: "canary", node: r.name, status: "PASS", detail: `canary visible after ${formatMs(ms)}${viaNote}`, metrics: { visibleAfterMs: ms } });
+                        out.push({
+                            check: "canary",
+                            node: r.name,
+                            status: "PASS",
+                            detail: `canary visible after ${formatMs(ms)}${viaNote}`,
+                            metrics: { visibleAfterMs: ms },
+                        });
                         return;
                     }
                     lastError = undefined;

@@ -44,7 +44,9 @@ export function classifyLag(lag: LagMeasure, t: LagThresholds): { status: Status
     const byBytes = classify(lag.bytes, t.warnBytes, t.failBytes);
     if (byTime === "FAIL") reasons.push(`lag ${formatMs(lag.ms!)} >= --lag-fail ${formatMs(t.failMs)}`);
     else if (byTime === "WARN") reasons.push(`lag ${formatMs(lag.ms!)} >= --lag-warn ${formatMs(t.warnMs)}`);
-    if (byBytes === "FAIL") reasons.push(`lag ${formatBytes(lag.bytes!)} >= --lag-fail-bytes ${formatBytes(t.failBytes!)}`);
-    else if (byBytes === "WARN") reasons.push(`lag ${formatBytes(lag.bytes!)} >= --lag-warn-bytes ${formatBytes(t.warnBytes!)}`);
+    if (byBytes === "FAIL")
+        reasons.push(`lag ${formatBytes(lag.bytes!)} >= --lag-fail-bytes ${formatBytes(t.failBytes!)}`);
+    else if (byBytes === "WARN")
+        reasons.push(`lag ${formatBytes(lag.bytes!)} >= --lag-warn-bytes ${formatBytes(t.warnBytes!)}`);
     return { status: worst(byTime, byBytes), reasons };
 }

@@ -2,7 +2,15 @@
 export type Status = "PASS" | "WARN" | "FAIL";
 
 /** The ids of the checks, in the order they are reported. */
-export const CHECK_IDS = ["primary", "streaming", "slots", "replica-readonly", "canary", "lag", "pgbouncer"] as const;
+export const CHECK_IDS = [
+    "primary",
+    "streaming",
+    "slots",
+    "replica-readonly",
+    "canary",
+    "lag",
+    "pgbouncer",
+] as const;
 
 /** One of {@link CHECK_IDS}. */
 export type CheckId = (typeof CHECK_IDS)[number];

@@ -13,7 +13,16 @@ export default async function globalSetup(): Promise<void> {
     const run = await deployDev();
     await waitUntilAllStream(run.outputs);
     const seconds = (Date.now() - started) / 1000;
-    const figures = { deployToStreamingSeconds: seconds, replicas: run.outputs.replicaEndpoints.length, measuredAt: new Date().toISOString() };
-    fs.writeFileSync(path.join(path.dirname(PATHS.outputsPath), "figures.json"), JSON.stringify(figures, null, 2) + "\n");
-    console.log(`\n[e2e] dev stack deployed from nothing to ${figures.replicas} streaming replicas in ${seconds.toFixed(1)} s`);
+    const figures = {
+        deployToStreamingSeconds: seconds,
+        replicas: run.outputs.replicaEndpoints.length,
+        measuredAt: new Date().toISOString(),
+    };
+    fs.writeFileSync(
+        path.join(path.dirname(PATHS.outputsPath), "figures.json"),
+        JSON.stringify(figures, null, 2) + "\n",
+    );
+    console.log(
+        `\n[e2e] dev stack deployed from nothing to ${figures.replicas} streaming replicas in ${seconds.toFixed(1)} s`,
+    );
 }

@@ -24,22 +24,27 @@ const outputsPath = path.join(tmp, "outputs.json");
 const printed: string[] = [];
 
 /** One run of the fixture stack; `config` adds to the prefix every run needs. */
-async function run(config: Record<string, string> = {}, extra: Partial<RunProgramOptions> = {}): Promise<RunProgramResult> {
-  const result = await runProgramProcess({
-    stack: "harness",
-    projectRoot: FIXTURE,
-    statePath,
-    outputsPath,
-    config: { "harnessfx:prefix": prefix, ...config },
-    ...extra,
-  });
-  printed.push(result.stdout, result.stderr);
-  return result;
+async function run(
+    config: Record<string, string> = {},
+    extra: Partial<RunProgramOptions> = {},
+): Promise<RunProgramResult> {
+    const result = await runProgramProcess({
+        stack: "harness",
+        projectRoot: FIXTURE,
+        statePath,
+        outputsPath,
+        config: { "harnessfx:prefix": prefix, ...config },
+        ...extra,
+    });
+    printed.push(result.stdout, result.stderr);
+    return result;
 }
 
-function expectSuccess(result: RunProgramResult): asserts result is RunProgramResult & { summary: NonNullable<RunProgramResult["summary"]> } {
-  if (result.code !== 0) throw new Error(`run failed with code ${result.code}:\n${result.stderr}`);
-  expect(result.summary).toBeDefined();
+function expectSuccess(
+    result: RunProgramResult,
+): asserts result is RunProgramResult & { summary: NonNullable<RunProgramResult["summary"]> } {
+    if (result.code !== 0) throw new Error(`run failed with code ${result.code}:\n${result.stderr}`);
+    expect(result.summary).toBeDefined();
 }
 
 const sorted = (names: string[]) => [...names].sort();
@@ -47,23 +52,29 @@ const inspect = (suffix: string) => docker.getContainer(`${prefix}-${suffix}`).i
 
 /** Runs a command in a container and returns its stdout. */
 async function exec(suffix: string, cmd: string[]): Promise<string> {
-  const e = await docker.getContainer(`${prefix}-${suffix}`).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await e.start({});
-  const stdout = new PassThrough();
-  let out = "";
-  stdout.on("data", (d: Buffer) => (out += d.toString()));
-  docker.modem.demuxStream(stream, stdout, new PassThrough());
-  await new Promise((resolve) => stream.on("end", resolve));
-  return out;
+    const e = await docker
+        .getContainer(`${prefix}-${suffix}`)
+        .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = await e.start({});
+    const stdout = new PassThrough();
+    let out = "";
+    stdout.on("data", (d: Buffer) => (out += d.toString()));
+    docker.modem.demuxStream(stream, stdout, new PassThrough());
+    await new Promise((resolve) => stream.on("end", resolve));
+    return out;
 }
 
 /** Containers, volumes and networks this test's state file owns. */
 async function ownedObjects(): Promise<string[]> {
-  const filters = { label: [`${E2E_LABEL}=1`, `${E2E_STATE_LABEL}=${statePath}`] };
-  const containers = await docker.listContainers({ all: true, filters });
-  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
-  const networks = await docker.listNetworks({ filters });
-  return [...containers.map((c) => c.Names[0]), ...volumes.map((v) => v.Name), ...networks.map((n) => n.Name)];
+    const filters = { label: [`${E2E_LABEL}=1`, `${E2E_STATE_LABEL}=${statePath}`] };
+    const containers = await docker.listContainers({ all: true, filters });
+    const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+    const networks = await docker.listNetworks({ filters });
+    return [
+        ...containers.map((c) => c.Names[0]),
+        ...volumes.map((v) => v.Name),
+        ...networks.map((n) => n.Name),
+    ];
 }
 
 const ALL = ["data", "extra", "first", "image", "net", "password", "second"];
@@ -72,105 +83,119 @@ let secondId: string;
 let password: string;
 
 afterAll(async () => {
-  // Safety net: whatever a failed test left behind.
-  if (fs.existsSync(statePath)) await run({}, { destroy: true });
-  fs.rmSync(tmp, { recursive: true, force: true });
+    // Safety net: whatever a failed test left behind.
+    if (fs.existsSync(statePath)) await run({}, { destroy: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 test("a run without a required config value fails like the Pulumi CLI", async () => {
-  const result = await runProgramProcess({ stack: "harness", projectRoot: FIXTURE, statePath, outputsPath });
-  expect(result.code).not.toBe(0);
-  expect(result.stderr).toContain("Stack 'harness' is missing configuration value 'harnessfx:prefix'");
-  expect(fs.existsSync(statePath)).toBe(false);
+    const result = await runProgramProcess({
+        stack: "harness",
+        projectRoot: FIXTURE,
+        statePath,
+        outputsPath,
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("Stack 'harness' is missing configuration value 'harnessfx:prefix'");
+    expect(fs.existsSync(statePath)).toBe(false);
 });
 
 test("the first run creates everything, in dependsOn order", async () => {
-  const result = await run();
-  expectSuccess(result);
-  expect(sorted(result.summary.created)).toEqual(ALL);
-  expect(result.summary.unchanged).toEqual([]);
+    const result = await run();
+    expectSuccess(result);
+    expect(sorted(result.summary.created)).toEqual(ALL);
+    expect(result.summary.unchanged).toEqual([]);
 
-  // Outputs: plain JSON, secrets shown; config layered Pulumi.yaml < Pulumi.harness.yaml.
-  const outputs = result.outputs!;
-  expect(outputs.settings).toEqual({ message: "hello", withExtra: true });
-  expect(outputs.networkName).toBe(`${prefix}-net`);
-  expect(outputs.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
-  expect(outputs.firstPort).toEqual(expect.any(Number));
-  password = outputs.secretPassword as string;
-  expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
-  expect((fs.statSync(outputsPath).mode & 0o777).toString(8)).toBe("600");
+    // Outputs: plain JSON, secrets shown; config layered Pulumi.yaml < Pulumi.harness.yaml.
+    const outputs = result.outputs!;
+    expect(outputs.settings).toEqual({ message: "hello", withExtra: true });
+    expect(outputs.networkName).toBe(`${prefix}-net`);
+    expect(outputs.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(outputs.firstPort).toEqual(expect.any(Number));
+    password = outputs.secretPassword as string;
+    expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect((fs.statSync(outputsPath).mode & 0o777).toString(8)).toBe("600");
 
-  const first = await inspect("first");
-  const second = await inspect("second");
-  firstId = first.Id;
-  secondId = second.Id;
-  expect(first.Config.Labels[E2E_LABEL]).toBe("1");
-  expect(first.HostConfig.PortBindings["8080/tcp"]).toEqual([{ HostIp: "127.0.0.1", HostPort: "" }]);
-  expect(first.NetworkSettings.Ports["8080/tcp"]?.[0]).toEqual({ HostIp: "127.0.0.1", HostPort: String(outputs.firstPort) });
-  expect(first.Mounts.map((m) => m.Name)).toEqual([`${prefix}-data`]);
-  expect(first.State.Health?.Status).toBe("healthy");
-  expect(first.Image).toBe(outputs.imageId);
-  expect(await exec("first", ["cat", "/etc/harness-greeting"])).toBe("built-by-harness\n");
+    const first = await inspect("first");
+    const second = await inspect("second");
+    firstId = first.Id;
+    secondId = second.Id;
+    expect(first.Config.Labels[E2E_LABEL]).toBe("1");
+    expect(first.HostConfig.PortBindings["8080/tcp"]).toEqual([{ HostIp: "127.0.0.1", HostPort: "" }]);
+    expect(first.NetworkSettings.Ports["8080/tcp"]?.[0]).toEqual({
+        HostIp: "127.0.0.1",
+        HostPort: String(outputs.firstPort),
+    });
+    expect(first.Mounts.map((m) => m.Name)).toEqual([`${prefix}-data`]);
+    expect(first.State.Health?.Status).toBe("healthy");
+    expect(first.Image).toBe(outputs.imageId);
+    expect(await exec("first", ["cat", "/etc/harness-greeting"])).toBe("built-by-harness\n");
 
-  // `first` only becomes healthy 3 s after it started: `second` (dependsOn first) must come later.
-  const gap = Date.parse(second.Created) - Date.parse(first.State.StartedAt);
-  expect(gap).toBeGreaterThanOrEqual(2900);
-  // `second` is referenced by no export, and was still awaited (healthy, uploads in place).
-  expect(second.State.Health?.Status).toBe("healthy");
-  expect(await exec("second", ["cat", "/etc/harness/password"])).toBe(password);
-  expect(await exec("second", ["stat", "-c", "%a %U", "/usr/local/bin/hello", "/etc/harness/password"])).toBe("744 root\n644 root\n");
-  expect(await exec("second", ["hello"])).toContain("hello from");
+    // `first` only becomes healthy 3 s after it started: `second` (dependsOn first) must come later.
+    const gap = Date.parse(second.Created) - Date.parse(first.State.StartedAt);
+    expect(gap).toBeGreaterThanOrEqual(2900);
+    // `second` is referenced by no export, and was still awaited (healthy, uploads in place).
+    expect(second.State.Health?.Status).toBe("healthy");
+    expect(await exec("second", ["cat", "/etc/harness/password"])).toBe(password);
+    expect(
+        await exec("second", ["stat", "-c", "%a %U", "/usr/local/bin/hello", "/etc/harness/password"]),
+    ).toBe("744 root\n644 root\n");
+    expect(await exec("second", ["hello"])).toContain("hello from");
 });
 
 test("a second run with the same config changes nothing", async () => {
-  const result = await run();
-  expectSuccess(result);
-  expect(sorted(result.summary.unchanged)).toEqual(ALL);
-  expect([...result.summary.created, ...result.summary.replaced, ...result.summary.deleted]).toEqual([]);
-  expect(result.outputs!.secretPassword).toBe(password);
-  expect((await inspect("first")).Id).toBe(firstId);
-  expect((await inspect("second")).Id).toBe(secondId);
+    const result = await run();
+    expectSuccess(result);
+    expect(sorted(result.summary.unchanged)).toEqual(ALL);
+    expect([...result.summary.created, ...result.summary.replaced, ...result.summary.deleted]).toEqual([]);
+    expect(result.outputs!.secretPassword).toBe(password);
+    expect((await inspect("first")).Id).toBe(firstId);
+    expect((await inspect("second")).Id).toBe(secondId);
 });
 
 test("changing one container's input replaces only that container", async () => {
-  const result = await run({ message: "changed" });
-  expectSuccess(result);
-  expect(result.summary.replaced).toEqual(["second"]);
-  expect(result.summary.created).toEqual([]);
-  expect(result.outputs!.settings).toEqual({ message: "changed", withExtra: true });
-  expect((await inspect("first")).Id).toBe(firstId);
-  const second = await inspect("second");
-  expect(second.Id).not.toBe(secondId);
-  expect(second.Config.Env).toContain("MESSAGE=changed");
+    const result = await run({ message: "changed" });
+    expectSuccess(result);
+    expect(result.summary.replaced).toEqual(["second"]);
+    expect(result.summary.created).toEqual([]);
+    expect(result.outputs!.settings).toEqual({ message: "changed", withExtra: true });
+    expect((await inspect("first")).Id).toBe(firstId);
+    const second = await inspect("second");
+    expect(second.Id).not.toBe(secondId);
+    expect(second.Config.Env).toContain("MESSAGE=changed");
 });
 
 test("a resource the program no longer declares is deleted", async () => {
-  const result = await run({ message: "changed", "harnessfx:withExtra": "false" });
-  expectSuccess(result);
-  expect(result.summary.deleted).toEqual(["extra"]);
-  expect(result.summary.replaced).toEqual([]);
-  await expect(docker.getVolume(`${prefix}-extra`).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    const result = await run({ message: "changed", "harnessfx:withExtra": "false" });
+    expectSuccess(result);
+    expect(result.summary.deleted).toEqual(["extra"]);
+    expect(result.summary.replaced).toEqual([]);
+    await expect(docker.getVolume(`${prefix}-extra`).inspect()).rejects.toMatchObject({ statusCode: 404 });
 });
 
 test("an input the engine does not implement fails the run", async () => {
-  const result = await run({ message: "changed", "harnessfx:withExtra": "false", "harnessfx:unsupported": "true" });
-  expect(result.code).not.toBe(0);
-  expect(result.stderr).toContain("unsupported input docker:index/container:Container.gpus");
-  expect(result.outputs).toBeUndefined();
-  // Nothing was deleted or replaced by the failed run.
-  expect(result.summary?.deleted).toEqual([]);
-  expect((await inspect("second")).State.Running).toBe(true);
+    const result = await run({
+        message: "changed",
+        "harnessfx:withExtra": "false",
+        "harnessfx:unsupported": "true",
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("unsupported input docker:index/container:Container.gpus");
+    expect(result.outputs).toBeUndefined();
+    // Nothing was deleted or replaced by the failed run.
+    expect(result.summary?.deleted).toEqual([]);
+    expect((await inspect("second")).State.Running).toBe(true);
 });
 
 test("no secret value was ever printed", () => {
-  expect(password).toBeTruthy();
-  for (const text of printed) expect(text).not.toContain(password);
+    expect(password).toBeTruthy();
+    for (const text of printed) expect(text).not.toContain(password);
 });
 
 test("destroy removes every object of the stack", async () => {
-  const result = await run({}, { destroy: true });
-  expectSuccess(result);
-  expect(sorted(result.summary.deleted)).toEqual(ALL.filter((n) => n !== "extra"));
-  expect(await ownedObjects()).toEqual([]);
-  expect(fs.existsSync(statePath)).toBe(false);
+    const result = await run({}, { destroy: true });
+    expectSuccess(result);
+    expect(sorted(result.summary.deleted)).toEqual(ALL.filter((n) => n !== "extra"));
+    expect(await ownedObjects()).toEqual([]);
+    expect(fs.existsSync(statePath)).toBe(false);
 });

@@ -13,7 +13,9 @@ import { createSmallVolume } from "./support/smallDisk";
 export default async function globalSetup(): Promise<void> {
     prepareMachine();
     const started = Date.now();
-    const reuse = process.env.PGHA_FAULTS_KEEP === "1" && fs.existsSync(defaultPaths(REPO_ROOT, FAULTS_STACK).statePath);
+    const reuse =
+        process.env.PGHA_FAULTS_KEEP === "1" &&
+        fs.existsSync(defaultPaths(REPO_ROOT, FAULTS_STACK).statePath);
     if (!reuse) {
         await destroyStack(FAULTS_STACK);
         // Before the deployment: the program's volume create then adopts this one (same name).
@@ -21,5 +23,7 @@ export default async function globalSetup(): Promise<void> {
     }
     const run = await deployStack(FAULTS_STACK, FAULTS_CONFIG);
     await waitUntilAllStream(run.outputs, 120_000);
-    console.log(`\n[faults] stack ${FAULTS_STACK} deployed with ${run.outputs.replicaEndpoints.length} streaming replicas in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+        `\n[faults] stack ${FAULTS_STACK} deployed with ${run.outputs.replicaEndpoints.length} streaming replicas in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
 }

@@ -5,7 +5,9 @@ import { removeSmallVolume } from "./support/smallDisk";
 
 export default async function globalTeardown(): Promise<void> {
     if (process.env.PGHA_FAULTS_KEEP === "1") {
-        console.log("[faults] PGHA_FAULTS_KEEP=1: the faults stack is left running (.e2e/faults-outputs.json)");
+        console.log(
+            "[faults] PGHA_FAULTS_KEEP=1: the faults stack is left running (.e2e/faults-outputs.json)",
+        );
         return;
     }
     await destroyStack(FAULTS_STACK);

@@ -16,10 +16,15 @@ const COMPONENT = "pgha:aws:BackupBucket";
 
 const resources: RecordedResource[] = [];
 
-pulumi.runtime.setMocks(
+void pulumi.runtime.setMocks(
     {
         newResource(args) {
-            resources.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
+            resources.push({
+                type: args.type,
+                name: args.name,
+                inputs: args.inputs,
+                custom: args.custom ?? true,
+            });
             const state: Record<string, unknown> = { ...args.inputs };
             if (args.type === BUCKET) {
                 state.bucket = `${args.name}-abc1234`;
@@ -48,7 +53,8 @@ beforeAll(async () => {
 });
 
 /** Resolves a plain value from an Output (the mocks run with dryRun false: everything is known). */
-const value = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply((v) => resolve(v)));
+const value = <T>(output: pulumi.Output<T>): Promise<T> =>
+    new Promise((resolve) => output.apply((v) => resolve(v)));
 
 /** Waits until no new registration has arrived for a few ticks, then returns (and forgets) what was recorded. */
 async function declared(): Promise<RecordedResource[]> {
@@ -74,7 +80,10 @@ beforeEach(async () => {
 
 describe("BackupBucket", () => {
     test("declares exactly the bucket, its settings, and a rotated key with an alias, all named after the component", async () => {
-        const backups = new mod.BackupBucket("pgha-prod-backups", { retentionDays: 14, tags: { "pgha:cluster": "pgha" } });
+        const backups = new mod.BackupBucket("pgha-prod-backups", {
+            retentionDays: 14,
+            tags: { "pgha:cluster": "pgha" },
+        });
         await value(backups.accessPolicyJson);
         const recorded = await declared();
 
@@ -95,18 +104,32 @@ describe("BackupBucket", () => {
         const bucketName = "pgha-prod-backups-abc1234";
         const keyArn = `arn:aws:kms:${REGION}:${ACCOUNT}:key/pgha-prod-backups-key-key-id`;
 
-        expect(one(recorded, BUCKET).inputs).toEqual({ forceDestroy: false, tags: { "pgha:cluster": "pgha" } });
+        expect(one(recorded, BUCKET).inputs).toEqual({
+            forceDestroy: false,
+            tags: { "pgha:cluster": "pgha" },
+        });
         expect(one(recorded, KEY).inputs).toEqual({
             description: "pgBackRest backups in pgha-prod-backups",
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags: { "pgha:cluster": "pgha" },
         });
-        expect(one(recorded, ALIAS).inputs).toEqual({ namePrefix: "alias/pgha-prod-backups-", targetKeyId: "pgha-prod-backups-key-key-id" });
-        expect(one(recorded, VERSIONING).inputs).toEqual({ bucket: bucketName, versioningConfiguration: { status: "Enabled" } });
+        expect(one(recorded, ALIAS).inputs).toEqual({
+            namePrefix: "alias/pgha-prod-backups-",
+            targetKeyId: "pgha-prod-backups-key-key-id",
+        });
+        expect(one(recorded, VERSIONING).inputs).toEqual({
+            bucket: bucketName,
+            versioningConfiguration: { status: "Enabled" },
+        });
         expect(one(recorded, ENCRYPTION).inputs).toEqual({
             bucket: bucketName,
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn }, bucketKeyEnabled: true }],
+            rules: [
+                {
+                    applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn },
+                    bucketKeyEnabled: true,
+                },
+            ],
         });
         expect(one(recorded, PUBLIC_ACCESS).inputs).toEqual({
             bucket: bucketName,
@@ -115,7 +138,10 @@ describe("BackupBucket", () => {
             ignorePublicAcls: true,
             restrictPublicBuckets: true,
         });
-        expect(one(recorded, OWNERSHIP).inputs).toEqual({ bucket: bucketName, rule: { objectOwnership: "BucketOwnerEnforced" } });
+        expect(one(recorded, OWNERSHIP).inputs).toEqual({
+            bucket: bucketName,
+            rule: { objectOwnership: "BucketOwnerEnforced" },
+        });
 
         expect(await value(backups.bucketName)).toBe(bucketName);
         expect(await value(backups.bucketArn)).toBe(`arn:aws:s3:::${bucketName}`);
@@ -148,29 +174,32 @@ describe("BackupBucket", () => {
         [14, 21],
         [35, 42],
         [3650, 3657],
-    ])("retentionDays %i expires backup data under the prefix after %i days", async (retentionDays, expireAfter) => {
-        new mod.BackupBucket("lc", { retentionDays });
-        const lifecycle = one(await declared(), LIFECYCLE);
-        expect(lifecycle.inputs).toEqual({
-            bucket: "lc-abc1234",
-            rules: [
-                {
-                    id: "expire-old-backups",
-                    status: "Enabled",
-                    filter: { and: { prefix: "pgbackrest/", objectSizeGreaterThan: 16384 } },
-                    expiration: { days: expireAfter },
-                },
-                {
-                    id: "housekeeping",
-                    status: "Enabled",
-                    filter: { prefix: "pgbackrest/" },
-                    expiration: { expiredObjectDeleteMarker: true },
-                    noncurrentVersionExpiration: { noncurrentDays: 7 },
-                    abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-                },
-            ],
-        });
-    });
+    ])(
+        "retentionDays %i expires backup data under the prefix after %i days",
+        async (retentionDays, expireAfter) => {
+            new mod.BackupBucket("lc", { retentionDays });
+            const lifecycle = one(await declared(), LIFECYCLE);
+            expect(lifecycle.inputs).toEqual({
+                bucket: "lc-abc1234",
+                rules: [
+                    {
+                        id: "expire-old-backups",
+                        status: "Enabled",
+                        filter: { and: { prefix: "pgbackrest/", objectSizeGreaterThan: 16384 } },
+                        expiration: { days: expireAfter },
+                    },
+                    {
+                        id: "housekeeping",
+                        status: "Enabled",
+                        filter: { prefix: "pgbackrest/" },
+                        expiration: { expiredObjectDeleteMarker: true },
+                        noncurrentVersionExpiration: { noncurrentDays: 7 },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                ],
+            });
+        },
+    );
 
     test("the retention rule spares pgBackRest's small never-rewritten files (archive.info)", () => {
         // archive.info is written only at stanza-create/upgrade: an age rule must not reach it.
@@ -196,10 +225,18 @@ describe("BackupBucket", () => {
         expect(recorded.filter((r) => r.custom)).toHaveLength(7);
         expect(one(recorded, BUCKET).inputs).toEqual({ forceDestroy: true });
         expect(one(recorded, ENCRYPTION).inputs.rules).toEqual([
-            { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: given }, bucketKeyEnabled: true },
+            {
+                applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: given },
+                bucketKeyEnabled: true,
+            },
         ]);
         expect(one(recorded, LIFECYCLE).inputs.rules).toEqual([
-            { id: "expire-old-backups", status: "Enabled", filter: { and: { prefix: "db/main/", objectSizeGreaterThan: 16384 } }, expiration: { days: 17 } },
+            {
+                id: "expire-old-backups",
+                status: "Enabled",
+                filter: { and: { prefix: "db/main/", objectSizeGreaterThan: 16384 } },
+                expiration: { days: 17 },
+            },
             {
                 id: "housekeeping",
                 status: "Enabled",
@@ -237,7 +274,12 @@ describe("BackupBucket", () => {
                     Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                     Resource: `${bucketArn}/pgbackrest/*`,
                 },
-                { Sid: "UseBackupKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"], Resource: keyArn },
+                {
+                    Sid: "UseBackupKey",
+                    Effect: "Allow",
+                    Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"],
+                    Resource: keyArn,
+                },
             ],
         });
         const statements: any[] = policy.Statement;
@@ -271,20 +313,57 @@ describe("BackupBucket", () => {
         for (const r of recorded) {
             expect(r.name).toMatch(/^(alpha|beta)-backups(-|$)/);
         }
-        expect(recorded.filter((r) => r.type === ALIAS).map((r) => r.inputs.namePrefix).sort()).toEqual(["alias/alpha-backups-", "alias/beta-backups-"]);
+        expect(
+            recorded
+                .filter((r) => r.type === ALIAS)
+                .map((r) => r.inputs.namePrefix)
+                .sort(),
+        ).toEqual(["alias/alpha-backups-", "alias/beta-backups-"]);
     });
 
     test.each<[string, Record<string, unknown>, RegExp]>([
-        ["retentionDays 0", { retentionDays: 0 }, /`retentionDays` must be an integer from 1 to 3650 \(days\), got 0$/],
-        ["retentionDays 4000", { retentionDays: 4000 }, /`retentionDays` must be an integer from 1 to 3650 \(days\), got 4000$/],
-        ["retentionDays 1.5", { retentionDays: 1.5 }, /`retentionDays` must be an integer from 1 to 3650 \(days\), got 1\.5$/],
-        ["retentionDays missing", {}, /`retentionDays` must be an integer from 1 to 3650 \(days\), got undefined$/],
-        ["noncurrentVersionDays 0", { retentionDays: 14, noncurrentVersionDays: 0 }, /`noncurrentVersionDays` must be an integer from 1 to 3650 \(days\), got 0$/],
-        ["prefix /pgbackrest/", { retentionDays: 14, prefix: "/pgbackrest/" }, /`prefix` must be a path like "pgbackrest\/".*not starting with "\/".*got "\/pgbackrest\/"$/],
-        ["prefix without trailing slash", { retentionDays: 14, prefix: "pgbackrest" }, /`prefix` must be .*ending with "\/", got "pgbackrest"$/],
+        [
+            "retentionDays 0",
+            { retentionDays: 0 },
+            /`retentionDays` must be an integer from 1 to 3650 \(days\), got 0$/,
+        ],
+        [
+            "retentionDays 4000",
+            { retentionDays: 4000 },
+            /`retentionDays` must be an integer from 1 to 3650 \(days\), got 4000$/,
+        ],
+        [
+            "retentionDays 1.5",
+            { retentionDays: 1.5 },
+            /`retentionDays` must be an integer from 1 to 3650 \(days\), got 1\.5$/,
+        ],
+        [
+            "retentionDays missing",
+            {},
+            /`retentionDays` must be an integer from 1 to 3650 \(days\), got undefined$/,
+        ],
+        [
+            "noncurrentVersionDays 0",
+            { retentionDays: 14, noncurrentVersionDays: 0 },
+            /`noncurrentVersionDays` must be an integer from 1 to 3650 \(days\), got 0$/,
+        ],
+        [
+            "prefix /pgbackrest/",
+            { retentionDays: 14, prefix: "/pgbackrest/" },
+            /`prefix` must be a path like "pgbackrest\/".*not starting with "\/".*got "\/pgbackrest\/"$/,
+        ],
+        [
+            "prefix without trailing slash",
+            { retentionDays: 14, prefix: "pgbackrest" },
+            /`prefix` must be .*ending with "\/", got "pgbackrest"$/,
+        ],
         ["empty prefix", { retentionDays: 14, prefix: "" }, /`prefix` must be .*got ""$/],
         ["prefix with a wildcard", { retentionDays: 14, prefix: "pg*/" }, /`prefix` must be .*got "pg\*\/"$/],
-        ["an alias for kmsKeyArn", { retentionDays: 14, kmsKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:alias/backups` }, /`kmsKeyArn` must be a KMS key ARN .*got "arn:aws:kms:eu-west-1:123456789012:alias\/backups"$/],
+        [
+            "an alias for kmsKeyArn",
+            { retentionDays: 14, kmsKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:alias/backups` },
+            /`kmsKeyArn` must be a KMS key ARN .*got "arn:aws:kms:eu-west-1:123456789012:alias\/backups"$/,
+        ],
     ])("rejects %s before creating anything", async (_case, args, message) => {
         expect(() => new mod.BackupBucket("bad", args as any)).toThrow(message);
         expect(() => new mod.BackupBucket("bad", args as any)).toThrow(/^BackupBucket bad: /);
@@ -295,7 +374,9 @@ describe("BackupBucket", () => {
         expect(() => new mod.BackupBucket("PGHA_Backups", { retentionDays: 14 })).toThrow(
             'BackupBucket name must be 1 to 55 lowercase letters, digits and hyphens, starting with a letter or digit (the S3 bucket name is derived from it), got "PGHA_Backups"',
         );
-        expect(() => new mod.BackupBucket("a".repeat(56), { retentionDays: 14 })).toThrow(/BackupBucket name must be/);
+        expect(() => new mod.BackupBucket("a".repeat(56), { retentionDays: 14 })).toThrow(
+            /BackupBucket name must be/,
+        );
         expect(await declared()).toEqual([]);
     });
 });

@@ -7,7 +7,10 @@ describe("backupSources (what `npm run backup --json` says of where files came f
             "2026-11-23 14:36:11.033 P00   INFO: full backup size = 29.2MB, file total = 1272",
             "2026-11-23T14:36:11Z pgha-node[backup]: files copied from: 7 local, 1264 pgha-dev-replica-1-pgbackrest",
         ].join("\n");
-        expect(backupSources(log)).toEqual({ filesFrom: { local: 7, "pgha-dev-replica-1-pgbackrest": 1264 }, fellBackToPrimary: false });
+        expect(backupSources(log)).toEqual({
+            filesFrom: { local: 7, "pgha-dev-replica-1-pgbackrest": 1264 },
+            fellBackToPrimary: false,
+        });
     });
 
     test("a fallback to the primary: the last summary counts, and the fallback is reported", () => {
@@ -21,6 +24,9 @@ describe("backupSources (what `npm run backup --json` says of where files came f
     });
 
     test("no summary (pgBackRest failed before copying): no sources", () => {
-        expect(backupSources("ERROR: [039]: HTTP request failed")).toEqual({ filesFrom: {}, fellBackToPrimary: false });
+        expect(backupSources("ERROR: [039]: HTTP request failed")).toEqual({
+            filesFrom: {},
+            fellBackToPrimary: false,
+        });
     });
 });

@@ -13,7 +13,11 @@ const file = (outputs: unknown): string => {
 
 describe("backup target", () => {
     test("an AWS stack's outputs are refused with the SSM command, not a schema complaint", async () => {
-        const outputs = { platform: "aws", clusterName: "pgha-prod", backupAccess: { platform: "aws", postgresInstanceIds: { primary: "i-0abc" } } };
+        const outputs = {
+            platform: "aws",
+            clusterName: "pgha-prod",
+            backupAccess: { platform: "aws", postgresInstanceIds: { primary: "i-0abc" } },
+        };
         const error = await loadBackupTarget({ kind: "file", path: file(outputs) }).then(
             () => undefined,
             (e: Error) => e,
@@ -25,7 +29,15 @@ describe("backup target", () => {
     });
 
     test("a Docker stack without backupAccess still gets the backups-off message", async () => {
-        const outputs = { platform: "docker", clusterName: "pgha-dev", monitorUser: "pgha_monitor", monitorPassword: "x", databaseName: "app" };
-        await expect(loadBackupTarget({ kind: "file", path: file(outputs) })).rejects.toThrow("the outputs have no backupAccess: backups are off (pgha:backupEnabled)");
+        const outputs = {
+            platform: "docker",
+            clusterName: "pgha-dev",
+            monitorUser: "pgha_monitor",
+            monitorPassword: "x",
+            databaseName: "app",
+        };
+        await expect(loadBackupTarget({ kind: "file", path: file(outputs) })).rejects.toThrow(
+            "the outputs have no backupAccess: backups are off (pgha:backupEnabled)",
+        );
     });
 });

@@ -19,17 +19,34 @@ function problemsOf(config: Record<string, string>): string[] {
 describe("stack config validation", () => {
     test("the dev stack validates with Pulumi.yaml defaults", () => {
         const c = parseClusterConfig(dev());
-        expect(c).toMatchObject({ platform: "docker", replicas: 2, postgresVersion: 16, baseImage: "postgres:16", bindAddress: "127.0.0.1" });
+        expect(c).toMatchObject({
+            platform: "docker",
+            replicas: 2,
+            postgresVersion: 16,
+            baseImage: "postgres:16",
+            bindAddress: "127.0.0.1",
+        });
     });
 
     test("the prod stack validates already", () => {
         const c = parseClusterConfig(stackConfig("prod"));
-        expect(c).toMatchObject({ platform: "aws", awsRegion: "eu-west-1", synchronousMode: "any1", awsAppCidrs: ["10.42.0.0/16"] });
+        expect(c).toMatchObject({
+            platform: "aws",
+            awsRegion: "eu-west-1",
+            synchronousMode: "any1",
+            awsAppCidrs: ["10.42.0.0/16"],
+        });
     });
 
     test("pgha:backupFromReplica is accepted on platform aws (backups on, at least one replica) and refused there without a replica, naming the key", () => {
-        expect(parseClusterConfig(stackConfig("prod", { backupFromReplica: true }))).toMatchObject({ platform: "aws", backupFromReplica: true, backupEnabled: true });
-        expect(problemsOf(stackConfig("prod", { backupFromReplica: true, replicas: 0, synchronousMode: "off" }))).toEqual([
+        expect(parseClusterConfig(stackConfig("prod", { backupFromReplica: true }))).toMatchObject({
+            platform: "aws",
+            backupFromReplica: true,
+            backupEnabled: true,
+        });
+        expect(
+            problemsOf(stackConfig("prod", { backupFromReplica: true, replicas: 0, synchronousMode: "off" })),
+        ).toEqual([
             "pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is true, pgha:replicas is 0)",
         ]);
         expect(problemsOf(stackConfig("prod", { backupFromReplica: true, backupEnabled: false }))).toEqual([
@@ -38,7 +55,9 @@ describe("stack config validation", () => {
     });
 
     test("Pulumi.yaml documents every key with a type, a description and the program's own default", () => {
-        const project: any = yaml.load(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8"));
+        const project: any = yaml.load(
+            fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8"),
+        );
         const fromProgram = parseClusterConfig({ "pgha:platform": "docker" }) as Record<string, unknown>;
         const keys = Object.keys(project.config);
         for (const key of keys) {
@@ -54,31 +73,131 @@ describe("stack config validation", () => {
     });
 
     test.each<[string, Record<string, unknown>, string]>([
-        ["replica count below range", { replicas: -1 }, "pgha:replicas must be an integer from 0 to 15, got -1"],
-        ["replica count above range", { replicas: 16 }, "pgha:replicas must be an integer from 0 to 15, got 16"],
-        ["fractional replica count", { replicas: 1.5 }, "pgha:replicas must be an integer from 0 to 15, got 1.5"],
-        ["replica count as a word", { replicas: "two" }, 'pgha:replicas must be an integer from 0 to 15, got "two"'],
-        ["unknown platform", { platform: "kubernetes" }, 'pgha:platform must be one of "docker", "aws", got "kubernetes"'],
-        ["unsupported PostgreSQL", { postgresVersion: 12 }, "pgha:postgresVersion must be one of 15, 16, 17, got 12"],
-        ["database name with a dash", { databaseName: "my-app" }, "pgha:databaseName must be a lower-case SQL identifier"],
-        ["reserved app user", { appUser: "replicator" }, "pgha:appUser must not be one of the cluster's own roles (postgres, replicator, pgbouncer_auth, pgha_monitor)"],
-        ["host name as bind address", { bindAddress: "localhost" }, 'pgha:bindAddress must be an IPv4 address such as 127.0.0.1 (or 0.0.0.0 to listen on every interface), got "localhost"'],
-        ["privileged port", { primaryPort: 80 }, "pgha:primaryPort must be an integer from 1024 to 65535, got 80"],
-        ["synchronous mode typo", { synchronousMode: "on" }, 'pgha:synchronousMode must be one of "off", "any1", got "on"'],
-        ["synchronous mode without replicas", { replicas: 0, synchronousMode: "any1" }, 'pgha:synchronousMode "any1" needs at least 1 replica (pgha:replicas is 0)'],
-        ["primary node typo", { primaryNode: "replica1" }, 'pgha:primaryNode must be "primary" or "replica-<n>"'],
-        ["primary node not in the cluster", { replicas: 1, primaryNode: "replica-2" }, 'pgha:primaryNode "replica-2" is not a node of this cluster: pgha:replicas is 1, so it must be "primary" or replica-1 to replica-1'],
-        ["failed-over primary on AWS", { platform: "aws", "aws:region": "eu-west-1", primaryNode: "replica-1" }, 'pgha:primaryNode must be "primary" on platform aws'],
-        ["pool mode typo", { poolMode: "transactions" }, 'pgha:poolMode must be one of "session", "transaction", "statement", got "transactions"'],
-        ["pool larger than the server", { poolSize: 195 }, "pgha:poolSize (195) must be below pgha:maxConnections - 10 (190)"],
-        ["slot WAL limit below wal_keep_size", { walKeepSizeMb: 1024, maxSlotWalKeepSizeMb: 512 }, "pgha:maxSlotWalKeepSizeMb (512) must be at least pgha:walKeepSizeMb (1024)"],
-        ["replica port overlapping PgBouncer", { replicaBasePort: 6431 }, "replica 2 (pgha:replicaBasePort + 1) and pgha:pgbouncerPort would both publish port 6432"],
-        ["replica ports past 65535", { replicaBasePort: 65535 }, "replica 2 (pgha:replicaBasePort + 1) would be port 65536, above 65535"],
-        ["misspelt key", { replica: 3 }, "unknown config key pgha:replica; allowed: pgha:platform, pgha:replicas"],
-        ["AWS without a region", { platform: "aws", "aws:region": undefined }, 'aws:region must be set to an AWS region such as eu-west-1 when pgha:platform is "aws"'],
-        ["AWS VPC without subnets", { platform: "aws", "aws:region": "eu-west-1", awsVpcId: "vpc-0abc" }, "pgha:awsVpcId and pgha:awsSubnetIds go together"],
-        ["AWS app CIDR open to the internet", { platform: "aws", "aws:region": "eu-west-1", awsAppCidrs: ["0.0.0.0/0"] }, "pgha:awsAppCidrs must not contain a /0 block"],
-        ["AWS instance type typo", { platform: "aws", "aws:region": "eu-west-1", awsPrimaryInstanceType: "large" }, "pgha:awsPrimaryInstanceType must be an EC2 instance type such as m7i.large"],
+        [
+            "replica count below range",
+            { replicas: -1 },
+            "pgha:replicas must be an integer from 0 to 15, got -1",
+        ],
+        [
+            "replica count above range",
+            { replicas: 16 },
+            "pgha:replicas must be an integer from 0 to 15, got 16",
+        ],
+        [
+            "fractional replica count",
+            { replicas: 1.5 },
+            "pgha:replicas must be an integer from 0 to 15, got 1.5",
+        ],
+        [
+            "replica count as a word",
+            { replicas: "two" },
+            'pgha:replicas must be an integer from 0 to 15, got "two"',
+        ],
+        [
+            "unknown platform",
+            { platform: "kubernetes" },
+            'pgha:platform must be one of "docker", "aws", got "kubernetes"',
+        ],
+        [
+            "unsupported PostgreSQL",
+            { postgresVersion: 12 },
+            "pgha:postgresVersion must be one of 15, 16, 17, got 12",
+        ],
+        [
+            "database name with a dash",
+            { databaseName: "my-app" },
+            "pgha:databaseName must be a lower-case SQL identifier",
+        ],
+        [
+            "reserved app user",
+            { appUser: "replicator" },
+            "pgha:appUser must not be one of the cluster's own roles (postgres, replicator, pgbouncer_auth, pgha_monitor)",
+        ],
+        [
+            "host name as bind address",
+            { bindAddress: "localhost" },
+            'pgha:bindAddress must be an IPv4 address such as 127.0.0.1 (or 0.0.0.0 to listen on every interface), got "localhost"',
+        ],
+        [
+            "privileged port",
+            { primaryPort: 80 },
+            "pgha:primaryPort must be an integer from 1024 to 65535, got 80",
+        ],
+        [
+            "synchronous mode typo",
+            { synchronousMode: "on" },
+            'pgha:synchronousMode must be one of "off", "any1", got "on"',
+        ],
+        [
+            "synchronous mode without replicas",
+            { replicas: 0, synchronousMode: "any1" },
+            'pgha:synchronousMode "any1" needs at least 1 replica (pgha:replicas is 0)',
+        ],
+        [
+            "primary node typo",
+            { primaryNode: "replica1" },
+            'pgha:primaryNode must be "primary" or "replica-<n>"',
+        ],
+        [
+            "primary node not in the cluster",
+            { replicas: 1, primaryNode: "replica-2" },
+            'pgha:primaryNode "replica-2" is not a node of this cluster: pgha:replicas is 1, so it must be "primary" or replica-1 to replica-1',
+        ],
+        [
+            "failed-over primary on AWS",
+            { platform: "aws", "aws:region": "eu-west-1", primaryNode: "replica-1" },
+            'pgha:primaryNode must be "primary" on platform aws',
+        ],
+        [
+            "pool mode typo",
+            { poolMode: "transactions" },
+            'pgha:poolMode must be one of "session", "transaction", "statement", got "transactions"',
+        ],
+        [
+            "pool larger than the server",
+            { poolSize: 195 },
+            "pgha:poolSize (195) must be below pgha:maxConnections - 10 (190)",
+        ],
+        [
+            "slot WAL limit below wal_keep_size",
+            { walKeepSizeMb: 1024, maxSlotWalKeepSizeMb: 512 },
+            "pgha:maxSlotWalKeepSizeMb (512) must be at least pgha:walKeepSizeMb (1024)",
+        ],
+        [
+            "replica port overlapping PgBouncer",
+            { replicaBasePort: 6431 },
+            "replica 2 (pgha:replicaBasePort + 1) and pgha:pgbouncerPort would both publish port 6432",
+        ],
+        [
+            "replica ports past 65535",
+            { replicaBasePort: 65535 },
+            "replica 2 (pgha:replicaBasePort + 1) would be port 65536, above 65535",
+        ],
+        [
+            "misspelt key",
+            { replica: 3 },
+            "unknown config key pgha:replica; allowed: pgha:platform, pgha:replicas",
+        ],
+        [
+            "AWS without a region",
+            { platform: "aws", "aws:region": undefined },
+            'aws:region must be set to an AWS region such as eu-west-1 when pgha:platform is "aws"',
+        ],
+        [
+            "AWS VPC without subnets",
+            { platform: "aws", "aws:region": "eu-west-1", awsVpcId: "vpc-0abc" },
+            "pgha:awsVpcId and pgha:awsSubnetIds go together",
+        ],
+        [
+            "AWS app CIDR open to the internet",
+            { platform: "aws", "aws:region": "eu-west-1", awsAppCidrs: ["0.0.0.0/0"] },
+            "pgha:awsAppCidrs must not contain a /0 block",
+        ],
+        [
+            "AWS instance type typo",
+            { platform: "aws", "aws:region": "eu-west-1", awsPrimaryInstanceType: "large" },
+            "pgha:awsPrimaryInstanceType must be an EC2 instance type such as m7i.large",
+        ],
     ])("rejects %s", (_, overrides, message) => {
         const problems = problemsOf(dev(overrides));
         expect(problems).toHaveLength(1);
@@ -95,7 +214,12 @@ describe("stack config validation", () => {
         expect(error).toBeInstanceOf(ConfigError);
         const message = (error as Error).message;
         expect(message).toMatch(/^Invalid stack configuration \(4 problems\):/);
-        for (const key of ["pgha:replicas", "pgha:poolMode", "pgha:bindAddress", "unknown config key pgha:replica"]) {
+        for (const key of [
+            "pgha:replicas",
+            "pgha:poolMode",
+            "pgha:bindAddress",
+            "unknown config key pgha:replica",
+        ]) {
             expect(message).toContain(key);
         }
     });

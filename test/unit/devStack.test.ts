@@ -12,7 +12,13 @@ const named = (resources: RecordedResource[], name: string) => {
 };
 /** Inputs as JSON with every secret replaced by a marker: what a reader of the plan sees in clear. */
 const inClear = (value: unknown): unknown =>
-    isSecret(value) ? "[secret]" : Array.isArray(value) ? value.map(inClear) : value && typeof value === "object" ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inClear(v)])) : value;
+    isSecret(value)
+        ? "[secret]"
+        : Array.isArray(value)
+          ? value.map(inClear)
+          : value && typeof value === "object"
+            ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inClear(v)]))
+            : value;
 const unwrap = (value: unknown): any => (isSecret(value) ? unwrap(value.value) : value);
 const uploaded = (container: RecordedResource, file: string): string => {
     const upload = unwrap(container.inputs.uploads).find((u: any) => u.file === file);
@@ -23,11 +29,31 @@ const uploaded = (container: RecordedResource, file: string): string => {
 describe("dev stack on Docker", () => {
     test.each([0, 1, 2, 5])("declares the resource graph for %i replicas", async (replicas) => {
         const { resources } = await runProgram("dev", { replicas });
-        const containers = ofType(resources, CONTAINER).map((r) => r.name).sort();
+        const containers = ofType(resources, CONTAINER)
+            .map((r) => r.name)
+            .sort();
         const expectedReplicas = Array.from({ length: replicas }, (_, i) => `pgha-dev-replica-${i + 1}`);
-        expect(containers).toEqual(["pgha-dev-backup", "pgha-dev-pgbouncer", "pgha-dev-primary", ...expectedReplicas, "pgha-dev-s3", "pgha-dev-slots"].sort());
-        expect(ofType(resources, VOLUME).map((r) => r.inputs.name).sort()).toEqual(
-            ["pgha-dev-primary-data", "pgha-dev-primary-run", "pgha-dev-s3-data", ...expectedReplicas.map((n) => `${n}-data`)].sort(),
+        expect(containers).toEqual(
+            [
+                "pgha-dev-backup",
+                "pgha-dev-pgbouncer",
+                "pgha-dev-primary",
+                ...expectedReplicas,
+                "pgha-dev-s3",
+                "pgha-dev-slots",
+            ].sort(),
+        );
+        expect(
+            ofType(resources, VOLUME)
+                .map((r) => r.inputs.name)
+                .sort(),
+        ).toEqual(
+            [
+                "pgha-dev-primary-data",
+                "pgha-dev-primary-run",
+                "pgha-dev-s3-data",
+                ...expectedReplicas.map((n) => `${n}-data`),
+            ].sort(),
         );
         expect(ofType(resources, "docker:index/network:Network")).toHaveLength(1);
         expect(ofType(resources, "docker:index/image:Image")).toHaveLength(1);
@@ -36,7 +62,9 @@ describe("dev stack on Docker", () => {
 
         // The slot job is told exactly the replicas' slots; PgBouncer routes reads over exactly the replicas.
         const slotsEnv = uploaded(named(resources, "pgha-dev-slots"), "/etc/pgha/node.env");
-        expect(slotsEnv).toContain(`PGHA_EXPECTED_SLOTS="${expectedReplicas.map((_, i) => `pgha_replica_${i + 1}`).join(" ")}"`);
+        expect(slotsEnv).toContain(
+            `PGHA_EXPECTED_SLOTS="${expectedReplicas.map((_, i) => `pgha_replica_${i + 1}`).join(" ")}"`,
+        );
         const pgbouncerEnv = uploaded(named(resources, "pgha-dev-pgbouncer"), "/etc/pgha/node.env");
         expect(pgbouncerEnv).toContain(`PGHA_READ_HOSTS="${expectedReplicas.join(" ")}"`);
         expect(pgbouncerEnv).toContain('PGHA_PRIMARY_HOST="pgha-dev-primary"');
@@ -47,8 +75,16 @@ describe("dev stack on Docker", () => {
         const env = (name: string) => uploaded(named(resources, name), "/etc/pgha/node.env");
         expect(named(resources, "pgha-dev-replica-1").inputs.command).toEqual(["primary"]);
         expect(named(resources, "pgha-dev-primary").inputs.command).toEqual(["replica"]);
-        for (const name of ["pgha-dev-primary", "pgha-dev-replica-2", "pgha-dev-pgbouncer", "pgha-dev-slots"]) {
-            expect([name, env(name)]).toEqual([name, expect.stringContaining('PGHA_PRIMARY_HOST="pgha-dev-replica-1"')]);
+        for (const name of [
+            "pgha-dev-primary",
+            "pgha-dev-replica-2",
+            "pgha-dev-pgbouncer",
+            "pgha-dev-slots",
+        ]) {
+            expect([name, env(name)]).toEqual([
+                name,
+                expect.stringContaining('PGHA_PRIMARY_HOST="pgha-dev-replica-1"'),
+            ]);
         }
         expect(env("pgha-dev-primary")).toContain('PGHA_SLOT="pgha_primary"');
         expect(env("pgha-dev-slots")).toContain('PGHA_EXPECTED_SLOTS="pgha_primary pgha_replica_2"');
@@ -61,7 +97,14 @@ describe("dev stack on Docker", () => {
         expect(named(resources, "pgha-dev-primary").inputs.ports[0].external).toBe(5432);
         expect(outputs.primaryNode.value).toBe("replica-1");
         expect(outputs.primaryEndpoint.value).toEqual({ host: "127.0.0.1", port: 5433 });
-        expect((outputs.replicaEndpoints.value as any[]).map((r) => [r.name, r.port, r.slotName, r.applicationName])).toEqual([
+        expect(
+            (outputs.replicaEndpoints.value as any[]).map((r) => [
+                r.name,
+                r.port,
+                r.slotName,
+                r.applicationName,
+            ]),
+        ).toEqual([
             ["primary", 5432, "pgha_primary", "primary"],
             ["replica-2", 5434, "pgha_replica_2", "replica_2"],
         ]);
@@ -80,7 +123,9 @@ describe("dev stack on Docker", () => {
             const conf = uploaded(replica, "/etc/pgha/postgresql.conf");
             expect(conf).toContain(`cluster_name = 'replica_${n}'`);
             expect(conf).toContain("hot_standby_feedback = on");
-            expect(replica.inputs.volumes).toEqual([{ volumeName: `pgha-dev-replica-${n}-data`, containerPath: "/var/lib/postgresql/data" }]);
+            expect(replica.inputs.volumes).toEqual([
+                { volumeName: `pgha-dev-replica-${n}-data`, containerPath: "/var/lib/postgresql/data" },
+            ]);
         }
         const primaryConf = uploaded(named(resources, "pgha-dev-primary"), "/etc/pgha/postgresql.conf");
         expect(primaryConf).not.toContain("primary_conninfo");
@@ -89,13 +134,17 @@ describe("dev stack on Docker", () => {
 
     test("synchronous mode any1 makes the primary wait for any one replica", async () => {
         const { resources, outputs } = await runProgram("dev", { synchronousMode: "any1" });
-        expect(uploaded(named(resources, "pgha-dev-primary"), "/etc/pgha/postgresql.conf")).toContain("synchronous_standby_names = 'ANY 1 (*)'");
+        expect(uploaded(named(resources, "pgha-dev-primary"), "/etc/pgha/postgresql.conf")).toContain(
+            "synchronous_standby_names = 'ANY 1 (*)'",
+        );
         expect(outputs.synchronousMode.value).toBe("any1");
     });
 
     test("ports are published on 127.0.0.1 only, unless configured otherwise", async () => {
         const { resources } = await runProgram("dev", { replicas: 2 });
-        const ports = ofType(resources, CONTAINER).flatMap((c) => (c.inputs.ports ?? []).map((p: any) => [c.name, p.ip, p.internal, p.external]));
+        const ports = ofType(resources, CONTAINER).flatMap((c) =>
+            (c.inputs.ports ?? []).map((p: any) => [c.name, p.ip, p.internal, p.external]),
+        );
         expect(ports.sort()).toEqual(
             [
                 ["pgha-dev-pgbouncer", "127.0.0.1", 6432, 6432],
@@ -105,7 +154,9 @@ describe("dev stack on Docker", () => {
             ].sort(),
         );
         const open = await runProgram("dev", { bindAddress: "0.0.0.0", pgbouncerPort: 7432 });
-        expect(named(open.resources, "pgha-dev-pgbouncer").inputs.ports).toEqual([{ internal: 6432, external: 7432, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(named(open.resources, "pgha-dev-pgbouncer").inputs.ports).toEqual([
+            { internal: 6432, external: 7432, ip: "0.0.0.0", protocol: "tcp" },
+        ]);
         expect(open.outputs.pgbouncerEndpoint.value).toEqual({ host: "127.0.0.1", port: 7432 });
     });
 
@@ -118,15 +169,24 @@ describe("dev stack on Docker", () => {
             } else if (c.name === "pgha-dev-slots") {
                 expect(c.inputs).toMatchObject({ attach: true, mustRun: false, restart: "no" });
             } else {
-                expect([c.name, c.inputs.healthcheck.tests]).toEqual([c.name, ["CMD", "/etc/pgha/bin/pgha-node", "health"]]);
-                expect(c.inputs).toMatchObject({ wait: true, restart: "unless-stopped", stopSignal: "SIGINT" });
+                expect([c.name, c.inputs.healthcheck.tests]).toEqual([
+                    c.name,
+                    ["CMD", "/etc/pgha/bin/pgha-node", "health"],
+                ]);
+                expect(c.inputs).toMatchObject({
+                    wait: true,
+                    restart: "unless-stopped",
+                    stopSignal: "SIGINT",
+                });
             }
         }
     });
 
     test("every password is a secret: in container inputs, and in the stack outputs", async () => {
         const { resources, outputs } = await runProgram("dev");
-        const passwords = ofType(resources, PASSWORD).map((p) => `pw${p.name.replace(/[^a-z0-9]/gi, "")}`.padEnd(p.inputs.length, "x").slice(0, p.inputs.length));
+        const passwords = ofType(resources, PASSWORD).map((p) =>
+            `pw${p.name.replace(/[^a-z0-9]/gi, "")}`.padEnd(p.inputs.length, "x").slice(0, p.inputs.length),
+        );
         expect(passwords).toHaveLength(8);
         // Nothing a reader of the plan sees in clear contains a password or a SCRAM verifier.
         const clear = JSON.stringify(resources.map((r) => inClear(r.inputs)));
@@ -152,7 +212,9 @@ describe("dev stack on Docker", () => {
         // Every PostgreSQL node stores SCRAM verifiers of the roles, never their passwords, but the
         // replicator's password, which it streams with as a replica (the S3 key is for archiving).
         for (const e of primaryEnv.filter((v) => v.includes("_VERIFIER="))) {
-            expect(e.slice(e.indexOf("=") + 1)).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
+            expect(e.slice(e.indexOf("=") + 1)).toMatch(
+                /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/,
+            );
         }
         const replicaEnv: string[] = unwrap(named(resources, "pgha-dev-replica-1").inputs.envs);
         expect(replicaEnv.map((e) => e.split("=")[0])).toEqual(primaryEnv.map((e) => e.split("=")[0]));
@@ -166,13 +228,21 @@ describe("dev stack on Docker", () => {
             expect.stringMatching(/^PGHA_SECRET_MONITOR=pw/),
         ]);
 
-        for (const key of ["writeConnectionString", "readConnectionString", "monitorPassword", "backupAccess"]) {
+        for (const key of [
+            "writeConnectionString",
+            "readConnectionString",
+            "monitorPassword",
+            "backupAccess",
+        ]) {
             expect([key, outputs[key].secret]).toEqual([key, true]);
         }
         for (const [key, output] of Object.entries(outputs)) {
             if (!output.secret) {
                 for (const pw of passwords) {
-                    expect([key, JSON.stringify(output.value)]).not.toEqual([key, expect.stringContaining(pw)]);
+                    expect([key, JSON.stringify(output.value)]).not.toEqual([
+                        key,
+                        expect.stringContaining(pw),
+                    ]);
                 }
             }
         }
@@ -186,13 +256,25 @@ describe("dev stack on Docker", () => {
             clusterName: "pgha-dev",
             primaryNode: "primary",
             primaryEndpoint: { host: "127.0.0.1", port: 5432 },
-            replicaEndpoints: [{ name: "replica-1", host: "127.0.0.1", port: 5433, slotName: "pgha_replica_1", applicationName: "replica_1" }],
+            replicaEndpoints: [
+                {
+                    name: "replica-1",
+                    host: "127.0.0.1",
+                    port: 5433,
+                    slotName: "pgha_replica_1",
+                    applicationName: "replica_1",
+                },
+            ],
             pgbouncerEndpoint: { host: "127.0.0.1", port: 6432 },
             databaseName: "app",
             readOnlyDatabaseName: "app_ro",
             synchronousMode: "off",
-            writeConnectionString: expect.stringMatching(/^postgresql:\/\/app:pw[a-z0-9]+@127\.0\.0\.1:6432\/app$/i),
-            readConnectionString: expect.stringMatching(/^postgresql:\/\/app:pw[a-z0-9]+@127\.0\.0\.1:6432\/app_ro$/i),
+            writeConnectionString: expect.stringMatching(
+                /^postgresql:\/\/app:pw[a-z0-9]+@127\.0\.0\.1:6432\/app$/i,
+            ),
+            readConnectionString: expect.stringMatching(
+                /^postgresql:\/\/app:pw[a-z0-9]+@127\.0\.0\.1:6432\/app_ro$/i,
+            ),
             monitorUser: "pgha_monitor",
             monitorPassword: expect.stringMatching(/^pw/),
             backup: {
@@ -201,24 +283,44 @@ describe("dev stack on Docker", () => {
                 fullIntervalDays: 7,
                 retentionDays: 30,
                 archiveTimeoutSeconds: 60,
-                repository: { endpoint: "pgha-dev-s3", port: 9000, bucket: "pgha-backups", region: "us-east-1", path: "/pgha-dev" },
+                repository: {
+                    endpoint: "pgha-dev-s3",
+                    port: 9000,
+                    bucket: "pgha-backups",
+                    region: "us-east-1",
+                    path: "/pgha-dev",
+                },
             },
-            backupAccess: expect.objectContaining({ schedulerContainer: "pgha-dev-backup", network: "pgha-dev-net", accessKey: expect.stringMatching(/^pw/) }),
+            backupAccess: expect.objectContaining({
+                schedulerContainer: "pgha-dev-backup",
+                network: "pgha-dev-net",
+                accessKey: expect.stringMatching(/^pw/),
+            }),
         });
     });
 
     test("running the program twice declares identical resource inputs (a second `pulumi up` changes nothing)", async () => {
         const first = await runProgram("dev");
         const second = await runProgram("dev");
-        const canonical = (run: typeof first) => run.resources.map((r) => JSON.stringify([r.type, r.name, r.inputs])).sort();
+        const canonical = (run: typeof first) =>
+            run.resources.map((r) => JSON.stringify([r.type, r.name, r.inputs])).sort();
         expect(canonical(second)).toEqual(canonical(first));
     });
 
     test("scaling up adds a replica without changing the primary, the other replicas or their volumes", async () => {
         const two = await runProgram("dev", { replicas: 2 });
         const three = await runProgram("dev", { replicas: 3 });
-        for (const name of ["pgha-dev-primary", "pgha-dev-replica-1", "pgha-dev-replica-2", "pgha-dev-primary-data", "pgha-dev-replica-1-data"]) {
-            expect([name, named(three.resources, name).inputs]).toEqual([name, named(two.resources, name).inputs]);
+        for (const name of [
+            "pgha-dev-primary",
+            "pgha-dev-replica-1",
+            "pgha-dev-replica-2",
+            "pgha-dev-primary-data",
+            "pgha-dev-replica-1-data",
+        ]) {
+            expect([name, named(three.resources, name).inputs]).toEqual([
+                name,
+                named(two.resources, name).inputs,
+            ]);
         }
         // Only the slot job (new slot) and PgBouncer (new read host) change beside the new replica.
         const changed = three.resources
@@ -229,7 +331,12 @@ describe("dev stack on Docker", () => {
             })
             .map((r) => r.name)
             .sort();
-        expect(changed).toEqual(["pgha-dev-pgbouncer", "pgha-dev-replica-3", "pgha-dev-replica-3-data", "pgha-dev-slots"]);
+        expect(changed).toEqual([
+            "pgha-dev-pgbouncer",
+            "pgha-dev-replica-3",
+            "pgha-dev-replica-3-data",
+            "pgha-dev-slots",
+        ]);
     });
 
     test("backups: the primary archives to the local S3 server over verified TLS; the scheduler sits beside it", async () => {
@@ -251,20 +358,36 @@ describe("dev stack on Docker", () => {
             { volumeName: "pgha-dev-primary-run", containerPath: "/var/run/postgresql" },
         ]);
         expect(uploaded(scheduler, "/etc/pgha/node.env")).toContain('PGHA_BACKUP_INTERVAL_HOURS="6"');
-        expect(unwrap(scheduler.inputs.envs).map((e: string) => e.split("=")[0]).sort()).toEqual(["PGHA_SECRET_S3_KEY", "PGHA_SECRET_S3_KEY_SECRET"]);
-        expect(named(resources, "pgha-dev-s3").inputs).toMatchObject({ image: "minio/minio:latest", command: ["server", "/data", "--address", ":9000"] });
+        expect(
+            unwrap(scheduler.inputs.envs)
+                .map((e: string) => e.split("=")[0])
+                .sort(),
+        ).toEqual(["PGHA_SECRET_S3_KEY", "PGHA_SECRET_S3_KEY_SECRET"]);
+        expect(named(resources, "pgha-dev-s3").inputs).toMatchObject({
+            image: "minio/minio:latest",
+            command: ["server", "/data", "--address", ":9000"],
+        });
 
         const off = await runProgram("dev", { backupEnabled: false });
-        expect(ofType(off.resources, CONTAINER).map((c) => c.name)).not.toEqual(expect.arrayContaining(["pgha-dev-backup"]));
+        expect(ofType(off.resources, CONTAINER).map((c) => c.name)).not.toEqual(
+            expect.arrayContaining(["pgha-dev-backup"]),
+        );
         expect(ofType(off.resources, CONTAINER).map((c) => c.name)).not.toContain("pgha-dev-s3");
-        expect(uploaded(named(off.resources, "pgha-dev-primary"), "/etc/pgha/postgresql.conf")).toContain("archive_mode = off");
+        expect(uploaded(named(off.resources, "pgha-dev-primary"), "/etc/pgha/postgresql.conf")).toContain(
+            "archive_mode = off",
+        );
         expect(off.outputs.backup.value).toBeUndefined();
     });
 
     test("pgha:backupFromReplica: a pgBackRest TLS server beside each replica, the scheduler copies from them; keys only as secrets", async () => {
         const { resources } = await runProgram("dev", { backupFromReplica: true });
         const serverNames = ["pgha-dev-replica-1-pgbackrest", "pgha-dev-replica-2-pgbackrest"];
-        expect(ofType(resources, CONTAINER).map((c) => c.name).filter((n) => n.endsWith("-pgbackrest")).sort()).toEqual(serverNames);
+        expect(
+            ofType(resources, CONTAINER)
+                .map((c) => c.name)
+                .filter((n) => n.endsWith("-pgbackrest"))
+                .sort(),
+        ).toEqual(serverNames);
         for (const [i, name] of serverNames.entries()) {
             const server = named(resources, name);
             expect(server.inputs).toMatchObject({ name, command: ["backup-server"], ports: [] });
@@ -278,10 +401,16 @@ describe("dev stack on Docker", () => {
             expect(conf).toContain("tls-server-cert-file=/etc/pgbackrest/tls/server.crt");
             // No repository, and no repository credential: the server only reads its node.
             expect(conf).not.toContain("repo1-");
-            expect(unwrap(server.inputs.envs).map((e: string) => e.split("=")[0])).toEqual(["PGHA_SECRET_PGBACKREST_SERVER_KEY"]);
+            expect(unwrap(server.inputs.envs).map((e: string) => e.split("=")[0])).toEqual([
+                "PGHA_SECRET_PGBACKREST_SERVER_KEY",
+            ]);
             expect(isSecret(server.inputs.envs)).toBe(true);
-            expect(uploaded(server, "/etc/pgbackrest/tls/server.crt")).toContain("mock certificate pgha-dev-pgbackrest-tls-server");
-            expect(uploaded(server, "/etc/pgbackrest/tls/ca.crt")).toContain("mock certificate pgha-dev-pgbackrest-tls-ca");
+            expect(uploaded(server, "/etc/pgbackrest/tls/server.crt")).toContain(
+                "mock certificate pgha-dev-pgbackrest-tls-server",
+            );
+            expect(uploaded(server, "/etc/pgbackrest/tls/ca.crt")).toContain(
+                "mock certificate pgha-dev-pgbackrest-tls-ca",
+            );
         }
         const scheduler = named(resources, "pgha-dev-backup");
         const conf = uploaded(scheduler, "/etc/pgbackrest/pgbackrest.conf");
@@ -290,24 +419,52 @@ describe("dev stack on Docker", () => {
         expect(conf).toContain("pg3-host=pgha-dev-replica-2-pgbackrest\npg3-host-type=tls");
         expect(conf).toContain("pg3-host-cert-file=/etc/pgbackrest/tls/client.crt");
         expect(conf).toMatch(/\nbackup-standby=y\n/);
-        expect(unwrap(scheduler.inputs.envs).map((e: string) => e.split("=")[0]).sort()).toEqual(["PGHA_SECRET_PGBACKREST_CLIENT_KEY", "PGHA_SECRET_S3_KEY", "PGHA_SECRET_S3_KEY_SECRET"]);
-        expect(unwrap(scheduler.inputs.envs)).toContain("PGHA_SECRET_PGBACKREST_CLIENT_KEY=-----BEGIN EC PRIVATE KEY-----\nmock key pgha-dev-pgbackrest-tls-client\n-----END EC PRIVATE KEY-----\n");
+        expect(
+            unwrap(scheduler.inputs.envs)
+                .map((e: string) => e.split("=")[0])
+                .sort(),
+        ).toEqual(["PGHA_SECRET_PGBACKREST_CLIENT_KEY", "PGHA_SECRET_S3_KEY", "PGHA_SECRET_S3_KEY_SECRET"]);
+        expect(unwrap(scheduler.inputs.envs)).toContain(
+            "PGHA_SECRET_PGBACKREST_CLIENT_KEY=-----BEGIN EC PRIVATE KEY-----\nmock key pgha-dev-pgbackrest-tls-client\n-----END EC PRIVATE KEY-----\n",
+        );
         // No pgBackRest key is in any file upload (the S3 server's own key is a secret upload of its container).
-        for (const c of ofType(resources, CONTAINER)) expect([c.name, JSON.stringify(unwrap(c.inputs.uploads))]).not.toEqual([c.name, expect.stringContaining("mock key pgha-dev-pgbackrest")]);
+        for (const c of ofType(resources, CONTAINER))
+            expect([c.name, JSON.stringify(unwrap(c.inputs.uploads))]).not.toEqual([
+                c.name,
+                expect.stringContaining("mock key pgha-dev-pgbackrest"),
+            ]);
         // The server certificate names every server the cluster may have (scaling and failover keep it); the client's is the one the servers accept.
-        const request = (n: string) => resources.find((r) => r.type === "tls:index/certRequest:CertRequest" && r.name === n)!;
-        expect(request("pgha-dev-pgbackrest-tls-server").inputs.dnsNames).toEqual(["pgha-dev-primary-pgbackrest", ...Array.from({ length: 15 }, (_, i) => `pgha-dev-replica-${i + 1}-pgbackrest`)]);
-        expect(request("pgha-dev-pgbackrest-tls-client").inputs.subject).toEqual({ commonName: "pgha-backup" });
+        const request = (n: string) =>
+            resources.find((r) => r.type === "tls:index/certRequest:CertRequest" && r.name === n)!;
+        expect(request("pgha-dev-pgbackrest-tls-server").inputs.dnsNames).toEqual([
+            "pgha-dev-primary-pgbackrest",
+            ...Array.from({ length: 15 }, (_, i) => `pgha-dev-replica-${i + 1}-pgbackrest`),
+        ]);
+        expect(request("pgha-dev-pgbackrest-tls-client").inputs.subject).toEqual({
+            commonName: "pgha-backup",
+        });
         // The primary's archiving config is the same either way.
         const primaryOnly = await runProgram("dev");
-        expect(uploaded(named(resources, "pgha-dev-primary"), "/etc/pgbackrest/pgbackrest.conf")).toBe(uploaded(named(primaryOnly.resources, "pgha-dev-primary"), "/etc/pgbackrest/pgbackrest.conf"));
-        expect(uploaded(named(primaryOnly.resources, "pgha-dev-backup"), "/etc/pgbackrest/pgbackrest.conf")).not.toMatch(/pg2-|backup-standby/);
-        expect(primaryOnly.resources.filter((r) => r.type.startsWith("tls:") && r.name.includes("pgbackrest"))).toEqual([]);
+        expect(uploaded(named(resources, "pgha-dev-primary"), "/etc/pgbackrest/pgbackrest.conf")).toBe(
+            uploaded(named(primaryOnly.resources, "pgha-dev-primary"), "/etc/pgbackrest/pgbackrest.conf"),
+        );
+        expect(
+            uploaded(named(primaryOnly.resources, "pgha-dev-backup"), "/etc/pgbackrest/pgbackrest.conf"),
+        ).not.toMatch(/pg2-|backup-standby/);
+        expect(
+            primaryOnly.resources.filter((r) => r.type.startsWith("tls:") && r.name.includes("pgbackrest")),
+        ).toEqual([]);
     });
 
     test.each([
-        [{ backupFromReplica: true, replicas: 0 }, "pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is true, pgha:replicas is 0)"],
-        [{ backupFromReplica: true, backupEnabled: false }, "pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is false, pgha:replicas is 2)"],
+        [
+            { backupFromReplica: true, replicas: 0 },
+            "pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is true, pgha:replicas is 0)",
+        ],
+        [
+            { backupFromReplica: true, backupEnabled: false },
+            "pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is false, pgha:replicas is 2)",
+        ],
         [{ backupFromReplica: "yes" }, "pgha:backupFromReplica must be true or false"],
     ])("pgha:backupFromReplica %j is refused before any resource is declared", async (config, message) => {
         const error = await runProgram("dev", config).then(
@@ -323,11 +480,19 @@ describe("dev stack on Docker", () => {
         expect(named(byDefault.resources, "pgha-dev-image").inputs).toMatchObject({
             imageName: "pgha-dev-node:pg16",
             skipPush: true,
-            build: { context: "components/docker/image", dockerfile: "components/docker/image/Dockerfile", args: { BASE_IMAGE: "postgres:16" } },
+            build: {
+                context: "components/docker/image",
+                dockerfile: "components/docker/image/Dockerfile",
+                args: { BASE_IMAGE: "postgres:16" },
+            },
         });
         const local = await runProgram("dev", { baseImage: "pgha-base:bookworm", postgresVersion: 15 });
-        expect(named(local.resources, "pgha-dev-image").inputs.build.args).toEqual({ BASE_IMAGE: "pgha-base:bookworm" });
-        expect(uploaded(named(local.resources, "pgha-dev-primary"), "/etc/pgha/node.env")).toContain('PG_MAJOR="15"');
+        expect(named(local.resources, "pgha-dev-image").inputs.build.args).toEqual({
+            BASE_IMAGE: "pgha-base:bookworm",
+        });
+        expect(uploaded(named(local.resources, "pgha-dev-primary"), "/etc/pgha/node.env")).toContain(
+            'PG_MAJOR="15"',
+        );
     });
 
     test("an invalid config fails before any resource is declared", async () => {

@@ -32,7 +32,8 @@ function fakeCluster() {
         const received = t.port === 5434 ? "2000" : "1000";
         const db: Db = {
             query: async (sql: string) => {
-                if (sql.includes("pg_last_wal_receive_lsn(), '0/0')")) return [{ r: true, received, replayed: received }] as any;
+                if (sql.includes("pg_last_wal_receive_lsn(), '0/0')"))
+                    return [{ r: true, received, replayed: received }] as any;
                 throw new Error(`unexpected query ${sql}`);
             },
             tx: async (fn) => {
@@ -56,13 +57,27 @@ test("failover --stack: promotes the most advanced replica, fences the old prima
         stderr: (t) => void err.push(t),
         runPulumi: async (args): Promise<CommandResult> => {
             pulumiCalls.push([...args]);
-            return args[0] === "stack" ? { exitCode: 0, stdout: JSON.stringify(OUTPUTS), stderr: "" } : { exitCode: 0, stdout: "", stderr: "" };
+            return args[0] === "stack"
+                ? { exitCode: 0, stdout: JSON.stringify(OUTPUTS), stderr: "" }
+                : { exitCode: 0, stdout: "", stderr: "" };
         },
-        ops: () => ({ containers: cluster.containers, connect: cluster.connect, log: (l) => void err.push(l), now: () => Date.now(), sleep: async () => undefined }),
+        ops: () => ({
+            containers: cluster.containers,
+            connect: cluster.connect,
+            log: (l) => void err.push(l),
+            now: () => Date.now(),
+            sleep: async () => undefined,
+        }),
     };
     const code = await failoverMain(["--stack", "dev", "--json"], deps);
     expect([code, err.filter((l) => l.includes("FAILED"))]).toEqual([0, []]);
-    expect(JSON.parse(out.join(""))).toMatchObject({ ok: true, mode: "failover", oldPrimary: "primary", newPrimary: "replica-2", recorded: "pulumi config set pgha:primaryNode replica-2 --stack dev" });
+    expect(JSON.parse(out.join(""))).toMatchObject({
+        ok: true,
+        mode: "failover",
+        oldPrimary: "primary",
+        newPrimary: "replica-2",
+        recorded: "pulumi config set pgha:primaryNode replica-2 --stack dev",
+    });
     expect(pulumiCalls).toEqual([
         ["stack", "output", "--json", "--show-secrets", "--stack", "dev"],
         ["config", "set", "pgha:primaryNode", "replica-2", "--stack", "dev"],
@@ -70,9 +85,13 @@ test("failover --stack: promotes the most advanced replica, fences the old prima
     // The dead primary is killed and told the new topology before anything is promoted.
     expect(cluster.calls[0]).toBe("kill pgha-dev-primary");
     expect(cluster.calls.findIndex((c) => c.includes("promote"))).toBeGreaterThan(0);
-    const topology = "PGHA_PRIMARY_HOST=pgha-dev-replica-2\nPGHA_READ_HOSTS=pgha-dev-primary pgha-dev-replica-1\n";
+    const topology =
+        "PGHA_PRIMARY_HOST=pgha-dev-replica-2\nPGHA_READ_HOSTS=pgha-dev-primary pgha-dev-replica-1\n";
     for (const c of ["pgha-dev-primary", "pgha-dev-replica-1", "pgha-dev-replica-2", "pgha-dev-pgbouncer"]) {
-        expect([c, cluster.files.get(c)]).toEqual([c, [{ path: "/var/lib/postgresql/data/pgha-topology.env", content: topology }]]);
+        expect([c, cluster.files.get(c)]).toEqual([
+            c,
+            [{ path: "/var/lib/postgresql/data/pgha-topology.env", content: topology }],
+        ]);
     }
     expect(cluster.calls).toContain("exec pgha-dev-replica-1 /etc/pgha/bin/pgha-node follow");
     expect(cluster.calls).not.toContain("start pgha-dev-primary");
@@ -87,9 +106,20 @@ test("failover --stack: when recording the topology fails, it says so and exits 
     const code = await failoverMain(["--stack", "dev"], {
         stdout: () => undefined,
         stderr: (t) => void err.push(t),
-        runPulumi: async (args) => (args[0] === "stack" ? { exitCode: 0, stdout: JSON.stringify(OUTPUTS), stderr: "" } : { exitCode: 255, stdout: "", stderr: "no stack" }),
-        ops: () => ({ containers: cluster.containers, connect: cluster.connect, log: () => undefined, now: () => Date.now(), sleep: async () => undefined }),
+        runPulumi: async (args) =>
+            args[0] === "stack"
+                ? { exitCode: 0, stdout: JSON.stringify(OUTPUTS), stderr: "" }
+                : { exitCode: 255, stdout: "", stderr: "no stack" },
+        ops: () => ({
+            containers: cluster.containers,
+            connect: cluster.connect,
+            log: () => undefined,
+            now: () => Date.now(),
+            sleep: async () => undefined,
+        }),
     });
     expect(code).toBe(1);
-    expect(err.join("")).toContain("but `pulumi config set pgha:primaryNode replica-2 --stack dev` failed: run it by hand before the next pulumi up");
+    expect(err.join("")).toContain(
+        "but `pulumi config set pgha:primaryNode replica-2 --stack dev` failed: run it by hand before the next pulumi up",
+    );
 });

@@ -8,8 +8,20 @@ const prodOutputs = (pgbouncerHost = "10.42.0.20") =>
         platform: "aws",
         primaryEndpoint: { host: "10.42.3.17", port: 5432 },
         replicaEndpoints: [
-            { name: "replica-1", host: "10.42.20.5", port: 5432, slotName: "pgha_replica_1", applicationName: "replica_1" },
-            { name: "replica-2", host: "10.42.40.9", port: 5432, slotName: "pgha_replica_2", applicationName: "replica_2" },
+            {
+                name: "replica-1",
+                host: "10.42.20.5",
+                port: 5432,
+                slotName: "pgha_replica_1",
+                applicationName: "replica_1",
+            },
+            {
+                name: "replica-2",
+                host: "10.42.40.9",
+                port: 5432,
+                slotName: "pgha_replica_2",
+                applicationName: "replica_2",
+            },
         ],
         pgbouncerEndpoint: { host: pgbouncerHost, port: 6432 },
         databaseName: "app",
@@ -34,8 +46,20 @@ describe("planTunnels", () => {
             ...prodOutputs(),
             primaryEndpoint: { host: "127.0.0.1", port: 15433 },
             replicaEndpoints: [
-                { name: "replica-1", host: "127.0.0.1", port: 15434, slotName: "pgha_replica_1", applicationName: "replica_1" },
-                { name: "replica-2", host: "127.0.0.1", port: 15435, slotName: "pgha_replica_2", applicationName: "replica_2" },
+                {
+                    name: "replica-1",
+                    host: "127.0.0.1",
+                    port: 15434,
+                    slotName: "pgha_replica_1",
+                    applicationName: "replica_1",
+                },
+                {
+                    name: "replica-2",
+                    host: "127.0.0.1",
+                    port: 15435,
+                    slotName: "pgha_replica_2",
+                    applicationName: "replica_2",
+                },
             ],
             pgbouncerEndpoint: { host: "127.0.0.1", port: 15432 },
             writeConnectionString: "postgresql://app:Pw0rdAlnum32chars@127.0.0.1:15432/app",
@@ -61,13 +85,21 @@ describe("planTunnels", () => {
     });
 
     test("a base port without room is refused", () => {
-        expect(() => planTunnels(prodOutputs(), 65534)).toThrow("--base-port 65534 leaves no room for 4 local ports");
+        expect(() => planTunnels(prodOutputs(), 65534)).toThrow(
+            "--base-port 65534 leaves no room for 4 local ports",
+        );
     });
 });
 
 describe("the AWS CLI calls", () => {
     test("a port-forwarding session to a remote host through the target instance", () => {
-        expect(sessionArgs("i-0abc", { name: "primary", remoteHost: "10.42.3.17", remotePort: 5432, localPort: 15433 }, "eu-west-1")).toEqual([
+        expect(
+            sessionArgs(
+                "i-0abc",
+                { name: "primary", remoteHost: "10.42.3.17", remotePort: 5432, localPort: 15433 },
+                "eu-west-1",
+            ),
+        ).toEqual([
             "ssm",
             "start-session",
             "--target",
@@ -97,14 +129,44 @@ describe("the AWS CLI calls", () => {
     });
 
     test.each([
-        [["--outputs", "o.json"], { source: { kind: "file", path: "o.json" }, basePort: 15432, verify: false }],
-        [["--stack", "prod", "--verify"], { source: { kind: "stack", stack: "prod" }, basePort: 15432, verify: true }],
         [
-            ["--outputs", "o.json", "--verify", "--target", "i-0abc1", "--region", "eu-west-1", "--base-port", "25432", "--write", "t.json"],
-            { source: { kind: "file", path: "o.json" }, basePort: 25432, verify: true, target: "i-0abc1", region: "eu-west-1", write: "t.json" },
+            ["--outputs", "o.json"],
+            { source: { kind: "file", path: "o.json" }, basePort: 15432, verify: false },
+        ],
+        [
+            ["--stack", "prod", "--verify"],
+            { source: { kind: "stack", stack: "prod" }, basePort: 15432, verify: true },
+        ],
+        [
+            [
+                "--outputs",
+                "o.json",
+                "--verify",
+                "--target",
+                "i-0abc1",
+                "--region",
+                "eu-west-1",
+                "--base-port",
+                "25432",
+                "--write",
+                "t.json",
+            ],
+            {
+                source: { kind: "file", path: "o.json" },
+                basePort: 25432,
+                verify: true,
+                target: "i-0abc1",
+                region: "eu-west-1",
+                write: "t.json",
+            },
         ],
     ])("parseTunnelArgs(%j)", (argv, options) => {
-        expect(parseTunnelArgs(argv)).toEqual({ target: undefined, region: undefined, write: undefined, ...options });
+        expect(parseTunnelArgs(argv)).toEqual({
+            target: undefined,
+            region: undefined,
+            write: undefined,
+            ...options,
+        });
     });
 
     test.each([

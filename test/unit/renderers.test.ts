@@ -12,7 +12,12 @@ import {
     WAL_SENDERS,
 } from "../../components/postgres";
 
-const settings = { maxConnections: 200, synchronousMode: "off" as const, walKeepSizeMb: 512, maxSlotWalKeepSizeMb: 8192 };
+const settings = {
+    maxConnections: 200,
+    synchronousMode: "off" as const,
+    walKeepSizeMb: 512,
+    maxSlotWalKeepSizeMb: 8192,
+};
 const nodes = clusterNodes(2);
 
 describe("postgresql.conf", () => {
@@ -49,12 +54,21 @@ describe("topology", () => {
         expect(after.primary.name).toBe("replica-1");
         expect(after.replicas.map((n) => n.identity)).toEqual(["primary", "replica_2"]);
         expect(nodes.primary.name).toBe("primary");
-        expect(() => clusterNodes(1, "replica-2")).toThrow("primary node replica-2 is not one of primary, replica-1");
+        expect(() => clusterNodes(1, "replica-2")).toThrow(
+            "primary node replica-2 is not one of primary, replica-1",
+        );
     });
 });
 
 describe("pgbouncer.ini", () => {
-    const base = { databaseName: "shop", readOnlyDatabaseName: "shop_ro", primaryHost: "p", poolMode: "transaction" as const, poolSize: 20, maxClientConnections: 500 };
+    const base = {
+        databaseName: "shop",
+        readOnlyDatabaseName: "shop_ro",
+        primaryHost: "p",
+        poolMode: "transaction" as const,
+        poolSize: 20,
+        maxClientConnections: 500,
+    };
 
     test("routes are not fixed in the file: the role script writes the [databases] it includes", () => {
         const ini = renderPgbouncerIni(base);
@@ -82,8 +96,12 @@ describe("pgbouncer.ini", () => {
 describe("bootstrap.sql", () => {
     test("is idempotent and holds no secret: passwords come in as psql variables", () => {
         const sql = renderBootstrapSql({ databaseName: "shop", appUser: "shop_user" });
-        expect(sql).toContain("ALTER ROLE replicator WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'replicator_password';");
-        expect(sql).toContain("ALTER ROLE shop_user WITH LOGIN NOSUPERUSER NOREPLICATION PASSWORD :'app_password';");
+        expect(sql).toContain(
+            "ALTER ROLE replicator WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'replicator_password';",
+        );
+        expect(sql).toContain(
+            "ALTER ROLE shop_user WITH LOGIN NOSUPERUSER NOREPLICATION PASSWORD :'app_password';",
+        );
         expect(sql).toContain("CREATE DATABASE shop OWNER shop_user;");
         expect(sql).toContain("WHERE usename = p_usename AND NOT usesuper AND NOT userepl");
         expect(sql).not.toMatch(/PASSWORD '/);
@@ -111,7 +129,9 @@ describe("SCRAM verifiers", () => {
         const serverKey = Buffer.from(v.split(":")[2], "base64");
         const authMessage =
             "n=user,r=rOprNGfwEbeRWgbNEkqO,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
-        expect(createHmac("sha256", serverKey).update(authMessage).digest("base64")).toBe("6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+        expect(createHmac("sha256", serverKey).update(authMessage).digest("base64")).toBe(
+            "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+        );
     });
 });
 
@@ -122,6 +142,11 @@ describe("node files", () => {
     });
 
     test("the role script is valid bash", () => {
-        expect(() => execFileSync("bash", ["-n", path.join(__dirname, "..", "..", "components", "postgres", "node", "pgha-node.sh")])).not.toThrow();
+        expect(() =>
+            execFileSync("bash", [
+                "-n",
+                path.join(__dirname, "..", "..", "components", "postgres", "node", "pgha-node.sh"),
+            ]),
+        ).not.toThrow();
     });
 });

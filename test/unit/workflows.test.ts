@@ -7,7 +7,10 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 
 const dir = path.join(__dirname, "..", "..", ".github", "workflows");
-const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const files = fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
 const text = (file: string) => fs.readFileSync(path.join(dir, file), "utf8");
 const load = (file: string): any => yaml.load(text(file));
 
@@ -20,20 +23,30 @@ interface Step {
 }
 const jobsOf = (file: string): [string, any][] => Object.entries(load(file).jobs ?? {});
 const stepsOf = (job: any): Step[] => job.steps ?? [];
-const configuresAws = (job: any) => stepsOf(job).some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
-const pulumiSteps = (file: string, job: string): Step[] => stepsOf(load(file).jobs[job]).filter((s) => s.uses?.startsWith("pulumi/actions@"));
+const configuresAws = (job: any) =>
+    stepsOf(job).some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+const pulumiSteps = (file: string, job: string): Step[] =>
+    stepsOf(load(file).jobs[job]).filter((s) => s.uses?.startsWith("pulumi/actions@"));
 
 test("the workflows are preview.yml and deploy.yml, and each parses", () => {
     expect(files).toEqual(["deploy.yml", "preview.yml"]);
-    for (const f of files) expect(load(f)).toMatchObject({ name: expect.any(String), on: expect.any(Object), jobs: expect.any(Object) });
+    for (const f of files)
+        expect(load(f)).toMatchObject({
+            name: expect.any(String),
+            on: expect.any(Object),
+            jobs: expect.any(Object),
+        });
 });
 
 describe.each(files)("%s", (file) => {
     test("pins every action to a full commit SHA, with the version in a comment", () => {
-        const uses = text(file).split("\n").filter((l) => /^\s*(-\s+)?uses:/.test(l));
+        const uses = text(file)
+            .split("\n")
+            .filter((l) => /^\s*(-\s+)?uses:/.test(l));
         expect(uses.length).toBeGreaterThan(0);
         for (const line of uses) expect(line).toMatch(/uses: [\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$/);
-        for (const [, job] of jobsOf(file)) for (const s of stepsOf(job)) if (s.uses) expect(s.uses).toMatch(/@[0-9a-f]{40}$/);
+        for (const [, job] of jobsOf(file))
+            for (const s of stepsOf(job)) if (s.uses) expect(s.uses).toMatch(/@[0-9a-f]{40}$/);
     });
 
     test("sets permissions at workflow or job level, never write-all or read-all", () => {
@@ -70,7 +83,8 @@ describe.each(files)("%s", (file) => {
     test("takes the Pulumi token from secrets, never echoes a secret, never traces the shell", () => {
         for (const [, job] of jobsOf(file)) {
             for (const s of stepsOf(job)) {
-                if (s.uses?.startsWith("pulumi/actions@")) expect(s.env?.PULUMI_ACCESS_TOKEN).toBe("${{ secrets.PULUMI_ACCESS_TOKEN }}");
+                if (s.uses?.startsWith("pulumi/actions@"))
+                    expect(s.env?.PULUMI_ACCESS_TOKEN).toBe("${{ secrets.PULUMI_ACCESS_TOKEN }}");
                 if (s.run) {
                     expect(s.run).not.toMatch(/echo[^\n]*\$\{\{\s*secrets\./);
                     expect(s.run).not.toMatch(/set -[a-z]*x|set -o xtrace/);
@@ -97,7 +111,15 @@ describe("preview.yml", () => {
         expect(Object.keys(load("preview.yml").on)).toEqual(["pull_request"]);
         for (const stack of ["dev", "prod"]) {
             expect(pulumiSteps("preview.yml", stack)).toEqual([
-                expect.objectContaining({ with: { command: "preview", "stack-name": stack, diff: true, policyPacks: "policy", "comment-on-pr": true } }),
+                expect.objectContaining({
+                    with: {
+                        command: "preview",
+                        "stack-name": stack,
+                        diff: true,
+                        policyPacks: "policy",
+                        "comment-on-pr": true,
+                    },
+                }),
             ]);
         }
     });
@@ -112,7 +134,11 @@ describe("deploy.yml", () => {
 
     test("deploys dev with the policy pack, then verifies it", () => {
         const steps = stepsOf(jobs().dev);
-        expect(pulumiSteps("deploy.yml", "dev")).toEqual([expect.objectContaining({ with: expect.objectContaining({ command: "up", "stack-name": "dev", policyPacks: "policy" }) })]);
+        expect(pulumiSteps("deploy.yml", "dev")).toEqual([
+            expect.objectContaining({
+                with: expect.objectContaining({ command: "up", "stack-name": "dev", policyPacks: "policy" }),
+            }),
+        ]);
         const up = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
         const verify = steps.findIndex((s) => s.run === "npm run verify -- --stack dev");
         expect(verify).toBeGreaterThan(up);
@@ -122,14 +148,18 @@ describe("deploy.yml", () => {
         const prod = jobs().prod;
         expect(prod.needs).toBe("dev");
         expect(prod.environment === "production" || prod.environment?.name === "production").toBe(true);
-        expect(pulumiSteps("deploy.yml", "prod")).toEqual([expect.objectContaining({ with: { command: "up", "stack-name": "prod", policyPacks: "policy" } })]);
+        expect(pulumiSteps("deploy.yml", "prod")).toEqual([
+            expect.objectContaining({ with: { command: "up", "stack-name": "prod", policyPacks: "policy" } }),
+        ]);
         expect(jobs().dev.environment).toBeUndefined();
     });
 
     test("names the prod verification step, and says it waits for the SSM tunnel of issue 5 until scripts/prod-tunnel.* exists", () => {
         const steps = stepsOf(jobs().prod);
         const names = steps.map((s) => s.name ?? "");
-        const tunnel = fs.readdirSync(path.join(__dirname, "..", "..", "scripts")).some((f) => f.startsWith("prod-tunnel."));
+        const tunnel = fs
+            .readdirSync(path.join(__dirname, "..", "..", "scripts"))
+            .some((f) => f.startsWith("prod-tunnel."));
         const verify = steps.find((s) => s.run?.includes("npm run verify -- --outputs prod-outputs.json"));
         if (tunnel) {
             expect(verify).toBeDefined();
@@ -137,6 +167,8 @@ describe("deploy.yml", () => {
             expect(text("deploy.yml")).toMatch(/TODO\(issue 5\): verify prod through the SSM tunnel/);
             expect(names).toContain("Verify replication on prod (pending issue 5, the SSM tunnel)");
         }
-        expect(names.indexOf(names.find((n) => n.startsWith("Verify replication on prod"))!)).toBe(steps.length - 1);
+        expect(names.indexOf(names.find((n) => n.startsWith("Verify replication on prod"))!)).toBe(
+            steps.length - 1,
+        );
     });
 });

@@ -74,6 +74,7 @@ secret() {
   local file="$SECRETS/$1.password" value
   [ -r "$file" ] || die "missing secret $file"
   value=$(cat "$file")
+  # shellcheck disable=SC1003 # '\' is the one-character pattern "a backslash", not an escape
   case "$value" in *"'"* | *'\'* | *'"'* | *$'\n'* | "") die "secret $1 is empty or has a quote, backslash or newline" ;; esac
   printf '%s' "$value"
 }

@@ -9,7 +9,10 @@ import type { DeployResult, DeployRun } from "../types";
  * `verify-replication`; destroys in between and leaves the last cluster running (asynchronous
  * mode) for the next sections. The caller has destroyed any leftover stack before.
  */
-export async function measureDeploys(plan: BenchPlan, log: (msg: string) => void): Promise<{ result: DeployResult; cluster: DeployedCluster }> {
+export async function measureDeploys(
+    plan: BenchPlan,
+    log: (msg: string) => void,
+): Promise<{ result: DeployResult; cluster: DeployedCluster }> {
     const runs: DeployRun[] = [];
     let cluster: DeployedCluster | undefined;
     for (let i = 0; i < plan.deployRuns; i++) {
@@ -24,7 +27,9 @@ export async function measureDeploys(plan: BenchPlan, log: (msg: string) => void
             failedChecks: verify.failed,
         };
         runs.push(run);
-        log(`deploy ${i + 1}/${plan.deployRuns}: up ${run.upSeconds.toFixed(1)} s + verify ${run.verifySeconds.toFixed(1)} s${verify.ok ? "" : ` (verify FAILED: ${verify.failed.join(", ")})`}`);
+        log(
+            `deploy ${i + 1}/${plan.deployRuns}: up ${run.upSeconds.toFixed(1)} s + verify ${run.verifySeconds.toFixed(1)} s${verify.ok ? "" : ` (verify FAILED: ${verify.failed.join(", ")})`}`,
+        );
     }
     // Only a verified cluster counts: a deploy whose check failed is in `runs`, not in the medians.
     const verified = runs.filter((r) => r.verified);

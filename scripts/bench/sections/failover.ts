@@ -6,7 +6,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { REPO_ROOT } from "../../../test/e2e/harness/client";
-import { appTarget, BENCH_OUTPUTS, benchSecrets, deployBench, destroyBench, pgClient, waitForStreaming } from "../cluster";
+import {
+    appTarget,
+    BENCH_OUTPUTS,
+    benchSecrets,
+    deployBench,
+    destroyBench,
+    pgClient,
+    waitForStreaming,
+} from "../cluster";
 import type { PgTarget } from "../pgbench";
 import type { BenchPlan } from "../plan";
 import { jsonOutput, runNpmScript } from "../proc";
@@ -16,8 +24,11 @@ import { redact } from "../../verify/redact";
 
 /** Why the section cannot run, or `undefined` when `npm run failover` exists. */
 export function failoverUnavailable(repoRoot = REPO_ROOT): string | undefined {
-    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts?: Record<string, string> };
-    if (!fs.existsSync(path.join(repoRoot, "scripts/failover.ts")) || !pkg.scripts?.failover) return "npm run failover not available";
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
+        scripts?: Record<string, string>;
+    };
+    if (!fs.existsSync(path.join(repoRoot, "scripts/failover.ts")) || !pkg.scripts?.failover)
+        return "npm run failover not available";
     return undefined;
 }
 
@@ -42,7 +53,12 @@ async function tryWrite(target: PgTarget, timeoutMs: number): Promise<boolean> {
  * `attemptTimeoutMs`, so one hung in PgBouncer's queue does not hide a later success) and resolves
  * with the time the first one committed, or `undefined` at `deadline`.
  */
-function firstAcceptedWrite(target: PgTarget, deadline: number, everyMs = 200, attemptTimeoutMs = 3000): Promise<number | undefined> {
+function firstAcceptedWrite(
+    target: PgTarget,
+    deadline: number,
+    everyMs = 200,
+    attemptTimeoutMs = 3000,
+): Promise<number | undefined> {
     return new Promise((resolve) => {
         let done = false;
         const finish = (at: number | undefined) => {
@@ -68,13 +84,19 @@ async function oneFailover(plan: BenchPlan, log: (msg: string) => void): Promise
     const rw = appTarget(outputs, outputs.pgbouncerEndpoint);
     const setup = pgClient(rw, 10000);
     await setup.connect();
-    await setup.query(`CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`);
+    await setup.query(
+        `CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`,
+    );
     await setup.end();
 
     const killedAt = Date.now();
     await new Docker().getContainer(`${outputs.clusterName}-primary`).kill();
     const accepted = firstAcceptedWrite(rw, killedAt + plan.failoverTimeoutSeconds * 1000);
-    const cli = await runNpmScript("failover", ["--outputs", BENCH_OUTPUTS, "--json"], plan.failoverTimeoutSeconds * 1000);
+    const cli = await runNpmScript(
+        "failover",
+        ["--outputs", BENCH_OUTPUTS, "--json"],
+        plan.failoverTimeoutSeconds * 1000,
+    );
     const acceptedAt = await accepted;
     const cliJson = jsonOutput(cli.stdout);
     const run: FailoverRun = {
@@ -84,9 +106,13 @@ async function oneFailover(plan: BenchPlan, log: (msg: string) => void): Promise
         cliTimings: cliJson?.timings as Record<string, number> | undefined,
         cliOutput: cliJson && JSON.parse(redact(JSON.stringify(cliJson), secrets)),
     };
-    if (cli.code !== 0) run.error = `npm run failover exited ${cli.code}: ${redact(cli.stderr.trim().split("\n").slice(-5).join(" | "), secrets)}`;
-    else if (acceptedAt === undefined) run.error = `no write accepted through PgBouncer within ${plan.failoverTimeoutSeconds} s`;
-    log(`failover: write accepted ${run.secondsToWrite === undefined ? "never" : `after ${run.secondsToWrite.toFixed(1)} s`}; failover command ${cli.seconds.toFixed(1)} s, exit ${cli.code}`);
+    if (cli.code !== 0)
+        run.error = `npm run failover exited ${cli.code}: ${redact(cli.stderr.trim().split("\n").slice(-5).join(" | "), secrets)}`;
+    else if (acceptedAt === undefined)
+        run.error = `no write accepted through PgBouncer within ${plan.failoverTimeoutSeconds} s`;
+    log(
+        `failover: write accepted ${run.secondsToWrite === undefined ? "never" : `after ${run.secondsToWrite.toFixed(1)} s`}; failover command ${cli.seconds.toFixed(1)} s, exit ${cli.code}`,
+    );
     return run;
 }
 
@@ -95,7 +121,10 @@ async function oneFailover(plan: BenchPlan, log: (msg: string) => void): Promise
  * (`any1`, the mode in which a failover loses no committed transaction), destroyed afterwards.
  * Records `{ skipped }` when the failover CLI is not in the repository: no figure is made up.
  */
-export async function measureFailovers(plan: BenchPlan, log: (msg: string) => void): Promise<FailoverResult | Skipped> {
+export async function measureFailovers(
+    plan: BenchPlan,
+    log: (msg: string) => void,
+): Promise<FailoverResult | Skipped> {
     const unavailable = failoverUnavailable();
     if (unavailable) {
         log(`failover: skipped (${unavailable})`);
@@ -112,5 +141,9 @@ export async function measureFailovers(plan: BenchPlan, log: (msg: string) => vo
         }
     }
     const good = runs.filter((r) => r.error === undefined);
-    return { runs, medianSecondsToWrite: medianOf(good.map((r) => r.secondsToWrite)), medianCliSeconds: medianOf(good.map((r) => r.cliSeconds)) };
+    return {
+        runs,
+        medianSecondsToWrite: medianOf(good.map((r) => r.secondsToWrite)),
+        medianCliSeconds: medianOf(good.map((r) => r.cliSeconds)),
+    };
 }

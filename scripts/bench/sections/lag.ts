@@ -16,7 +16,10 @@ export async function waitForCatchUp(monitor: PgTarget, timeoutMs = 60_000): Pro
         const target = rows[0].lsn as string;
         const deadline = Date.now() + timeoutMs;
         while (Date.now() < deadline) {
-            const behind = await client.query("SELECT count(*)::int AS n FROM pg_stat_replication WHERE replay_lsn IS NULL OR replay_lsn < $1::pg_lsn", [target]);
+            const behind = await client.query(
+                "SELECT count(*)::int AS n FROM pg_stat_replication WHERE replay_lsn IS NULL OR replay_lsn < $1::pg_lsn",
+                [target],
+            );
             if (behind.rows[0].n === 0) return;
             await new Promise((r) => setTimeout(r, 200));
         }
@@ -26,7 +29,10 @@ export async function waitForCatchUp(monitor: PgTarget, timeoutMs = 60_000): Pro
 }
 
 /** Medians over runs of each replica's p50, p99, max and byte lag. */
-export function lagMedians(runs: readonly LagRun[], replicas: readonly string[]): Record<string, ReplicaLagMedians> {
+export function lagMedians(
+    runs: readonly LagRun[],
+    replicas: readonly string[],
+): Record<string, ReplicaLagMedians> {
     return Object.fromEntries(
         replicas.map((name) => [
             name,
@@ -47,19 +53,33 @@ export function lagMedians(runs: readonly LagRun[], replicas: readonly string[])
  * rate only. Replay lag is sampled from the primary's pg_stat_replication during each run, after
  * `plan.lagWarmupSeconds`.
  */
-export async function measureLag(outputs: ClusterOutputs, mode: "async" | "sync", plan: BenchPlan, log: (msg: string) => void): Promise<LagModeResult> {
+export async function measureLag(
+    outputs: ClusterOutputs,
+    mode: "async" | "sync",
+    plan: BenchPlan,
+    log: (msg: string) => void,
+): Promise<LagModeResult> {
     const primary = appTarget(outputs, outputs.primaryEndpoint);
     const monitor = monitorTarget(outputs, outputs.primaryEndpoint);
     const replicas = outputs.replicaEndpoints.map((r) => r.applicationName);
     await waitForStreaming(outputs);
     const initSeconds = await initPgbench(primary, plan.lagScale);
     log(`lag (${mode}): pgbench -i -s ${plan.lagScale} in ${initSeconds.toFixed(1)} s`);
-    const byRate = plan.lagRates.map((rate) => ({ rate, runs: [] as LagRun[], series: [] as LagRateResult["series"] }));
+    const byRate = plan.lagRates.map((rate) => ({
+        rate,
+        runs: [] as LagRun[],
+        series: [] as LagRateResult["series"],
+    }));
     for (let i = 0; i < plan.runs; i++) {
         for (const entry of byRate) {
             await waitForCatchUp(monitor);
             const sampler = new LagSampler(monitor, plan.sampleIntervalMs);
-            const load = runPgbench(primary, { seconds: plan.lagSeconds, clients: plan.lagClients, threads: plan.threads, rate: entry.rate });
+            const load = runPgbench(primary, {
+                seconds: plan.lagSeconds,
+                clients: plan.lagClients,
+                threads: plan.threads,
+                rate: entry.rate,
+            });
             let pgbench: PgbenchSummary;
             let sampled: Awaited<ReturnType<LagSampler["stop"]>>;
             try {
@@ -71,11 +91,23 @@ export async function measureLag(outputs: ClusterOutputs, mode: "async" | "sync"
                 sampled = await sampler.stop();
             }
             const { samples, errors } = sampled;
-            const run: LagRun = { pgbench, samples: samples.length, sampleErrors: errors, replicas: summarizeLag(samples, replicas) };
+            const run: LagRun = {
+                pgbench,
+                samples: samples.length,
+                sampleErrors: errors,
+                replicas: summarizeLag(samples, replicas),
+            };
             entry.runs.push(run);
             if (i === 0) entry.series = samples;
-            const lags = replicas.map((n) => `${n} p50 ${fmt(run.replicas[n].replayMs?.p50)} p99 ${fmt(run.replicas[n].replayMs?.p99)} max ${fmt(run.replicas[n].replayMs?.max)} ms`).join("; ");
-            log(`lag (${mode}) ${rateLabel(entry.rate)} run ${i + 1}/${plan.runs}: ${pgbench.tps.toFixed(0)} TPS; ${lags}`);
+            const lags = replicas
+                .map(
+                    (n) =>
+                        `${n} p50 ${fmt(run.replicas[n].replayMs?.p50)} p99 ${fmt(run.replicas[n].replayMs?.p99)} max ${fmt(run.replicas[n].replayMs?.max)} ms`,
+                )
+                .join("; ");
+            log(
+                `lag (${mode}) ${rateLabel(entry.rate)} run ${i + 1}/${plan.runs}: ${pgbench.tps.toFixed(0)} TPS; ${lags}`,
+            );
         }
     }
     const rates: LagRateResult[] = byRate.map((entry) => ({
@@ -92,9 +124,15 @@ export async function measureLag(outputs: ClusterOutputs, mode: "async" | "sync"
 }
 
 /** Per rate of the async run: median sync TPS / median async TPS (1 = synchronous mode costs nothing). */
-export function syncTpsRatios(asyncMode: LagModeResult | undefined, syncMode: LagModeResult | undefined): LagResult["syncTpsRatio"] {
+export function syncTpsRatios(
+    asyncMode: LagModeResult | undefined,
+    syncMode: LagModeResult | undefined,
+): LagResult["syncTpsRatio"] {
     if (!asyncMode || !syncMode) return [];
-    return asyncMode.rates.map((a) => ({ rate: a.rate, ratio: ratio(syncMode.rates.find((s) => s.rate === a.rate)?.median.tps, a.median.tps) }));
+    return asyncMode.rates.map((a) => ({
+        rate: a.rate,
+        ratio: ratio(syncMode.rates.find((s) => s.rate === a.rate)?.median.tps, a.median.tps),
+    }));
 }
 
 function fmt(ms: number | undefined): string {

@@ -20,9 +20,19 @@ export const POOLING_WORKLOADS: readonly Pick<PoolingScenario, "workload" | "con
  * goes first from one run to the next, so a drift of the machine favours neither.
  * Expects the pgbench tables on the primary.
  */
-export async function measurePooling(outputs: ClusterOutputs, plan: BenchPlan, log: (msg: string) => void): Promise<PoolingResult> {
-    const targets = { direct: appTarget(outputs, outputs.primaryEndpoint), pooled: appTarget(outputs, outputs.pgbouncerEndpoint) };
-    const runs = POOLING_WORKLOADS.map(() => ({ direct: [] as PgbenchSummary[], pooled: [] as PgbenchSummary[] }));
+export async function measurePooling(
+    outputs: ClusterOutputs,
+    plan: BenchPlan,
+    log: (msg: string) => void,
+): Promise<PoolingResult> {
+    const targets = {
+        direct: appTarget(outputs, outputs.primaryEndpoint),
+        pooled: appTarget(outputs, outputs.pgbouncerEndpoint),
+    };
+    const runs = POOLING_WORKLOADS.map(() => ({
+        direct: [] as PgbenchSummary[],
+        pooled: [] as PgbenchSummary[],
+    }));
     for (let i = 0; i < plan.runs; i++) {
         const order = i % 2 === 0 ? (["direct", "pooled"] as const) : (["pooled", "direct"] as const);
         for (const [w, workload] of POOLING_WORKLOADS.entries()) {
@@ -35,12 +45,18 @@ export async function measurePooling(outputs: ClusterOutputs, plan: BenchPlan, l
                     connectPerTransaction: workload.connection === "per-transaction",
                 });
                 runs[w][via].push(summary);
-                log(`pooling ${workload.workload}, ${workload.connection} connections, ${via}, run ${i + 1}/${plan.runs}: ${summary.tps.toFixed(0)} TPS`);
+                log(
+                    `pooling ${workload.workload}, ${workload.connection} connections, ${via}, run ${i + 1}/${plan.runs}: ${summary.tps.toFixed(0)} TPS`,
+                );
             }
         }
     }
     const scenarios: PoolingScenario[] = POOLING_WORKLOADS.map((workload, w) => {
-        const side = (list: PgbenchSummary[]) => ({ runs: list, medianTps: medianOf(list.map((s) => s.tps)), medianLatencyMs: medianOf(list.map((s) => s.latencyAvgMs)) });
+        const side = (list: PgbenchSummary[]) => ({
+            runs: list,
+            medianTps: medianOf(list.map((s) => s.tps)),
+            medianLatencyMs: medianOf(list.map((s) => s.latencyAvgMs)),
+        });
         const direct = side(runs[w].direct);
         const pooled = side(runs[w].pooled);
         return { ...workload, direct, pooled, ratio: ratio(pooled.medianTps, direct.medianTps) };

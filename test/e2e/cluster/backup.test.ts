@@ -11,7 +11,15 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { Client } from "pg";
-import { connect, connectAsMonitor, DevOutputs, PATHS, readOutputs, waitFor, withClient } from "../support/devCluster";
+import {
+    connect,
+    connectAsMonitor,
+    DevOutputs,
+    PATHS,
+    readOutputs,
+    waitFor,
+    withClient,
+} from "../support/devCluster";
 import { REPO_ROOT } from "../harness/client";
 
 jest.setTimeout(600_000);
@@ -22,20 +30,37 @@ const restored: string[] = [];
 const figures: Record<string, number> = {};
 
 type Snapshot = { rows: number; checksum: string };
-const SNAPSHOT = "SELECT count(*)::int AS rows, coalesce(md5(string_agg(id || ':' || v, ',' ORDER BY id)), '') AS checksum FROM backup_e2e";
+const SNAPSHOT =
+    "SELECT count(*)::int AS rows, coalesce(md5(string_agg(id || ':' || v, ',' ORDER BY id)), '') AS checksum FROM backup_e2e";
 
 async function onPrimary<T>(fn: (c: Client) => Promise<T>): Promise<T> {
     return withClient(connect({ connectionString: outputs.writeConnectionString }), fn);
 }
 
 async function insertRows(count: number, tag: string): Promise<void> {
-    await onPrimary((c) => c.query("INSERT INTO backup_e2e (v) SELECT $1 || '-' || g FROM generate_series(1, $2) g", [tag, count]));
+    await onPrimary((c) =>
+        c.query("INSERT INTO backup_e2e (v) SELECT $1 || '-' || g FROM generate_series(1, $2) g", [
+            tag,
+            count,
+        ]),
+    );
 }
 
 /** Switches WAL on the primary (as postgres, inside its container) and waits until that segment is archived. */
 async function switchAndWaitArchived(timeoutMs = 60_000): Promise<number> {
     const exec = await docker.getContainer(`${outputs.clusterName}-primary`).exec({
-        Cmd: ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "psql", "-XtAq", "-d", "postgres", "-c", "SELECT pg_walfile_name(pg_switch_wal())"],
+        Cmd: [
+            "setpriv",
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "psql",
+            "-XtAq",
+            "-d",
+            "postgres",
+            "-c",
+            "SELECT pg_walfile_name(pg_switch_wal())",
+        ],
         AttachStdout: true,
         AttachStderr: true,
     });
@@ -51,7 +76,9 @@ async function switchAndWaitArchived(timeoutMs = 60_000): Promise<number> {
         () =>
             withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => {
                 const { rows } = await c.query("SELECT last_archived_wal FROM pg_stat_archiver");
-                return rows[0].last_archived_wal !== null && rows[0].last_archived_wal >= segment ? true : undefined;
+                return rows[0].last_archived_wal !== null && rows[0].last_archived_wal >= segment
+                    ? true
+                    : undefined;
             }),
         timeoutMs,
         250,
@@ -59,12 +86,29 @@ async function switchAndWaitArchived(timeoutMs = 60_000): Promise<number> {
     return (Date.now() - started) / 1000;
 }
 
-async function tool(script: "backup" | "restore", ...args: string[]): Promise<{ code: number; json: any; stderr: string }> {
+async function tool(
+    script: "backup" | "restore",
+    ...args: string[]
+): Promise<{ code: number; json: any; stderr: string }> {
     try {
-        const { stdout, stderr } = await run(path.join(REPO_ROOT, "node_modules/.bin/tsx"), [path.join(REPO_ROOT, "scripts", `${script}.ts`), "--outputs", PATHS.outputsPath, "--json", ...args], { cwd: REPO_ROOT, timeout: 600_000 });
+        const { stdout, stderr } = await run(
+            path.join(REPO_ROOT, "node_modules/.bin/tsx"),
+            [
+                path.join(REPO_ROOT, "scripts", `${script}.ts`),
+                "--outputs",
+                PATHS.outputsPath,
+                "--json",
+                ...args,
+            ],
+            { cwd: REPO_ROOT, timeout: 600_000 },
+        );
         return { code: 0, json: JSON.parse(stdout), stderr };
     } catch (err: any) {
-        return { code: err.code, json: err.stdout ? JSON.parse(err.stdout || "null") : undefined, stderr: String(err.stderr) };
+        return {
+            code: err.code,
+            json: err.stdout ? JSON.parse(err.stdout || "null") : undefined,
+            stderr: String(err.stderr),
+        };
     }
 }
 
@@ -73,7 +117,13 @@ async function restoreAndSnapshot(...args: string[]): Promise<{ snapshot: Snapsh
     expect([result.code, result.stderr.slice(-2000)]).toEqual([0, expect.any(String)]);
     restored.push(result.json.container);
     const snapshot = await withClient(
-        connect({ host: result.json.endpoint.host, port: result.json.endpoint.port, user: outputs.monitorUser, password: outputs.monitorPassword, database: outputs.databaseName }),
+        connect({
+            host: result.json.endpoint.host,
+            port: result.json.endpoint.port,
+            user: outputs.monitorUser,
+            password: outputs.monitorPassword,
+            database: outputs.databaseName,
+        }),
         async (c) => {
             expect((await c.query("SELECT pg_is_in_recovery() AS r")).rows[0].r).toBe(false);
             return (await c.query(SNAPSHOT)).rows[0] as Snapshot;
@@ -90,7 +140,8 @@ async function schedulerHealth(): Promise<string | undefined> {
 
 beforeAll(async () => {
     outputs = readOutputs();
-    scheduler = (outputs as DevOutputs & { backupAccess: { schedulerContainer: string } }).backupAccess.schedulerContainer;
+    scheduler = (outputs as DevOutputs & { backupAccess: { schedulerContainer: string } }).backupAccess
+        .schedulerContainer;
     await onPrimary(async (c) => {
         await c.query("CREATE TABLE IF NOT EXISTS backup_e2e (id bigserial PRIMARY KEY, v text NOT NULL)");
         await c.query("GRANT SELECT ON backup_e2e TO pgha_monitor");
@@ -100,11 +151,23 @@ beforeAll(async () => {
 
 afterAll(async () => {
     for (const name of restored) {
-        await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
-        await docker.getVolume(`${name}-data`).remove().catch(() => undefined);
+        await docker
+            .getContainer(name)
+            .remove({ force: true })
+            .catch(() => undefined);
+        await docker
+            .getVolume(`${name}-data`)
+            .remove()
+            .catch(() => undefined);
     }
-    await docker.getContainer(`${outputs.clusterName}-s3`).start().catch(() => undefined);
-    fs.writeFileSync(path.join(path.dirname(PATHS.outputsPath), "backup-figures.json"), JSON.stringify(figures, null, 2) + "\n");
+    await docker
+        .getContainer(`${outputs.clusterName}-s3`)
+        .start()
+        .catch(() => undefined);
+    fs.writeFileSync(
+        path.join(path.dirname(PATHS.outputsPath), "backup-figures.json"),
+        JSON.stringify(figures, null, 2) + "\n",
+    );
     console.log(`[e2e] backup figures: ${JSON.stringify(figures)}`);
 });
 
@@ -113,11 +176,20 @@ describe("backups to S3 that restore", () => {
     let latest: Snapshot;
 
     test("the deploy's first full backup was recorded", async () => {
-        await waitFor("a recorded full backup", () =>
-            withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) =>
-                (await c.query("SELECT count(*)::int AS n FROM pgha.backup_runs WHERE ok AND backup_type = 'full'")).rows[0].n > 0 ? true : undefined,
-            ),
-        60_000);
+        await waitFor(
+            "a recorded full backup",
+            () =>
+                withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) =>
+                    (
+                        await c.query(
+                            "SELECT count(*)::int AS n FROM pgha.backup_runs WHERE ok AND backup_type = 'full'",
+                        )
+                    ).rows[0].n > 0
+                        ? true
+                        : undefined,
+                ),
+            60_000,
+        );
         expect(await schedulerHealth()).toBe("healthy");
     });
 
@@ -125,7 +197,12 @@ describe("backups to S3 that restore", () => {
         await insertRows(20_000, "a");
         const backup = await tool("backup", "--type", "full");
         expect(backup.code).toBe(0);
-        expect(backup.json).toMatchObject({ ok: true, type: "full", label: expect.stringMatching(/^\d{8}-\d{6}F$/), fellBackToPrimary: false });
+        expect(backup.json).toMatchObject({
+            ok: true,
+            type: "full",
+            label: expect.stringMatching(/^\d{8}-\d{6}F$/),
+            fellBackToPrimary: false,
+        });
         // pgha:backupFromReplica: the data files come from one replica's pgBackRest server; only
         // what is not replicated (a handful of files) from the primary.
         const sources = Object.entries(backup.json.filesFrom as Record<string, number>);
@@ -173,14 +250,29 @@ describe("backups to S3 that restore", () => {
             expect(Object.keys(backup.json.filesFrom)).toEqual(["local"]);
             figures.fallbackBackupSeconds = backup.json.seconds;
         } finally {
-            await Promise.all(servers.map((name) => docker.getContainer(name).start().catch(() => undefined)));
+            await Promise.all(
+                servers.map((name) =>
+                    docker
+                        .getContainer(name)
+                        .start()
+                        .catch(() => undefined),
+                ),
+            );
         }
         latest = await onPrimary(async (c) => (await c.query(SNAPSHOT)).rows[0]);
         await switchAndWaitArchived();
         const { snapshot } = await restoreAndSnapshot();
         expect(snapshot).toEqual(latest);
         for (const name of servers) {
-            await waitFor(`${name} healthy`, async () => ((await docker.getContainer(name).inspect()).State.Health?.Status === "healthy" ? true : undefined), 60_000, 500);
+            await waitFor(
+                `${name} healthy`,
+                async () =>
+                    (await docker.getContainer(name).inspect()).State.Health?.Status === "healthy"
+                        ? true
+                        : undefined,
+                60_000,
+                500,
+            );
         }
     });
 
@@ -189,12 +281,23 @@ describe("backups to S3 that restore", () => {
         const failed = await tool("backup", "--type", "diff");
         expect(failed.code).toBe(1);
         expect(failed.json).toMatchObject({ ok: false, exitCode: expect.any(Number) });
-        await waitFor("the scheduler reported unhealthy", async () => ((await schedulerHealth()) === "unhealthy" ? true : undefined), 30_000, 500);
-        const lastRun = await withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => (await c.query("SELECT ok, detail FROM pgha.backup_runs ORDER BY id DESC LIMIT 1")).rows[0]);
+        await waitFor(
+            "the scheduler reported unhealthy",
+            async () => ((await schedulerHealth()) === "unhealthy" ? true : undefined),
+            30_000,
+            500,
+        );
+        const lastRun = await withClient(
+            connectAsMonitor(outputs, outputs.primaryEndpoint),
+            async (c) =>
+                (await c.query("SELECT ok, detail FROM pgha.backup_runs ORDER BY id DESC LIMIT 1")).rows[0],
+        );
         expect(lastRun.ok).toBe(false);
         expect(lastRun.detail).toMatch(/ERROR/);
 
-        const failedBefore = await withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => Number((await c.query("SELECT failed_count FROM pg_stat_archiver")).rows[0].failed_count));
+        const failedBefore = await withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) =>
+            Number((await c.query("SELECT failed_count FROM pg_stat_archiver")).rows[0].failed_count),
+        );
         await insertRows(2_000, "during-outage");
         await expect(switchAndWaitArchived(8_000)).rejects.toThrow(/timed out/);
         // An attempt gives up after pgBackRest's io-timeout retries (about a minute and a half).
@@ -202,7 +305,11 @@ describe("backups to S3 that restore", () => {
             "pg_stat_archiver to count a failed archive attempt",
             () =>
                 withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) =>
-                    Number((await c.query("SELECT failed_count FROM pg_stat_archiver")).rows[0].failed_count) > failedBefore ? true : undefined,
+                    Number(
+                        (await c.query("SELECT failed_count FROM pg_stat_archiver")).rows[0].failed_count,
+                    ) > failedBefore
+                        ? true
+                        : undefined,
                 ),
             180_000,
             1000,
@@ -219,6 +326,11 @@ describe("backups to S3 that restore", () => {
         expect(snapshot).toEqual(latest);
         const backup = await tool("backup", "--type", "diff");
         expect(backup.code).toBe(0);
-        await waitFor("the scheduler healthy again", async () => ((await schedulerHealth()) === "healthy" ? true : undefined), 30_000, 500);
+        await waitFor(
+            "the scheduler healthy again",
+            async () => ((await schedulerHealth()) === "healthy" ? true : undefined),
+            30_000,
+            500,
+        );
     });
 });

@@ -30,7 +30,9 @@ beforeAll(() => {
 async function writeRow(o: DevOutputs): Promise<string> {
     const token = randomUUID();
     await withClient(connect({ connectionString: o.writeConnectionString }), async (c) => {
-        await c.query("CREATE TABLE IF NOT EXISTS e2e_rows (token text PRIMARY KEY, at timestamptz DEFAULT now())");
+        await c.query(
+            "CREATE TABLE IF NOT EXISTS e2e_rows (token text PRIMARY KEY, at timestamptz DEFAULT now())",
+        );
         await c.query("GRANT SELECT ON e2e_rows TO pgha_monitor");
         await c.query("INSERT INTO e2e_rows (token) VALUES ($1)", [token]);
     });
@@ -44,7 +46,11 @@ async function waitForRowOnReplicas(o: DevOutputs, token: string): Promise<Recor
     await Promise.all(
         o.replicaEndpoints.map(async (r) => {
             await waitFor(`row ${token} on ${r.name}`, () =>
-                withClient(connectAsMonitor(o, r), async (c) => ((await c.query("SELECT 1 FROM e2e_rows WHERE token = $1", [token])).rowCount === 1 ? true : undefined)),
+                withClient(connectAsMonitor(o, r), async (c) =>
+                    (await c.query("SELECT 1 FROM e2e_rows WHERE token = $1", [token])).rowCount === 1
+                        ? true
+                        : undefined,
+                ),
             );
             took[r.name] = Date.now() - started;
         }),
@@ -57,7 +63,9 @@ async function containerId(name: string): Promise<string> {
 }
 
 async function logsSince(name: string, since: number): Promise<string> {
-    const buf = (await docker.getContainer(name).logs({ stdout: true, stderr: true, since: Math.floor(since / 1000) - 1 })) as unknown as Buffer;
+    const buf = (await docker
+        .getContainer(name)
+        .logs({ stdout: true, stderr: true, since: Math.floor(since / 1000) - 1 })) as unknown as Buffer;
     return buf.toString("utf8");
 }
 
@@ -82,15 +90,25 @@ describe("dev stack: a replicated cluster on Docker", () => {
     test("replicas are in recovery and reject writes with SQLSTATE 25006", async () => {
         for (const r of outputs.replicaEndpoints) {
             await withClient(connectAsMonitor(outputs, r), async (c) => {
-                expect((await c.query("SELECT pg_is_in_recovery() AS r, current_setting('cluster_name') AS n")).rows[0]).toEqual({ r: true, n: r.applicationName });
-                await expect(c.query("INSERT INTO pgha.canary (token) VALUES ('x')")).rejects.toMatchObject({ code: "25006" });
+                expect(
+                    (await c.query("SELECT pg_is_in_recovery() AS r, current_setting('cluster_name') AS n"))
+                        .rows[0],
+                ).toEqual({ r: true, n: r.applicationName });
+                await expect(c.query("INSERT INTO pgha.canary (token) VALUES ('x')")).rejects.toMatchObject({
+                    code: "25006",
+                });
             });
         }
     });
 
     test("PgBouncer: the read-write entry reaches the primary, the read-only entry a replica", async () => {
         const where = (connectionString: string) =>
-            withClient(connect({ connectionString }), async (c) => (await c.query("SELECT current_setting('cluster_name') AS n, pg_is_in_recovery() AS r")).rows[0]);
+            withClient(
+                connect({ connectionString }),
+                async (c) =>
+                    (await c.query("SELECT current_setting('cluster_name') AS n, pg_is_in_recovery() AS r"))
+                        .rows[0],
+            );
         expect(await where(outputs.writeConnectionString)).toEqual({ n: "primary", r: false });
         const read = await where(outputs.readConnectionString);
         expect(read.r).toBe(true);
@@ -102,30 +120,38 @@ describe("dev stack: a replicated cluster on Docker", () => {
 
     test("the replicator may replicate but not log in to the application database", async () => {
         await expect(
-            connect({ host: outputs.primaryEndpoint.host, port: outputs.primaryEndpoint.port, user: "replicator", password: "irrelevant", database: outputs.databaseName }),
+            connect({
+                host: outputs.primaryEndpoint.host,
+                port: outputs.primaryEndpoint.port,
+                user: "replicator",
+                password: "irrelevant",
+                database: outputs.databaseName,
+            }),
         ).rejects.toThrow(/pg_hba.conf rejects connection|no pg_hba.conf entry|authentication failed/);
     });
 
     test("no secret appears in container logs, image config or published to more than 127.0.0.1", async () => {
         const secrets = [outputs.monitorPassword, outputs.writeConnectionString.match(/:([^:@/]+)@/)![1]];
-        const containers = await docker.listContainers({ all: true, filters: { label: [`pgha.cluster=${outputs.clusterName}`] } });
-        expect(containers.map((c) => c.Names[0]).sort()).toEqual(
-            [
-                "/pgha-dev-backup",
-                "/pgha-dev-pgbouncer",
-                "/pgha-dev-primary",
-                "/pgha-dev-replica-1",
-                "/pgha-dev-replica-1-pgbackrest",
-                "/pgha-dev-replica-2",
-                "/pgha-dev-replica-2-pgbackrest",
-                "/pgha-dev-s3",
-                "/pgha-dev-slots",
-            ],
-        );
+        const containers = await docker.listContainers({
+            all: true,
+            filters: { label: [`pgha.cluster=${outputs.clusterName}`] },
+        });
+        expect(containers.map((c) => c.Names[0]).sort()).toEqual([
+            "/pgha-dev-backup",
+            "/pgha-dev-pgbouncer",
+            "/pgha-dev-primary",
+            "/pgha-dev-replica-1",
+            "/pgha-dev-replica-1-pgbackrest",
+            "/pgha-dev-replica-2",
+            "/pgha-dev-replica-2-pgbackrest",
+            "/pgha-dev-s3",
+            "/pgha-dev-slots",
+        ]);
         for (const c of containers) {
             const logs = await logsSince(c.Names[0].slice(1), 0);
             for (const s of secrets) expect(logs).not.toContain(s);
-            for (const p of c.Ports.filter((p) => p.PublicPort)) expect([c.Names[0], p.IP]).toEqual([c.Names[0], "127.0.0.1"]);
+            for (const p of c.Ports.filter((p) => p.PublicPort))
+                expect([c.Names[0], p.IP]).toEqual([c.Names[0], "127.0.0.1"]);
             const image = await docker.getImage(c.ImageID).inspect();
             expect(JSON.stringify(image.Config)).not.toContain("PGHA_SECRET");
         }
@@ -155,7 +181,11 @@ describe("dev stack: a replicated cluster on Docker", () => {
         await waitForRowOnReplicas(outputs, token);
         const since = Date.now();
         const run = await deployDev({ "pgha:maxConnections": 150 });
-        expect(run.summary!.replaced.sort()).toEqual(["pgha-dev-primary", "pgha-dev-replica-1", "pgha-dev-replica-2"]);
+        expect(run.summary!.replaced.sort()).toEqual([
+            "pgha-dev-primary",
+            "pgha-dev-replica-1",
+            "pgha-dev-replica-2",
+        ]);
         expect(run.summary!.deleted).toEqual([]);
         await waitUntilAllStream(outputs);
         await waitForRowOnReplicas(outputs, token);
@@ -168,11 +198,23 @@ describe("dev stack: a replicated cluster on Docker", () => {
     });
 
     test("scaling up adds a replica and its slot without touching the others", async () => {
-        const before = { primary: await containerId("pgha-dev-primary"), replica1: await containerId("pgha-dev-replica-1") };
+        const before = {
+            primary: await containerId("pgha-dev-primary"),
+            replica1: await containerId("pgha-dev-replica-1"),
+        };
         const run = await deployDev({ "pgha:maxConnections": 150, "pgha:replicas": 3 });
-        expect(run.summary!.created.sort()).toEqual(["pgha-dev-replica-3", "pgha-dev-replica-3-data", "pgha-dev-replica-3-pgbackrest", "pgha-dev-replica-3-run"]);
+        expect(run.summary!.created.sort()).toEqual([
+            "pgha-dev-replica-3",
+            "pgha-dev-replica-3-data",
+            "pgha-dev-replica-3-pgbackrest",
+            "pgha-dev-replica-3-run",
+        ]);
         // The backup scheduler learns of the new replica's pgBackRest server; nothing else backup-related changes.
-        expect(run.summary!.replaced.sort()).toEqual(["pgha-dev-backup", "pgha-dev-pgbouncer", "pgha-dev-slots"]);
+        expect(run.summary!.replaced.sort()).toEqual([
+            "pgha-dev-backup",
+            "pgha-dev-pgbouncer",
+            "pgha-dev-slots",
+        ]);
         expect(run.summary!.deleted).toEqual([]);
         expect(await containerId("pgha-dev-primary")).toBe(before.primary);
         expect(await containerId("pgha-dev-replica-1")).toBe(before.replica1);
@@ -183,12 +225,25 @@ describe("dev stack: a replicated cluster on Docker", () => {
     test("scaling down removes the node and drops its slot", async () => {
         const run = await deployDev({ "pgha:maxConnections": 150, "pgha:replicas": 1 });
         expect(run.summary!.deleted.sort()).toEqual(
-            ["2", "3"].flatMap((n) => [`pgha-dev-replica-${n}`, `pgha-dev-replica-${n}-data`, `pgha-dev-replica-${n}-pgbackrest`, `pgha-dev-replica-${n}-run`]),
+            ["2", "3"].flatMap((n) => [
+                `pgha-dev-replica-${n}`,
+                `pgha-dev-replica-${n}-data`,
+                `pgha-dev-replica-${n}-pgbackrest`,
+                `pgha-dev-replica-${n}-run`,
+            ]),
         );
         await waitUntilAllStream(run.outputs);
         expect(await replicationSlots(run.outputs)).toEqual({ pgha_replica_1: true });
-        const volumes = (await docker.listVolumes()).Volumes.map((v) => v.Name).filter((n) => n.startsWith("pgha-dev-"));
-        expect(volumes.sort()).toEqual(["pgha-dev-primary-data", "pgha-dev-primary-run", "pgha-dev-replica-1-data", "pgha-dev-replica-1-run", "pgha-dev-s3-data"]);
+        const volumes = (await docker.listVolumes()).Volumes.map((v) => v.Name).filter((n) =>
+            n.startsWith("pgha-dev-"),
+        );
+        expect(volumes.sort()).toEqual([
+            "pgha-dev-primary-data",
+            "pgha-dev-primary-run",
+            "pgha-dev-replica-1-data",
+            "pgha-dev-replica-1-run",
+            "pgha-dev-s3-data",
+        ]);
     });
 
     test("back to the stack's own config: 2 replicas stream again", async () => {

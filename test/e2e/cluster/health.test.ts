@@ -12,7 +12,15 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import type { HealthResult } from "../../../scripts/health/evaluate";
 import type { HealthReport } from "../../../scripts/health/report";
-import { connectAsMonitor, PATHS, readOutputs, waitFor, waitUntilAllStream, withClient, type DevOutputs } from "../support/devCluster";
+import {
+    connectAsMonitor,
+    PATHS,
+    readOutputs,
+    waitFor,
+    waitUntilAllStream,
+    withClient,
+    type DevOutputs,
+} from "../support/devCluster";
 import { REPO_ROOT } from "../harness/client";
 
 const TSX_CLI = path.join(REPO_ROOT, "node_modules/tsx/dist/cli.mjs");
@@ -22,11 +30,24 @@ const OUTPUTS = PATHS.outputsPath;
 jest.setTimeout(300_000);
 
 /** Runs the CLI with --json; resolves with its exit code, report and output (never rejects on a non-zero exit). */
-function health(...flags: string[]): Promise<{ code: number; report: HealthReport; stdout: string; stderr: string }> {
+function health(
+    ...flags: string[]
+): Promise<{ code: number; report: HealthReport; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
         execFile(
             process.execPath,
-            [TSX_CLI, SCRIPT, "--outputs", OUTPUTS, "--json", "--connect-timeout", "2", "--query-timeout", "3", ...flags],
+            [
+                TSX_CLI,
+                SCRIPT,
+                "--outputs",
+                OUTPUTS,
+                "--json",
+                "--connect-timeout",
+                "2",
+                "--query-timeout",
+                "3",
+                ...flags,
+            ],
             { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 8 * 1024 * 1024 },
             (err, stdout, stderr) => {
                 const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
@@ -40,8 +61,10 @@ function health(...flags: string[]): Promise<{ code: number; report: HealthRepor
     });
 }
 
-const line = (report: HealthReport, check: HealthResult["check"], node: string) => report.checks.find((c) => c.check === check && c.node === node);
-const alerts = (report: HealthReport) => report.checks.filter((c) => c.status === "ALERT").map((c) => `${c.check}/${c.node}`);
+const line = (report: HealthReport, check: HealthResult["check"], node: string) =>
+    report.checks.find((c) => c.check === check && c.node === node);
+const alerts = (report: HealthReport) =>
+    report.checks.filter((c) => c.status === "ALERT").map((c) => `${c.check}/${c.node}`);
 
 const available = fs.existsSync(OUTPUTS);
 const suite = available ? describe : describe.skip;
@@ -90,44 +113,84 @@ suite("npm run health on the dev cluster", () => {
 
         expect(alerts(report)).toEqual([]);
         expect(code).toBe(0);
-        expect(report).toMatchObject({ ok: true, reachable: true, clusterName: outputs.clusterName, samples: 3, samplesAnswered: 3, intervalMs: 500 });
+        expect(report).toMatchObject({
+            ok: true,
+            reachable: true,
+            clusterName: outputs.clusterName,
+            samples: 3,
+            samplesAnswered: 3,
+            intervalMs: 500,
+        });
         expect(report.windowMs).toBeGreaterThanOrEqual(900);
         expect(line(report, "primary", "primary")?.status).toBe("OK");
         for (const r of outputs.replicaEndpoints) {
             expect(line(report, "replica", r.name)).toMatchObject({
                 status: "OK",
                 detail: expect.stringMatching(/^streaming async/),
-                metrics: { application: r.applicationName, state: "streaming", streamingSamples: 3, samples: 3 },
+                metrics: {
+                    application: r.applicationName,
+                    state: "streaming",
+                    streamingSamples: 3,
+                    samples: 3,
+                },
             });
-            expect(line(report, "slot", r.name)).toMatchObject({ status: "OK", metrics: { slot: r.slotName, active: true, activeSamples: 3 } });
+            expect(line(report, "slot", r.name)).toMatchObject({
+                status: "OK",
+                metrics: { slot: r.slotName, active: true, activeSamples: 3 },
+            });
             expect(line(report, "slot", r.name)?.metrics?.retainedBytesMax).toEqual(expect.any(Number));
         }
         // max_slot_wal_keep_size of the dev stack (pgha:maxSlotWalKeepSizeMb 8192), read on the server
-        expect(line(report, "slot", outputs.replicaEndpoints[0].name)?.metrics?.maxSlotWalKeepBytes).toBe(8192 * 1024 ** 2);
+        expect(line(report, "slot", outputs.replicaEndpoints[0].name)?.metrics?.maxSlotWalKeepBytes).toBe(
+            8192 * 1024 ** 2,
+        );
 
         const b = line(report, "backup", "primary");
         // OK, or WARN when an earlier test file left a failed run or archive attempt (never ALERT: asserted above)
-        expect(b).toMatchObject({ status: expect.stringMatching(/^(OK|WARN)$/), metrics: { enabled: true, lastOkLabel: backup.label, lastOkType: backup.backup_type, intervalMs: 6 * 3_600_000 } });
+        expect(b).toMatchObject({
+            status: expect.stringMatching(/^(OK|WARN)$/),
+            metrics: {
+                enabled: true,
+                lastOkLabel: backup.label,
+                lastOkType: backup.backup_type,
+                intervalMs: 6 * 3_600_000,
+            },
+        });
         // the age the tool reports is the table's, a few seconds later at most
         const age = b?.metrics?.lastOkAgeMs as number;
         expect(age).toBeGreaterThanOrEqual(backup.age_ms - 1000);
         expect(age).toBeLessThanOrEqual(backup.age_ms + elapsed + 1000);
 
-        expect(line(report, "archive", "primary")).toMatchObject({ status: expect.stringMatching(/^(OK|WARN)$/), metrics: { archiveMode: "on", archiveTimeoutMs: 60_000 } });
+        expect(line(report, "archive", "primary")).toMatchObject({
+            status: expect.stringMatching(/^(OK|WARN)$/),
+            metrics: { archiveMode: "on", archiveTimeoutMs: 60_000 },
+        });
         expect(line(report, "archive", "primary")?.metrics?.readyCount).toEqual(expect.any(Number));
         expect(stdout).not.toContain(outputs.monitorPassword);
-        console.log(`[health e2e] healthy: 3 samples in ${elapsed} ms of process time; backup ${backup.label} ${Math.round(age / 1000)} s old`);
+        console.log(
+            `[health e2e] healthy: 3 samples in ${elapsed} ms of process time; backup ${backup.label} ${Math.round(age / 1000)} s old`,
+        );
     });
 
     test("the table (no --json) names every replica streaming and no alert", async () => {
         const out = await new Promise<{ code: number; stdout: string }>((resolve) =>
-            execFile(process.execPath, [TSX_CLI, SCRIPT, "--outputs", OUTPUTS], { cwd: REPO_ROOT, timeout: 60_000 }, (err, stdout) =>
-                resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout }),
+            execFile(
+                process.execPath,
+                [TSX_CLI, SCRIPT, "--outputs", OUTPUTS],
+                { cwd: REPO_ROOT, timeout: 60_000 },
+                (err, stdout) =>
+                    resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout }),
             ),
         );
         expect(out.code).toBe(0);
-        for (const r of outputs.replicaEndpoints) expect(out.stdout).toMatch(new RegExp(`^replica\\s+${r.name}\\s+OK\\s+streaming`, "m"));
-        expect(out.stdout).toMatch(new RegExp(`^OK(?: with warnings)?: cluster ${outputs.clusterName}, \\d+ OK, \\d+ WARN, 0 ALERT$`, "m"));
+        for (const r of outputs.replicaEndpoints)
+            expect(out.stdout).toMatch(new RegExp(`^replica\\s+${r.name}\\s+OK\\s+streaming`, "m"));
+        expect(out.stdout).toMatch(
+            new RegExp(
+                `^OK(?: with warnings)?: cluster ${outputs.clusterName}, \\d+ OK, \\d+ WARN, 0 ALERT$`,
+                "m",
+            ),
+        );
         expect(out.stdout).not.toContain(outputs.monitorPassword);
     });
 
@@ -141,7 +204,9 @@ suite("npm run health on the dev cluster", () => {
     });
 
     test("replica-2 stopped: exit 1 naming its replica and slot; started again, it streams and health passes", async () => {
-        const stopped = outputs.replicaEndpoints.find((r) => r.name === "replica-2") ?? outputs.replicaEndpoints[outputs.replicaEndpoints.length - 1];
+        const stopped =
+            outputs.replicaEndpoints.find((r) => r.name === "replica-2") ??
+            outputs.replicaEndpoints[outputs.replicaEndpoints.length - 1];
         await container(stopped.name).stop({ t: 5 });
         try {
             await waitFor(`slot ${stopped.slotName} released`, async () => {
@@ -151,9 +216,14 @@ suite("npm run health on the dev cluster", () => {
             const { code, report } = await health();
             expect(code).toBe(1);
             expect(alerts(report).sort()).toEqual([`replica/${stopped.name}`, `slot/${stopped.name}`]);
-            expect(line(report, "replica", stopped.name)?.detail).toBe(`not streaming: no walsender with application_name=${stopped.applicationName} on the primary`);
-            expect(line(report, "slot", stopped.name)?.detail).toMatch(new RegExp(`^slot ${stopped.slotName} inactive: ${stopped.name} does not stream from it`));
-            for (const r of outputs.replicaEndpoints.filter((x) => x !== stopped)) expect(line(report, "replica", r.name)?.status).toBe("OK");
+            expect(line(report, "replica", stopped.name)?.detail).toBe(
+                `not streaming: no walsender with application_name=${stopped.applicationName} on the primary`,
+            );
+            expect(line(report, "slot", stopped.name)?.detail).toMatch(
+                new RegExp(`^slot ${stopped.slotName} inactive: ${stopped.name} does not stream from it`),
+            );
+            for (const r of outputs.replicaEndpoints.filter((x) => x !== stopped))
+                expect(line(report, "replica", r.name)?.status).toBe("OK");
         } finally {
             await container(stopped.name).start();
         }

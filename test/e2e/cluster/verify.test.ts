@@ -19,13 +19,22 @@ import type { ClusterOutputs, ReplicaEndpoint } from "../../../scripts/verify/ou
 import type { CheckId, Report } from "../../../scripts/verify/types";
 
 const REPO_ROOT = path.resolve(__dirname, "../../..");
-const OUTPUTS = path.resolve(process.env.PGHA_VERIFY_OUTPUTS ?? path.join(REPO_ROOT, ".e2e/dev-outputs.json"));
-const SHOWN = path.relative(REPO_ROOT, OUTPUTS).startsWith("..") ? OUTPUTS : path.relative(REPO_ROOT, OUTPUTS);
+const OUTPUTS = path.resolve(
+    process.env.PGHA_VERIFY_OUTPUTS ?? path.join(REPO_ROOT, ".e2e/dev-outputs.json"),
+);
+const SHOWN = path.relative(REPO_ROOT, OUTPUTS).startsWith("..")
+    ? OUTPUTS
+    : path.relative(REPO_ROOT, OUTPUTS);
 const TSX_CLI = path.join(REPO_ROOT, "node_modules/tsx/dist/cli.mjs");
 const SCRIPT = path.join(REPO_ROOT, "scripts/verify-replication.ts");
 /** Short timeouts, so that a fault costs seconds, not the defaults' minute; `over` replaces or adds flags. */
 function fast(over: Record<string, string> = {}): string[] {
-    const flags: Record<string, string> = { "--connect-timeout": "2", "--query-timeout": "3", "--canary-timeout": "3", ...over };
+    const flags: Record<string, string> = {
+        "--connect-timeout": "2",
+        "--query-timeout": "3",
+        "--canary-timeout": "3",
+        ...over,
+    };
     return Object.entries(flags).flat();
 }
 
@@ -35,12 +44,26 @@ function findCluster(): { outputs: ClusterOutputs } | { skip: string } {
         return { skip: `${SHOWN} not found: deploy the dev cluster with \`npm run e2e:up\` first` };
     }
     const outputs = JSON.parse(fs.readFileSync(OUTPUTS, "utf8")) as ClusterOutputs;
-    const names = [`${outputs.clusterName}-primary`, ...outputs.replicaEndpoints.map((r) => `${outputs.clusterName}-${r.name}`)];
+    const names = [
+        `${outputs.clusterName}-primary`,
+        ...outputs.replicaEndpoints.map((r) => `${outputs.clusterName}-${r.name}`),
+    ];
     try {
-        const running = execFileSync("docker", ["inspect", "-f", "{{.State.Running}}", ...names], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-        if (running.trim().split("\n").some((line) => line !== "true")) throw new Error("not running");
+        const running = execFileSync("docker", ["inspect", "-f", "{{.State.Running}}", ...names], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "ignore"],
+        });
+        if (
+            running
+                .trim()
+                .split("\n")
+                .some((line) => line !== "true")
+        )
+            throw new Error("not running");
     } catch {
-        return { skip: `${SHOWN} is there, but the containers ${names.join(", ")} are not all running: \`npm run e2e:up\` deploys them` };
+        return {
+            skip: `${SHOWN} is there, but the containers ${names.join(", ")} are not all running: \`npm run e2e:up\` deploys them`,
+        };
     }
     return { outputs };
 }
@@ -77,8 +100,10 @@ if ("skip" in cluster) {
         });
     }
 
-    const failing = (report: Report) => report.checks.filter((c) => c.status === "FAIL").map((c) => `${c.check}/${c.node}`);
-    const result = (report: Report, check: CheckId, node: string) => report.checks.find((c) => c.check === check && c.node === node);
+    const failing = (report: Report) =>
+        report.checks.filter((c) => c.status === "FAIL").map((c) => `${c.check}/${c.node}`);
+    const result = (report: Report, check: CheckId, node: string) =>
+        report.checks.find((c) => c.check === check && c.node === node);
 
     /** Runs verify until it exits 0, for at most `ms`; returns the passing run or throws with the last one. */
     async function untilHealthy(ms = 90_000) {
@@ -89,7 +114,13 @@ if ("skip" in cluster) {
             if (last.code === 0) return last;
             await new Promise((r) => setTimeout(r, 1500));
         }
-        throw new Error(`the cluster did not pass again within ${ms / 1000} s; still failing: ${last ? failing(last.report).join(", ") : "?"}\n${JSON.stringify(last?.report.checks.filter((c) => c.status === "FAIL"), null, 2)}`);
+        throw new Error(
+            `the cluster did not pass again within ${ms / 1000} s; still failing: ${last ? failing(last.report).join(", ") : "?"}\n${JSON.stringify(
+                last?.report.checks.filter((c) => c.status === "FAIL"),
+                null,
+                2,
+            )}`,
+        );
     }
 
     /** `psql -c sql` as postgres inside a node's container (local socket, peer auth); returns stdout. */
@@ -108,7 +139,8 @@ if ("skip" in cluster) {
         docker.modem.demuxStream(stream, stdout, stderr);
         await new Promise<void>((resolve, reject) => stream.on("end", () => resolve()).on("error", reject));
         const { ExitCode } = await exec.inspect();
-        if (ExitCode !== 0) throw new Error(`psql on ${node} failed (exit ${ExitCode}): ${Buffer.concat(err).toString()}`);
+        if (ExitCode !== 0)
+            throw new Error(`psql on ${node} failed (exit ${ExitCode}): ${Buffer.concat(err).toString()}`);
         return Buffer.concat(out).toString().trim();
     }
 
@@ -128,12 +160,20 @@ if ("skip" in cluster) {
     /** Undoes every fault these tests inject, whatever state a failed test left. */
     async function repair(): Promise<void> {
         for (const r of outputs.replicaEndpoints) {
-            const slots = await psql("primary", `SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${r.slotName}'`);
-            if (slots === "0") await psql("primary", `SELECT pg_create_physical_replication_slot('${r.slotName}', true)`);
+            const slots = await psql(
+                "primary",
+                `SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${r.slotName}'`,
+            );
+            if (slots === "0")
+                await psql("primary", `SELECT pg_create_physical_replication_slot('${r.slotName}', true)`);
             if (!(await isRunning(r.name))) await container(r.name).start();
         }
         for (const r of outputs.replicaEndpoints) {
-            await waitFor(`${r.name} to accept connections`, async () => (await psql(r.name, "SELECT pg_is_in_recovery()")) === "t", 60_000);
+            await waitFor(
+                `${r.name} to accept connections`,
+                async () => (await psql(r.name, "SELECT pg_is_in_recovery()")) === "t",
+                60_000,
+            );
             await psql(r.name, "SELECT pg_wal_replay_resume()").catch(() => undefined);
         }
     }
@@ -157,7 +197,9 @@ if ("skip" in cluster) {
                 }
                 expect(result(report, "canary", r.name)?.metrics?.visibleAfterMs).toEqual(expect.any(Number));
             }
-            console.log(`[verify e2e] healthy run: checks ${report.durationMs} ms, process ${Date.now() - started} ms`);
+            console.log(
+                `[verify e2e] healthy run: checks ${report.durationMs} ms, process ${Date.now() - started} ms`,
+            );
         });
 
         test("a stopped replica fails the checks of that replica, and passes again once it resumes", async () => {
@@ -167,7 +209,9 @@ if ("skip" in cluster) {
             for (const check of ["streaming", "slots", "replica-readonly", "canary", "lag"] as const) {
                 expect(result(report, check, r1.name)).toMatchObject({ status: "FAIL" });
             }
-            expect(result(report, "streaming", r1.name)?.detail).toMatch(`no walsender with application_name=${r1.applicationName}`);
+            expect(result(report, "streaming", r1.name)?.detail).toMatch(
+                `no walsender with application_name=${r1.applicationName}`,
+            );
             expect(result(report, "slots", r1.name)?.detail).toMatch(`slot ${r1.slotName} is inactive`);
             expect(result(report, "replica-readonly", r1.name)?.detail).toMatch(/cannot connect to/);
             if (r2) expect(result(report, "streaming", r2.name)?.status).toBe("PASS");
@@ -183,11 +227,19 @@ if ("skip" in cluster) {
             await untilHealthy(60_000);
             await psql(paused.name, "SELECT pg_wal_replay_pause()");
             await new Promise((r) => setTimeout(r, 3000));
-            const { code, report } = await verify(...fast({ "--canary-timeout": "1", "--lag-warn": "1", "--lag-fail": "2" }));
+            const { code, report } = await verify(
+                ...fast({ "--canary-timeout": "1", "--lag-warn": "1", "--lag-fail": "2" }),
+            );
             expect(code).toBe(1);
-            expect(result(report, "lag", paused.name)).toMatchObject({ status: "FAIL", detail: expect.stringMatching(/>= --lag-fail 2\.00 s.*replay paused/) });
+            expect(result(report, "lag", paused.name)).toMatchObject({
+                status: "FAIL",
+                detail: expect.stringMatching(/>= --lag-fail 2\.00 s.*replay paused/),
+            });
             expect(result(report, "lag", paused.name)?.metrics?.paused).toBe(true);
-            expect(result(report, "canary", paused.name)).toMatchObject({ status: "FAIL", detail: expect.stringMatching(/canary not visible within 1\.00 s/) });
+            expect(result(report, "canary", paused.name)).toMatchObject({
+                status: "FAIL",
+                detail: expect.stringMatching(/canary not visible within 1\.00 s/),
+            });
             for (const r of outputs.replicaEndpoints.filter((x) => x !== paused)) {
                 expect(result(report, "lag", r.name)?.status).toBe("PASS");
             }
@@ -198,12 +250,22 @@ if ("skip" in cluster) {
 
         test("a dropped slot fails slots for its replica; recreated, the replica streams again", async () => {
             await container(r1.name).stop({ t: 5 });
-            await waitFor(`slot ${r1.slotName} to be released`, async () => (await psql("primary", `SELECT active FROM pg_replication_slots WHERE slot_name = '${r1.slotName}'`)) === "f");
+            await waitFor(
+                `slot ${r1.slotName} to be released`,
+                async () =>
+                    (await psql(
+                        "primary",
+                        `SELECT active FROM pg_replication_slots WHERE slot_name = '${r1.slotName}'`,
+                    )) === "f",
+            );
             await psql("primary", `SELECT pg_drop_replication_slot('${r1.slotName}')`);
 
             const { code, report } = await verify(...fast());
             expect(code).toBe(1);
-            expect(result(report, "slots", r1.name)).toMatchObject({ status: "FAIL", detail: `slot ${r1.slotName} does not exist on the primary` });
+            expect(result(report, "slots", r1.name)).toMatchObject({
+                status: "FAIL",
+                detail: `slot ${r1.slotName} does not exist on the primary`,
+            });
             expect(failing(report)).toContain(`streaming/${r1.name}`);
             if (r2) expect(result(report, "slots", r2.name)?.status).toBe("PASS");
 

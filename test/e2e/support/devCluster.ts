@@ -9,7 +9,11 @@ import { Client, ClientConfig } from "pg";
 import { defaultPaths, REPO_ROOT, runProgramProcess, RunProgramResult } from "../harness/client";
 
 /** This machine has no registry: the node image builds on the local Debian image (PostgreSQL 15). */
-export const E2E_CONFIG = { "pgha:baseImage": "pgha-base:bookworm", "pgha:postgresVersion": 15, "pgha:backupS3Image": "pgha-s3:local" } as const;
+export const E2E_CONFIG = {
+    "pgha:baseImage": "pgha-base:bookworm",
+    "pgha:postgresVersion": 15,
+    "pgha:backupS3Image": "pgha-s3:local",
+} as const;
 
 export const PATHS = defaultPaths(REPO_ROOT, "dev");
 
@@ -17,7 +21,13 @@ export const PATHS = defaultPaths(REPO_ROOT, "dev");
 export interface DevOutputs {
     clusterName: string;
     primaryEndpoint: { host: string; port: number };
-    replicaEndpoints: { name: string; host: string; port: number; slotName: string; applicationName: string }[];
+    replicaEndpoints: {
+        name: string;
+        host: string;
+        port: number;
+        slotName: string;
+        applicationName: string;
+    }[];
     pgbouncerEndpoint: { host: string; port: number };
     databaseName: string;
     readOnlyDatabaseName: string;
@@ -37,10 +47,15 @@ export function prepareMachine(): void {
  * One `pulumi up` of `stack` with the e2e config plus `config`; throws with stderr on failure.
  * Stacks other than dev share the engine: give them their own ports (pgha:primaryPort, ...).
  */
-export async function deployStack(stack: string, config: Record<string, string | number> = {}): Promise<RunProgramResult & { outputs: DevOutputs }> {
+export async function deployStack(
+    stack: string,
+    config: Record<string, string | number> = {},
+): Promise<RunProgramResult & { outputs: DevOutputs }> {
     const run = await runProgramProcess({ stack, config: { ...E2E_CONFIG, ...config } });
     if (run.code !== 0 || !run.outputs) {
-        throw new Error(`deploying the ${stack} stack failed (exit ${run.code}):\n${run.stderr.slice(-4000)}`);
+        throw new Error(
+            `deploying the ${stack} stack failed (exit ${run.code}):\n${run.stderr.slice(-4000)}`,
+        );
     }
     return run as RunProgramResult & { outputs: DevOutputs };
 }
@@ -49,7 +64,9 @@ export async function deployStack(stack: string, config: Record<string, string |
 export async function destroyStack(stack: string): Promise<void> {
     const run = await runProgramProcess({ stack, destroy: true });
     if (run.code !== 0) {
-        throw new Error(`destroying the ${stack} stack failed (exit ${run.code}):\n${run.stderr.slice(-4000)}`);
+        throw new Error(
+            `destroying the ${stack} stack failed (exit ${run.code}):\n${run.stderr.slice(-4000)}`,
+        );
     }
 }
 
@@ -57,7 +74,9 @@ export async function destroyStack(stack: string): Promise<void> {
 export const DEV_E2E_CONFIG = { "pgha:backupFromReplica": "true" } as const;
 
 /** One `pulumi up` of the dev stack with the e2e config, DEV_E2E_CONFIG and `config`. */
-export function deployDev(config: Record<string, string | number> = {}): Promise<RunProgramResult & { outputs: DevOutputs }> {
+export function deployDev(
+    config: Record<string, string | number> = {},
+): Promise<RunProgramResult & { outputs: DevOutputs }> {
     return deployStack("dev", { ...DEV_E2E_CONFIG, ...config });
 }
 
@@ -87,8 +106,18 @@ export async function connect(config: ClientConfig): Promise<Client> {
 }
 
 /** Connects as the monitoring role to a node's published port, or to PgBouncer with `database`. */
-export function connectAsMonitor(outputs: DevOutputs, endpoint: { host: string; port: number }, database = outputs.databaseName): Promise<Client> {
-    return connect({ host: endpoint.host, port: endpoint.port, user: outputs.monitorUser, password: outputs.monitorPassword, database });
+export function connectAsMonitor(
+    outputs: DevOutputs,
+    endpoint: { host: string; port: number },
+    database = outputs.databaseName,
+): Promise<Client> {
+    return connect({
+        host: endpoint.host,
+        port: endpoint.port,
+        user: outputs.monitorUser,
+        password: outputs.monitorPassword,
+        database,
+    });
 }
 
 /** Runs `fn` with a client and always ends it. */
@@ -102,7 +131,12 @@ export async function withClient<T>(client: Promise<Client>, fn: (c: Client) => 
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs` with `what`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30000, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+    what: string,
+    probe: () => Promise<T | undefined>,
+    timeoutMs = 30000,
+    intervalMs = 200,
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {
@@ -113,27 +147,35 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
             last = e;
         }
         if (Date.now() > deadline) {
-            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+            throw new Error(
+                `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`,
+            );
         }
         await new Promise((r) => setTimeout(r, intervalMs));
     }
 }
 
 /** Streaming replicas as the primary sees them: application_name → { state, slot }. */
-export async function streamingReplicas(outputs: DevOutputs): Promise<Record<string, { state: string; slot: string | null }>> {
+export async function streamingReplicas(
+    outputs: DevOutputs,
+): Promise<Record<string, { state: string; slot: string | null }>> {
     return withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => {
         const { rows } = await c.query(
             `SELECT r.application_name, r.state, s.slot_name
                FROM pg_stat_replication r LEFT JOIN pg_replication_slots s ON s.active_pid = r.pid`,
         );
-        return Object.fromEntries(rows.map((r) => [r.application_name, { state: r.state, slot: r.slot_name }]));
+        return Object.fromEntries(
+            rows.map((r) => [r.application_name, { state: r.state, slot: r.slot_name }]),
+        );
     });
 }
 
 /** The primary's replication slots: name → active. */
 export async function replicationSlots(outputs: DevOutputs): Promise<Record<string, boolean>> {
     return withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => {
-        const { rows } = await c.query("SELECT slot_name, active FROM pg_replication_slots ORDER BY slot_name");
+        const { rows } = await c.query(
+            "SELECT slot_name, active FROM pg_replication_slots ORDER BY slot_name",
+        );
         return Object.fromEntries(rows.map((r) => [r.slot_name, r.active]));
     });
 }
@@ -146,7 +188,11 @@ export async function waitUntilAllStream(outputs: DevOutputs, timeoutMs = 60000)
             const seen = await streamingReplicas(outputs);
             const ok =
                 Object.keys(seen).length === outputs.replicaEndpoints.length &&
-                outputs.replicaEndpoints.every((r) => seen[r.applicationName]?.state === "streaming" && seen[r.applicationName]?.slot === r.slotName);
+                outputs.replicaEndpoints.every(
+                    (r) =>
+                        seen[r.applicationName]?.state === "streaming" &&
+                        seen[r.applicationName]?.slot === r.slotName,
+                );
             return ok ? true : undefined;
         },
         timeoutMs,

@@ -12,7 +12,9 @@ export const docker = new Docker();
 
 /** The container's log (stdout and stderr) since `sinceMs` (epoch milliseconds, one second of slack). */
 export async function containerLogsSince(container: string, sinceMs: number): Promise<string> {
-    const buf = (await docker.getContainer(container).logs({ stdout: true, stderr: true, since: Math.floor(sinceMs / 1000) - 1 })) as unknown as Buffer;
+    const buf = (await docker
+        .getContainer(container)
+        .logs({ stdout: true, stderr: true, since: Math.floor(sinceMs / 1000) - 1 })) as unknown as Buffer;
     return buf.toString("utf8");
 }
 
@@ -25,14 +27,24 @@ export interface ExecResult {
 
 /** Runs `cmd` in a running container (as `user`, default root) and collects its output. */
 export async function execIn(container: string, cmd: string[], user = "root"): Promise<ExecResult> {
-    const exec = await docker.getContainer(container).exec({ Cmd: cmd, User: user, AttachStdout: true, AttachStderr: true });
+    const exec = await docker
+        .getContainer(container)
+        .exec({ Cmd: cmd, User: user, AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({ hijack: true, stdin: false });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    docker.modem.demuxStream(stream, new PassThrough().on("data", (b: Buffer) => out.push(b)), new PassThrough().on("data", (b: Buffer) => err.push(b)));
+    docker.modem.demuxStream(
+        stream,
+        new PassThrough().on("data", (b: Buffer) => out.push(b)),
+        new PassThrough().on("data", (b: Buffer) => err.push(b)),
+    );
     await new Promise<void>((resolve, reject) => stream.on("end", () => resolve()).on("error", reject));
     const { ExitCode } = await exec.inspect();
-    return { code: ExitCode ?? -1, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+    return {
+        code: ExitCode ?? -1,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+    };
 }
 
 /**
@@ -40,7 +52,11 @@ export async function execIn(container: string, cmd: string[], user = "root"): P
  * @throws Error with psql's stderr when it fails.
  */
 export async function psqlAsPostgres(container: string, sql: string, database = "postgres"): Promise<string> {
-    const r = await execIn(container, ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql], "postgres");
+    const r = await execIn(
+        container,
+        ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql],
+        "postgres",
+    );
     if (r.code !== 0) throw new Error(`psql in ${container} failed (exit ${r.code}): ${r.stderr.trim()}`);
     return r.stdout.trim();
 }
@@ -66,15 +82,27 @@ export async function restartContainer(container: string): Promise<void> {
 }
 
 /** Whether the container runs, and its health status if it has a health check. */
-export async function containerState(container: string): Promise<{ Running: boolean; Health?: string; Restarting: boolean; StartedAt: string }> {
+export async function containerState(
+    container: string,
+): Promise<{ Running: boolean; Health?: string; Restarting: boolean; StartedAt: string }> {
     const { State } = await docker.getContainer(container).inspect();
-    return { Running: State.Running, Restarting: State.Restarting, Health: State.Health?.Status, StartedAt: State.StartedAt };
+    return {
+        Running: State.Running,
+        Restarting: State.Restarting,
+        Health: State.Health?.Status,
+        StartedAt: State.StartedAt,
+    };
 }
 
-async function waitForState(container: string, ok: (s: Awaited<ReturnType<typeof containerState>>) => boolean, timeoutMs = 30_000): Promise<void> {
+async function waitForState(
+    container: string,
+    ok: (s: Awaited<ReturnType<typeof containerState>>) => boolean,
+    timeoutMs = 30_000,
+): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!ok(await containerState(container))) {
-        if (Date.now() > deadline) throw new Error(`${container} did not reach the expected state within ${timeoutMs / 1000} s`);
+        if (Date.now() > deadline)
+            throw new Error(`${container} did not reach the expected state within ${timeoutMs / 1000} s`);
         await new Promise((r) => setTimeout(r, 200));
     }
 }
@@ -83,11 +111,18 @@ async function waitForState(container: string, ok: (s: Awaited<ReturnType<typeof
  * Cuts a container off a network (`docker network disconnect --force`) and returns what puts it
  * back with the same aliases (`docker network connect`).
  */
-export async function disconnectFromNetwork(container: string, network: string): Promise<() => Promise<void>> {
+export async function disconnectFromNetwork(
+    container: string,
+    network: string,
+): Promise<() => Promise<void>> {
     const info = await docker.getContainer(container).inspect();
-    const aliases = (info.NetworkSettings.Networks[network]?.Aliases ?? []).filter((a: string) => !info.Id.startsWith(a));
+    const aliases = (info.NetworkSettings.Networks[network]?.Aliases ?? []).filter(
+        (a: string) => !info.Id.startsWith(a),
+    );
     await docker.getNetwork(network).disconnect({ Container: container, Force: true });
     return async () => {
-        await docker.getNetwork(network).connect({ Container: container, EndpointConfig: { Aliases: aliases } });
+        await docker
+            .getNetwork(network)
+            .connect({ Container: container, EndpointConfig: { Aliases: aliases } });
     };
 }

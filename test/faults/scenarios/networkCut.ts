@@ -6,7 +6,12 @@
  *   replica and its slot, and `npm run rejoin -- --reclone` clones the replica again in one command.
  */
 import { waitFor, waitUntilAllStream, withClient } from "../../e2e/support/devCluster";
-import { containerLogsSince, disconnectFromNetwork, psqlAsPostgres, restartContainer } from "../../e2e/support/docker";
+import {
+    containerLogsSince,
+    disconnectFromNetwork,
+    psqlAsPostgres,
+    restartContainer,
+} from "../../e2e/support/docker";
 import {
     connectAsApp,
     failures,
@@ -57,7 +62,9 @@ export function networkCutScenario(): void {
             let during: number[] = [];
             try {
                 // What the user sees: the replica's published port no longer answers.
-                await expect(withClient(connectAsApp(outputs, replica), (c) => c.query("SELECT 1"))).rejects.toThrow();
+                await expect(
+                    withClient(connectAsApp(outputs, replica), (c) => c.query("SELECT 1")),
+                ).rejects.toThrow();
                 during = await writeRowsOnPrimary(outputs, fault, "while-cut-off", 500);
                 // The slot holds the WAL the replica has not received (well inside the bound).
                 const slot = await slotWal(outputs, replica.slotName);
@@ -72,7 +79,9 @@ export function networkCutScenario(): void {
             await waitUntilAllStream(outputs, 180_000);
             const after = await writeRowsOnPrimary(outputs, fault, "after", 200);
             const primary = await waitForSameRows(outputs, fault, allReplicas);
-            console.log(`[faults] network-cut: ${replica.name} streaming again ${((Date.now() - reconnectedAt) / 1000).toFixed(1)} s after reconnecting`);
+            console.log(
+                `[faults] network-cut: ${replica.name} streaming again ${((Date.now() - reconnectedAt) / 1000).toFixed(1)} s after reconnecting`,
+            );
 
             const acknowledged = [...before, ...during, ...after];
             expect(primary.rows).toBe(acknowledged.length);
@@ -95,7 +104,11 @@ export function lostSlotScenario(): void {
             const replica = outputs.replicaEndpoints[0];
             const container = names.container(replica.name);
             acknowledged = await writeRowsOnPrimary(outputs, fault, "before", 200);
-            await waitForSameRows(outputs, fault, outputs.replicaEndpoints.map((r) => r.name));
+            await waitForSameRows(
+                outputs,
+                fault,
+                outputs.replicaEndpoints.map((r) => r.name),
+            );
 
             const reconnect = await disconnectFromNetwork(container, names.network);
             let checkpointStuck = false;
@@ -108,7 +121,10 @@ export function lostSlotScenario(): void {
                 // PostgreSQL removes WAL and invalidates the slot at a checkpoint (every checkpoint_timeout,
                 // 5 min): run that checkpoint now instead of waiting for it. It must not wait for the
                 // cut-off replica longer than a timeout does.
-                checkpointStuck = !(await finishesWithin(psqlAsPostgres(names.container("primary"), "CHECKPOINT"), CHECKPOINT_BOUND_MS));
+                checkpointStuck = !(await finishesWithin(
+                    psqlAsPostgres(names.container("primary"), "CHECKPOINT"),
+                    CHECKPOINT_BOUND_MS,
+                ));
                 if (checkpointStuck) {
                     const waits = await psqlAsPostgres(
                         names.container("primary"),
@@ -122,15 +138,21 @@ export function lostSlotScenario(): void {
                             "Fix: tcp_user_timeout (e.g. '30s') in the rendered postgresql.conf.",
                     );
                 }
-                const lost = await waitFor(`slot ${replica.slotName} lost`, async () => {
-                    const s = await slotWal(outputs, replica.slotName);
-                    return s?.walStatus === "lost" ? s : undefined;
-                }, 60_000);
+                const lost = await waitFor(
+                    `slot ${replica.slotName} lost`,
+                    async () => {
+                        const s = await slotWal(outputs, replica.slotName);
+                        return s?.walStatus === "lost" ? s : undefined;
+                    },
+                    60_000,
+                );
                 expect(lost.retainedBytes).toBeNull();
                 // The primary's pg_wal reaches back less than the bound plus two segments, although
                 // the replica missed `written` bytes.
                 const kept = await walKeptBytes(outputs);
-                console.log(`[faults] lost-slot: wrote ${(written / MB).toFixed(0)} MB of WAL while ${replica.name} was cut off; the primary keeps ${(kept / MB).toFixed(0)} MB (bound ${BOUND / MB} MB)`);
+                console.log(
+                    `[faults] lost-slot: wrote ${(written / MB).toFixed(0)} MB of WAL while ${replica.name} was cut off; the primary keeps ${(kept / MB).toFixed(0)} MB (bound ${BOUND / MB} MB)`,
+                );
                 expect(written).toBeGreaterThan(BOUND);
                 expect(kept).toBeLessThanOrEqual(BOUND + 32 * MB);
                 expect(kept).toBeLessThan(written);
@@ -143,10 +165,19 @@ export function lostSlotScenario(): void {
             acknowledged.push(...(await writeRowsOnPrimary(outputs, fault, "after", 200)));
 
             // What the user sees: verify exits 1 and names the replica and its slot.
-            const report = await waitFor("verify to report the lost slot", async () => {
-                const r = await verifyFaults();
-                return r.checks.some((c) => c.check === "slots" && c.node === replica.name && c.status === "FAIL") ? r : undefined;
-            }, 60_000, 2000);
+            const report = await waitFor(
+                "verify to report the lost slot",
+                async () => {
+                    const r = await verifyFaults();
+                    return r.checks.some(
+                        (c) => c.check === "slots" && c.node === replica.name && c.status === "FAIL",
+                    )
+                        ? r
+                        : undefined;
+                },
+                60_000,
+                2000,
+            );
             expect(report.code).toBe(1);
             const slotFailure = failures(report.checks).find((f) => f.startsWith(`slots/${replica.name}:`));
             expect(slotFailure).toContain(replica.slotName);
@@ -158,19 +189,33 @@ export function lostSlotScenario(): void {
             const replica = outputs.replicaEndpoints[0];
             const container = names.container(replica.name);
             const rejoinAt = Date.now();
-            const run = await runTool("rejoin.ts", ["--outputs", OUTPUTS_PATH, "--node", replica.name, "--reclone"], 600_000);
-            expect({ code: run.code, stderr: run.stderr.slice(-2000) }).toEqual({ code: 0, stderr: expect.any(String) });
+            const run = await runTool(
+                "rejoin.ts",
+                ["--outputs", OUTPUTS_PATH, "--node", replica.name, "--reclone"],
+                600_000,
+            );
+            expect({ code: run.code, stderr: run.stderr.slice(-2000) }).toEqual({
+                code: 0,
+                stderr: expect.any(String),
+            });
             console.log(`[faults] lost-slot: npm run rejoin --reclone took ${run.seconds.toFixed(1)} s`);
             await waitUntilAllStream(outputs, 180_000);
             acknowledged.push(...(await writeRowsOnPrimary(outputs, fault, "after-rejoin", 200)));
-            const primary = await waitForSameRows(outputs, fault, outputs.replicaEndpoints.map((r) => r.name));
+            const primary = await waitForSameRows(
+                outputs,
+                fault,
+                outputs.replicaEndpoints.map((r) => r.name),
+            );
             expect(primary.rows).toBe(acknowledged.length);
             expect(await missingIds(outputs, replica, acknowledged)).toEqual([]);
             // It was a new clone, through a new slot.
             expect(await containerLogsSince(container, rejoinAt)).toContain("cloning from");
             expect(await containerLogsSince(names.container("primary"), rejoinAt)).toContain("BASE_BACKUP");
             const verify = await verifyFaults();
-            expect({ code: verify.code, failures: failures(verify.checks) }).toEqual({ code: 0, failures: [] });
+            expect({ code: verify.code, failures: failures(verify.checks) }).toEqual({
+                code: 0,
+                failures: [],
+            });
         }, 700_000);
     });
 }

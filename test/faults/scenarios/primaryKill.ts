@@ -5,7 +5,16 @@
 import { Client } from "pg";
 import { waitFor, waitUntilAllStream, withClient } from "../../e2e/support/devCluster";
 import { killContainer, startContainer } from "../../e2e/support/docker";
-import { connectAsApp, expectNoRowLost, missingIds, names, startFault, waitForSameRows, writeRows, writeRowsOnPrimary } from "../support/faultStack";
+import {
+    connectAsApp,
+    expectNoRowLost,
+    missingIds,
+    names,
+    startFault,
+    waitForSameRows,
+    writeRows,
+    writeRowsOnPrimary,
+} from "../support/faultStack";
 
 const FAULT = "primary-kill";
 
@@ -33,19 +42,33 @@ export function primaryKillScenario(): void {
             const writer = await connectAsApp(outputs, outputs.primaryEndpoint);
             writer.on("error", () => undefined);
             const load = writeUntilFailure(writer);
-            await waitFor("the write load to commit 100 rows", async () => (load.acknowledged.length >= 100 ? true : undefined), 60_000, 100);
+            await waitFor(
+                "the write load to commit 100 rows",
+                async () => (load.acknowledged.length >= 100 ? true : undefined),
+                60_000,
+                100,
+            );
             await killContainer(names.container("primary"));
             // What the user sees: the open session fails, and new connections are refused.
             const error = await load.done;
             await writer.end().catch(() => undefined);
             expect(error.message).toMatch(/terminat|ECONNRESET|Connection|closed|EPIPE/i);
-            await expect(withClient(connectAsApp(outputs, outputs.primaryEndpoint), (c) => c.query("SELECT 1"))).rejects.toThrow();
+            await expect(
+                withClient(connectAsApp(outputs, outputs.primaryEndpoint), (c) => c.query("SELECT 1")),
+            ).rejects.toThrow();
             const underLoad = [...load.acknowledged];
 
             await startContainer(names.container("primary"));
             const startedAt = Date.now();
-            const afterStart = await waitFor("the primary to accept writes again", () => writeRowsOnPrimary(outputs, FAULT, "after", 200), 180_000, 500);
-            console.log(`[faults] primary-kill: ${underLoad.length} rows acknowledged under load before the kill; writes accepted ${((Date.now() - startedAt) / 1000).toFixed(1)} s after docker start`);
+            const afterStart = await waitFor(
+                "the primary to accept writes again",
+                () => writeRowsOnPrimary(outputs, FAULT, "after", 200),
+                180_000,
+                500,
+            );
+            console.log(
+                `[faults] primary-kill: ${underLoad.length} rows acknowledged under load before the kill; writes accepted ${((Date.now() - startedAt) / 1000).toFixed(1)} s after docker start`,
+            );
             expect(await missingIds(outputs, outputs.primaryEndpoint, [...before, ...underLoad])).toEqual([]);
 
             await waitUntilAllStream(outputs, 180_000);

@@ -37,7 +37,10 @@ export function replicaDiskFullScenario(): void {
 
         test("the primary keeps accepting writes, the replica is reported, and it catches up once space is freed", async () => {
             const { outputs, allReplicas, before } = await startFault(FAULT);
-            const replica = endpointOf(outputs, SMALL_DISK_REPLICA) as (typeof outputs.replicaEndpoints)[number];
+            const replica = endpointOf(
+                outputs,
+                SMALL_DISK_REPLICA,
+            ) as (typeof outputs.replicaEndpoints)[number];
             const container = names.container(SMALL_DISK_REPLICA);
 
             const fullAt = Date.now();
@@ -56,17 +59,49 @@ export function replicaDiskFullScenario(): void {
             expect(await missingIds(outputs, outputs.primaryEndpoint, during)).toEqual([]);
 
             // What the user sees: the replica no longer replays (its log says why), and verify fails naming it.
-            await waitFor(`${SMALL_DISK_REPLICA} to hit the full disk`, async () => ((await containerLogsSince(container, fullAt)).includes("No space left on device") ? true : undefined), 120_000, 1000);
-            const report = await waitFor("verify to report the replica", async () => {
-                const r = await verifyFaults();
-                return r.code !== 0 && failures(r.checks).some((f) => f.includes(`/${SMALL_DISK_REPLICA}:`)) ? r : undefined;
-            }, 120_000, 2000);
+            await waitFor(
+                `${SMALL_DISK_REPLICA} to hit the full disk`,
+                async () =>
+                    (await containerLogsSince(container, fullAt)).includes("No space left on device")
+                        ? true
+                        : undefined,
+                120_000,
+                1000,
+            );
+            const report = await waitFor(
+                "verify to report the replica",
+                async () => {
+                    const r = await verifyFaults();
+                    return r.code !== 0 &&
+                        failures(r.checks).some((f) => f.includes(`/${SMALL_DISK_REPLICA}:`))
+                        ? r
+                        : undefined;
+                },
+                120_000,
+                2000,
+            );
             expect(report.code).toBe(1);
-            console.log(`[faults] replica-disk-full: verify reports ${failures(report.checks).filter((f) => f.includes(SMALL_DISK_REPLICA)).join(" | ")}`);
+            console.log(
+                `[faults] replica-disk-full: verify reports ${failures(report.checks)
+                    .filter((f) => f.includes(SMALL_DISK_REPLICA))
+                    .join(" | ")}`,
+            );
             // Only that replica: the primary and the other replica pass.
-            expect(failures(report.checks).filter((f) => !f.includes(`/${SMALL_DISK_REPLICA}:`) && !f.startsWith("pgbouncer/"))).toEqual([]);
+            expect(
+                failures(report.checks).filter(
+                    (f) => !f.includes(`/${SMALL_DISK_REPLICA}:`) && !f.startsWith("pgbouncer/"),
+                ),
+            ).toEqual([]);
             // Its slot still holds what it has not replayed: nothing is lost on the way.
-            const slot = await withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => (await c.query("SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1", [replica.slotName])).rows[0]);
+            const slot = await withClient(
+                connectAsMonitor(outputs, outputs.primaryEndpoint),
+                async (c) =>
+                    (
+                        await c.query("SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1", [
+                            replica.slotName,
+                        ])
+                    ).rows[0],
+            );
             expect(slot.wal_status).not.toBe("lost");
 
             await freeVolume(volume, HELPER_IMAGE);
@@ -74,7 +109,9 @@ export function replicaDiskFullScenario(): void {
             await waitUntilAllStream(outputs, 240_000);
             const after = await writeRowsOnPrimary(outputs, FAULT, "after", 200);
             const primary = await waitForSameRows(outputs, FAULT, allReplicas, 240_000);
-            console.log(`[faults] replica-disk-full: ${SMALL_DISK_REPLICA} caught up ${((Date.now() - freedAt) / 1000).toFixed(1)} s after space was freed`);
+            console.log(
+                `[faults] replica-disk-full: ${SMALL_DISK_REPLICA} caught up ${((Date.now() - freedAt) / 1000).toFixed(1)} s after space was freed`,
+            );
             const acknowledged = [...before, ...during, ...after];
             expect(primary.rows).toBe(acknowledged.length);
             await expectNoRowLost(outputs, acknowledged);

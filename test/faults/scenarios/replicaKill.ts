@@ -4,7 +4,14 @@
  */
 import { replicationSlots, waitFor, waitUntilAllStream, withClient } from "../../e2e/support/devCluster";
 import { containerLogsSince, killContainer, startContainer } from "../../e2e/support/docker";
-import { connectAsApp, expectNoRowLost, names, startFault, waitForSameRows, writeRowsOnPrimary } from "../support/faultStack";
+import {
+    connectAsApp,
+    expectNoRowLost,
+    names,
+    startFault,
+    waitForSameRows,
+    writeRowsOnPrimary,
+} from "../support/faultStack";
 import { currentLsn, lsnToBigInt, startReplicationLsns } from "../support/evidence";
 
 const FAULT = "replica-kill";
@@ -20,8 +27,15 @@ export function replicaKillScenario(): void {
             const faultAt = Date.now();
             await killContainer(container);
             // What the user sees: the replica's port refuses connections; the primary keeps its slot, inactive.
-            await expect(withClient(connectAsApp(outputs, replica), (c) => c.query("SELECT 1"))).rejects.toThrow();
-            await waitFor(`slot ${replica.slotName} inactive`, async () => ((await replicationSlots(outputs))[replica.slotName] === false ? true : undefined), 60_000);
+            await expect(
+                withClient(connectAsApp(outputs, replica), (c) => c.query("SELECT 1")),
+            ).rejects.toThrow();
+            await waitFor(
+                `slot ${replica.slotName} inactive`,
+                async () =>
+                    (await replicationSlots(outputs))[replica.slotName] === false ? true : undefined,
+                60_000,
+            );
 
             const downFrom = await currentLsn(outputs);
             const whileDown = await writeRowsOnPrimary(outputs, FAULT, "while-down", 500);
@@ -30,7 +44,9 @@ export function replicaKillScenario(): void {
             await waitUntilAllStream(outputs, 120_000);
             const after = await writeRowsOnPrimary(outputs, FAULT, "after", 200);
             const primary = await waitForSameRows(outputs, FAULT, allReplicas);
-            console.log(`[faults] replica-kill: ${replica.name} streaming again ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after docker start`);
+            console.log(
+                `[faults] replica-kill: ${replica.name} streaming again ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after docker start`,
+            );
 
             const acknowledged = [...before, ...whileDown, ...after];
             expect(primary.rows).toBe(acknowledged.length);

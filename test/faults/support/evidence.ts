@@ -12,7 +12,10 @@ export function lsnToBigInt(lsn: string): bigint {
 
 /** The primary's current WAL position. */
 export function currentLsn(outputs: DevOutputs): Promise<string> {
-    return withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => (await c.query("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0].lsn as string);
+    return withClient(
+        connectAsMonitor(outputs, outputs.primaryEndpoint),
+        async (c) => (await c.query("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0].lsn as string,
+    );
 }
 
 /**
@@ -40,7 +43,11 @@ export function slotWal(outputs: DevOutputs, slotName: string): Promise<SlotWal 
             [slotName],
         );
         if (!rows[0]) return undefined;
-        return { active: rows[0].active, walStatus: rows[0].wal_status, retainedBytes: rows[0].retained === null ? null : Number(rows[0].retained) };
+        return {
+            active: rows[0].active,
+            walStatus: rows[0].wal_status,
+            retainedBytes: rows[0].retained === null ? null : Number(rows[0].retained),
+        };
     });
 }
 
@@ -57,15 +64,22 @@ export function walKeptBytes(outputs: DevOutputs): Promise<number> {
         );
         const { oldest, now, seg } = rows[0] as { oldest: string; now: string; seg: string };
         const segmentsPerId = 0x100000000n / BigInt(seg);
-        const segno = BigInt(`0x${oldest.slice(8, 16)}`) * segmentsPerId + BigInt(`0x${oldest.slice(16, 24)}`);
+        const segno =
+            BigInt(`0x${oldest.slice(8, 16)}`) * segmentsPerId + BigInt(`0x${oldest.slice(16, 24)}`);
         return Number(lsnToBigInt(now) - segno * BigInt(seg));
     });
 }
 
 /** A replica's replay position as the primary sees it (pg_stat_replication), or undefined. */
-export function replayLsn(outputs: DevOutputs, replica: { applicationName: string }): Promise<string | undefined> {
+export function replayLsn(
+    outputs: DevOutputs,
+    replica: { applicationName: string },
+): Promise<string | undefined> {
     return withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => {
-        const { rows } = await c.query("SELECT replay_lsn::text AS lsn FROM pg_stat_replication WHERE application_name = $1", [replica.applicationName]);
+        const { rows } = await c.query(
+            "SELECT replay_lsn::text AS lsn FROM pg_stat_replication WHERE application_name = $1",
+            [replica.applicationName],
+        );
         return rows[0]?.lsn as string | undefined;
     });
 }

@@ -13,7 +13,15 @@ import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
 import { REPO_ROOT } from "../../e2e/harness/client";
-import { connect, connectAsMonitor, DevOutputs, stackOutputsPath, waitFor, waitUntilAllStream, withClient } from "../../e2e/support/devCluster";
+import {
+    connect,
+    connectAsMonitor,
+    DevOutputs,
+    stackOutputsPath,
+    waitFor,
+    waitUntilAllStream,
+    withClient,
+} from "../../e2e/support/devCluster";
 
 /** The stack's name: containers, volumes and the network are `pgha-faults-*`. */
 export const FAULTS_STACK = "faults";
@@ -70,9 +78,19 @@ export function endpointOf(outputs: DevOutputs, node: string): { host: string; p
 }
 
 /** Connects as the application to a node's published port, or to PgBouncer's entry `database`. */
-export function connectAsApp(outputs: DevOutputs, endpoint: { host: string; port: number }, database = outputs.databaseName): Promise<Client> {
+export function connectAsApp(
+    outputs: DevOutputs,
+    endpoint: { host: string; port: number },
+    database = outputs.databaseName,
+): Promise<Client> {
     const url = new URL(outputs.writeConnectionString);
-    return connect({ host: endpoint.host, port: endpoint.port, user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), database });
+    return connect({
+        host: endpoint.host,
+        port: endpoint.port,
+        user: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+        database,
+    });
 }
 
 /** Count and checksum of a fault's rows on one node. */
@@ -84,12 +102,19 @@ export interface LedgerSummary {
 /** Creates the ledger table if needed (on the primary, as the application). */
 export async function ensureLedger(outputs: DevOutputs): Promise<void> {
     await withClient(connectAsApp(outputs, outputs.primaryEndpoint), (c) =>
-        c.query("CREATE TABLE IF NOT EXISTS faults_ledger (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, fault text NOT NULL, payload text NOT NULL)"),
+        c.query(
+            "CREATE TABLE IF NOT EXISTS faults_ledger (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, fault text NOT NULL, payload text NOT NULL)",
+        ),
     );
 }
 
 /** Inserts `count` rows for `fault` in one transaction; resolves with their ids once committed. */
-export async function writeRows(client: Client, fault: string, phase: string, count: number): Promise<number[]> {
+export async function writeRows(
+    client: Client,
+    fault: string,
+    phase: string,
+    count: number,
+): Promise<number[]> {
     const { rows } = await client.query(
         "INSERT INTO faults_ledger (fault, payload) SELECT $1, $2 || '-' || g || '-' || md5(random()::text) FROM generate_series(1, $3) g RETURNING id",
         [fault, phase, count],
@@ -98,12 +123,23 @@ export async function writeRows(client: Client, fault: string, phase: string, co
 }
 
 /** {@link writeRows} on a new connection to the primary's published port. */
-export function writeRowsOnPrimary(outputs: DevOutputs, fault: string, phase: string, count: number): Promise<number[]> {
-    return withClient(connectAsApp(outputs, outputs.primaryEndpoint), (c) => writeRows(c, fault, phase, count));
+export function writeRowsOnPrimary(
+    outputs: DevOutputs,
+    fault: string,
+    phase: string,
+    count: number,
+): Promise<number[]> {
+    return withClient(connectAsApp(outputs, outputs.primaryEndpoint), (c) =>
+        writeRows(c, fault, phase, count),
+    );
 }
 
 /** Count and checksum of `fault`'s rows on the node at `endpoint`. */
-export function ledgerSummary(outputs: DevOutputs, endpoint: { host: string; port: number }, fault: string): Promise<LedgerSummary> {
+export function ledgerSummary(
+    outputs: DevOutputs,
+    endpoint: { host: string; port: number },
+    fault: string,
+): Promise<LedgerSummary> {
     return withClient(connectAsApp(outputs, endpoint), async (c) => {
         const { rows } = await c.query(
             "SELECT count(*)::int AS rows, coalesce(md5(string_agg(id || ':' || payload, ',' ORDER BY id)), '') AS checksum FROM faults_ledger WHERE fault = $1",
@@ -114,9 +150,16 @@ export function ledgerSummary(outputs: DevOutputs, endpoint: { host: string; por
 }
 
 /** The acknowledged ids that the node at `endpoint` does not have (none, if no committed row was lost). */
-export function missingIds(outputs: DevOutputs, endpoint: { host: string; port: number }, ids: number[]): Promise<number[]> {
+export function missingIds(
+    outputs: DevOutputs,
+    endpoint: { host: string; port: number },
+    ids: number[],
+): Promise<number[]> {
     return withClient(connectAsApp(outputs, endpoint), async (c) => {
-        const { rows } = await c.query("SELECT a.id FROM unnest($1::bigint[]) AS a(id) WHERE NOT EXISTS (SELECT FROM faults_ledger l WHERE l.id = a.id) ORDER BY 1", [ids]);
+        const { rows } = await c.query(
+            "SELECT a.id FROM unnest($1::bigint[]) AS a(id) WHERE NOT EXISTS (SELECT FROM faults_ledger l WHERE l.id = a.id) ORDER BY 1",
+            [ids],
+        );
         return rows.map((r) => Number(r.id));
     });
 }
@@ -125,7 +168,12 @@ export function missingIds(outputs: DevOutputs, endpoint: { host: string; port: 
  * Waits until each of `replicas` has exactly the primary's rows of `fault` (same count and
  * checksum), and returns the primary's summary.
  */
-export async function waitForSameRows(outputs: DevOutputs, fault: string, replicas: string[], timeoutMs = 120_000): Promise<LedgerSummary> {
+export async function waitForSameRows(
+    outputs: DevOutputs,
+    fault: string,
+    replicas: string[],
+    timeoutMs = 120_000,
+): Promise<LedgerSummary> {
     const primary = await ledgerSummary(outputs, outputs.primaryEndpoint, fault);
     for (const replica of replicas) {
         await waitFor(
@@ -142,7 +190,10 @@ export async function waitForSameRows(outputs: DevOutputs, fault: string, replic
 }
 
 /** Replay state of one replica as the primary sees it (pg_stat_replication), or undefined when it is not connected. */
-export function replicationState(outputs: DevOutputs, applicationName: string): Promise<{ state: string; replayLagBytes: number } | undefined> {
+export function replicationState(
+    outputs: DevOutputs,
+    applicationName: string,
+): Promise<{ state: string; replayLagBytes: number } | undefined> {
     return withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => {
         const { rows } = await c.query(
             "SELECT state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS lag FROM pg_stat_replication WHERE application_name = $1",
@@ -171,10 +222,19 @@ export function runTool(script: string, args: string[], timeoutMs = 300_000): Pr
     }
     const started = Date.now();
     return new Promise((resolve) => {
-        execFile(path.join(REPO_ROOT, "node_modules/.bin/tsx"), [file, ...args], { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-            const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : -1) : 0;
-            resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
-        });
+        execFile(
+            path.join(REPO_ROOT, "node_modules/.bin/tsx"),
+            [file, ...args],
+            { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+            (err, stdout, stderr) => {
+                const code = err
+                    ? typeof (err as { code?: unknown }).code === "number"
+                        ? (err as { code: number }).code
+                        : -1
+                    : 0;
+                resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+            },
+        );
     });
 }
 
@@ -188,7 +248,21 @@ export interface VerifyCheck {
 
 /** `npm run verify -- --outputs <faults outputs> --json` with short timeouts; its exit code and checks. */
 export async function verifyFaults(): Promise<{ code: number; checks: VerifyCheck[]; stderr: string }> {
-    const run = await runTool("verify-replication.ts", ["--outputs", OUTPUTS_PATH, "--json", "--connect-timeout", "3", "--query-timeout", "5", "--canary-timeout", "5"], 120_000);
+    const run = await runTool(
+        "verify-replication.ts",
+        [
+            "--outputs",
+            OUTPUTS_PATH,
+            "--json",
+            "--connect-timeout",
+            "3",
+            "--query-timeout",
+            "5",
+            "--canary-timeout",
+            "5",
+        ],
+        120_000,
+    );
     let checks: VerifyCheck[] = [];
     try {
         checks = (JSON.parse(run.stdout) as { checks: VerifyCheck[] }).checks;
@@ -213,10 +287,15 @@ export async function generateWal(outputs: DevOutputs, bytes: number): Promise<n
         await c.query("CREATE TABLE IF NOT EXISTS faults_wal_filler (id int, v text)");
         const start = (await c.query("SELECT pg_current_wal_lsn() AS lsn")).rows[0].lsn as string;
         for (;;) {
-            const { rows } = await c.query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::bigint AS written", [start]);
+            const { rows } = await c.query(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::bigint AS written",
+                [start],
+            );
             const written = Number(rows[0].written);
             if (written >= bytes) return written;
-            await c.query("INSERT INTO faults_wal_filler SELECT g, repeat(md5(g::text), 32) FROM generate_series(1, 16000) g");
+            await c.query(
+                "INSERT INTO faults_wal_filler SELECT g, repeat(md5(g::text), 32) FROM generate_series(1, 16000) g",
+            );
             await c.query("TRUNCATE faults_wal_filler");
         }
     });
@@ -245,6 +324,8 @@ export async function startFault(fault: string, count = 200): Promise<FaultStart
 /** Asserts that the primary and every replica have each acknowledged id (no committed row lost). */
 export async function expectNoRowLost(outputs: DevOutputs, acknowledged: number[]): Promise<void> {
     for (const node of ["primary", ...outputs.replicaEndpoints.map((r) => r.name)]) {
-        expect({ node, missing: await missingIds(outputs, endpointOf(outputs, node), acknowledged) }).toEqual({ node, missing: [] });
+        expect({ node, missing: await missingIds(outputs, endpointOf(outputs, node), acknowledged) }).toEqual(
+            { node, missing: [] },
+        );
     }
 }

@@ -25,14 +25,20 @@ function imagePath(volume: string): string {
 function loopDevicesOf(image: string): string[] {
     if (!fs.existsSync(image)) return [];
     const out = execFileSync("losetup", ["-j", image], { encoding: "utf8" });
-    return out.split("\n").filter(Boolean).map((line) => line.split(":")[0]);
+    return out
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split(":")[0]);
 }
 
 /**
  * Creates `volume` on an ext4 file system of `sizeMb` (an image file attached to a loop device).
  * @throws Error when the machine cannot attach a loop device (no root, no losetup).
  */
-export async function createSmallVolume(volume: string, sizeMb: number): Promise<{ device: string; image: string }> {
+export async function createSmallVolume(
+    volume: string,
+    sizeMb: number,
+): Promise<{ device: string; image: string }> {
     await removeSmallVolume(volume);
     const image = imagePath(volume);
     fs.mkdirSync(path.dirname(image), { recursive: true });
@@ -69,7 +75,9 @@ async function onVolume(volume: string, image: string, script: string): Promise<
     try {
         await container.start();
         const { StatusCode } = (await container.wait()) as { StatusCode: number };
-        const logs = ((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString("utf8");
+        const logs = ((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString(
+            "utf8",
+        );
         if (StatusCode !== 0) throw new Error(`helper on ${volume} failed (exit ${StatusCode}): ${logs}`);
         return logs;
     } finally {

@@ -6,7 +6,11 @@ import * as fs from "fs";
 import { docker } from "../../e2e/support/docker";
 
 /** Runs `work` over `items`, at most `limit` at a time; results keep the items' order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+    items: readonly T[],
+    limit: number,
+    work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
     const results: R[] = new Array(items.length);
     let next = 0;
     const lane = async () => {
@@ -21,7 +25,11 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (
 
 /** Names of the engine's containers, volumes and networks that start with `prefix`. */
 export async function dockerObjectsNamed(prefix: string): Promise<string[]> {
-    const [containers, volumes, networks] = await Promise.all([docker.listContainers({ all: true }), docker.listVolumes(), docker.listNetworks()]);
+    const [containers, volumes, networks] = await Promise.all([
+        docker.listContainers({ all: true }),
+        docker.listVolumes(),
+        docker.listNetworks(),
+    ]);
     return [
         ...containers.flatMap((c) => c.Names.map((n) => n.replace(/^\//, ""))),
         ...(volumes.Volumes ?? []).map((v) => v.Name),

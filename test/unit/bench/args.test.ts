@@ -7,11 +7,17 @@ const ROOT = "/repo";
 
 describe("parseBenchArgs", () => {
     test("no flags: the full run of every section, written to bench/", () => {
-        expect(parseBenchArgs([], ROOT)).toEqual({ help: false, options: { quick: false, sections: [...SECTIONS], outDir: path.join(ROOT, "bench") } });
+        expect(parseBenchArgs([], ROOT)).toEqual({
+            help: false,
+            options: { quick: false, sections: [...SECTIONS], outDir: path.join(ROOT, "bench") },
+        });
     });
 
     test("--quick writes elsewhere, so published figures are never overwritten by a development run", () => {
-        expect(parseBenchArgs(["--quick"], ROOT)).toEqual({ help: false, options: { quick: true, sections: [...SECTIONS], outDir: path.join(ROOT, ".e2e/bench-quick") } });
+        expect(parseBenchArgs(["--quick"], ROOT)).toEqual({
+            help: false,
+            options: { quick: true, sections: [...SECTIONS], outDir: path.join(ROOT, ".e2e/bench-quick") },
+        });
     });
 
     test("--only keeps the sections in run order, whatever order they are given in", () => {
@@ -35,7 +41,10 @@ describe("parseBenchArgs", () => {
     test.each([
         [["--fast"], /Unknown option '--fast'/],
         [["stack"], /Unexpected argument 'stack'/],
-        [["--only", "lag,speed"], /--only takes a comma-separated list of deploy, lag, pooling, backup, failover; got "lag,speed"/],
+        [
+            ["--only", "lag,speed"],
+            /--only takes a comma-separated list of deploy, lag, pooling, backup, failover; got "lag,speed"/,
+        ],
         [["--only", ","], /--only takes/],
         [["--out-dir", ""], /--out-dir must not be empty/],
         [["--quick=yes"], /--quick/],
@@ -47,7 +56,14 @@ describe("parseBenchArgs", () => {
 
 describe("benchPlan", () => {
     test("the full plan repeats each measurement 3 times, the quick one once", () => {
-        expect(benchPlan(false, 2)).toMatchObject({ mode: "full", runs: 3, deployRuns: 3, failoverRuns: 3, lagRates: [100, 500, 1000, null], sampleIntervalMs: 100 });
+        expect(benchPlan(false, 2)).toMatchObject({
+            mode: "full",
+            runs: 3,
+            deployRuns: 3,
+            failoverRuns: 3,
+            lagRates: [100, 500, 1000, null],
+            sampleIntervalMs: 100,
+        });
         expect(benchPlan(true, 2)).toMatchObject({ mode: "quick", runs: 1, deployRuns: 1, failoverRuns: 1 });
     });
 

@@ -2,7 +2,11 @@ import { lagChart } from "../../../scripts/bench/chart";
 import { lagMode } from "./fixtures";
 
 describe("lagChart", () => {
-    const { data, script } = lagChart([lagMode("async", 1), lagMode("sync", 0.5)], "/tmp/x/lag.dat", "/out/lag.png");
+    const { data, script } = lagChart(
+        [lagMode("async", 1), lagMode("sync", 0.5)],
+        "/tmp/x/lag.dat",
+        "/out/lag.png",
+    );
 
     test("one data block per mode, the rates one after the other in time, one column per replica", () => {
         const blocks = data.trim().split("\n\n\n");
@@ -25,7 +29,9 @@ describe("lagChart", () => {
         expect(script).toContain("set title 'synchronous (synchronousMode=any1)'");
         expect(script).toContain("set label 'unthrottled' at 0.90, graph 0.94");
         expect(script).toContain("set arrow from 0.70, graph 0 to 0.70, graph 1 nohead");
-        expect(script).toContain("'/tmp/x/lag.dat' index 1 using 1:3 with lines linewidth 1.5 title 'replica_2'");
+        expect(script).toContain(
+            "'/tmp/x/lag.dat' index 1 using 1:3 with lines linewidth 1.5 title 'replica_2'",
+        );
         expect(script).toContain("set termoption noenhanced");
     });
 
@@ -36,7 +42,9 @@ describe("lagChart", () => {
     });
 
     test("paths with quotes are escaped for gnuplot", () => {
-        expect(lagChart([lagMode("async", 1)], "d", "/it's/lag.png").script).toContain("set output '/it''s/lag.png'");
+        expect(lagChart([lagMode("async", 1)], "d", "/it's/lag.png").script).toContain(
+            "set output '/it''s/lag.png'",
+        );
     });
 
     test("nothing to draw is an error", () => {

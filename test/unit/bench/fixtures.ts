@@ -6,14 +6,27 @@ import type { BenchResults, LagModeResult, LagRateResult } from "../../../script
 const summary = (tps: number) => ({ tps, transactions: tps * 10, failed: 0, latencyAvgMs: 4 });
 
 function series(base: number): LagSample[] {
-    return [0, 100, 200].map((t, i) => ({ t, replicas: { replica_1: { replayMs: base + i, bytes: 100 * i }, replica_2: { replayMs: base + 2 * i, bytes: 200 * i } } }));
+    return [0, 100, 200].map((t, i) => ({
+        t,
+        replicas: {
+            replica_1: { replayMs: base + i, bytes: 100 * i },
+            replica_2: { replayMs: base + 2 * i, bytes: 200 * i },
+        },
+    }));
 }
 
 function rate(r: number | null, tps: number, lag: number): LagRateResult {
     return {
         rate: r,
         runs: [],
-        median: { tps, latencyAvgMs: 3.25, replicas: { replica_1: { p50Ms: lag, p99Ms: lag * 4, maxMs: lag * 5, maxBytes: 2048 }, replica_2: { p50Ms: lag + 1, p99Ms: lag * 6, maxMs: lag * 7, maxBytes: 3 * 1024 ** 2 } } },
+        median: {
+            tps,
+            latencyAvgMs: 3.25,
+            replicas: {
+                replica_1: { p50Ms: lag, p99Ms: lag * 4, maxMs: lag * 5, maxBytes: 2048 },
+                replica_2: { p50Ms: lag + 1, p99Ms: lag * 6, maxMs: lag * 7, maxBytes: 3 * 1024 ** 2 },
+            },
+        },
         series: series(lag),
     };
 }
@@ -45,23 +58,54 @@ export function results(overrides: Partial<BenchResults> = {}): BenchResults {
             pgbackrest: "pgBackRest 2.45",
             pgbench: "pgbench (PostgreSQL) 15.18",
         },
-        conditions: { otherContainersAtStart: [], otherContainersAtEnd: [], otherContainersSeen: [], loadAverageAtStart: [0.5, 0.4, 0.3], loadAverageAtEnd: [1.5, 1, 0.5] },
+        conditions: {
+            otherContainersAtStart: [],
+            otherContainersAtEnd: [],
+            otherContainersSeen: [],
+            loadAverageAtStart: [0.5, 0.4, 0.3],
+            loadAverageAtEnd: [1.5, 1, 0.5],
+        },
         plan: benchPlan(false, 2),
         deploy: {
             runs: [
                 { upSeconds: 20, verifySeconds: 1.5, totalSeconds: 21.5, verified: true, failedChecks: [] },
-                { upSeconds: 22, verifySeconds: 1.5, totalSeconds: 23.5, verified: false, failedChecks: ["lag/replica-2"] },
+                {
+                    upSeconds: 22,
+                    verifySeconds: 1.5,
+                    totalSeconds: 23.5,
+                    verified: false,
+                    failedChecks: ["lag/replica-2"],
+                },
             ],
             medianSeconds: 21.5,
             medianUpSeconds: 20,
             medianVerifySeconds: 1.5,
         },
-        lag: { async: asyncMode, sync: syncMode, syncTpsRatio: [{ rate: 100, ratio: 0.5 }, { rate: null, ratio: 0.5 }] },
+        lag: {
+            async: asyncMode,
+            sync: syncMode,
+            syncTpsRatio: [
+                { rate: 100, ratio: 0.5 },
+                { rate: null, ratio: 0.5 },
+            ],
+        },
         pooling: {
             clients: 50,
             scenarios: [
-                { workload: "select-only", connection: "persistent", direct: { runs: [summary(2000)], medianTps: 2000 }, pooled: { runs: [summary(1500)], medianTps: 1500 }, ratio: 0.75 },
-                { workload: "read-write", connection: "per-transaction", direct: { runs: [summary(40)], medianTps: 40 }, pooled: { runs: [summary(60)], medianTps: 60 }, ratio: 1.5 },
+                {
+                    workload: "select-only",
+                    connection: "persistent",
+                    direct: { runs: [summary(2000)], medianTps: 2000 },
+                    pooled: { runs: [summary(1500)], medianTps: 1500 },
+                    ratio: 0.75,
+                },
+                {
+                    workload: "read-write",
+                    connection: "per-transaction",
+                    direct: { runs: [summary(40)], medianTps: 40 },
+                    pooled: { runs: [summary(60)], medianTps: 60 },
+                    ratio: 1.5,
+                },
             ],
         },
         backup: {

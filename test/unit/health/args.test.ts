@@ -1,4 +1,12 @@
-import { HEALTH_DEFAULTS, HEALTH_USAGE, parseAgeThreshold, parseHealthArgs, parseSizeThreshold, resolveThreshold, type HealthOptions } from "../../../scripts/health/args";
+import {
+    HEALTH_DEFAULTS,
+    HEALTH_USAGE,
+    parseAgeThreshold,
+    parseHealthArgs,
+    parseSizeThreshold,
+    resolveThreshold,
+    type HealthOptions,
+} from "../../../scripts/health/args";
 import { EXIT, InputError } from "../../../scripts/verify/errors";
 import { GB, MB } from "./fixtures";
 
@@ -46,21 +54,36 @@ describe("parseHealthArgs", () => {
             options([
                 "--outputs=out.json",
                 "--json",
-                "--connect-timeout", "2",
-                "--query-timeout", "1500ms",
-                "--samples", "10",
-                "--interval", "250ms",
-                "--lag-warn", "5s",
-                "--lag-alert", "1min",
-                "--lag-warn-bytes", "16MB",
-                "--lag-alert-bytes", "64MB",
-                "--slot-warn", "1GB",
-                "--slot-alert", "90%",
-                "--backup-warn", "7h",
-                "--backup-alert", "3x",
-                "--backup-interval", "12h",
-                "--archive-warn", "90s",
-                "--archive-alert", "10min",
+                "--connect-timeout",
+                "2",
+                "--query-timeout",
+                "1500ms",
+                "--samples",
+                "10",
+                "--interval",
+                "250ms",
+                "--lag-warn",
+                "5s",
+                "--lag-alert",
+                "1min",
+                "--lag-warn-bytes",
+                "16MB",
+                "--lag-alert-bytes",
+                "64MB",
+                "--slot-warn",
+                "1GB",
+                "--slot-alert",
+                "90%",
+                "--backup-warn",
+                "7h",
+                "--backup-alert",
+                "3x",
+                "--backup-interval",
+                "12h",
+                "--archive-warn",
+                "90s",
+                "--archive-alert",
+                "10min",
             ]),
         ).toEqual({
             source: { kind: "file", path: "out.json" },
@@ -88,10 +111,32 @@ describe("parseHealthArgs", () => {
     });
 
     test("the usage names every flag and the exit codes", () => {
-        for (const flag of ["--stack", "--outputs", "--json", "--samples", "--interval", "--lag-warn", "--lag-alert", "--lag-warn-bytes", "--lag-alert-bytes", "--slot-warn", "--slot-alert", "--backup-warn", "--backup-alert", "--backup-interval", "--archive-warn", "--archive-alert", "--connect-timeout", "--query-timeout", "--help"]) {
+        for (const flag of [
+            "--stack",
+            "--outputs",
+            "--json",
+            "--samples",
+            "--interval",
+            "--lag-warn",
+            "--lag-alert",
+            "--lag-warn-bytes",
+            "--lag-alert-bytes",
+            "--slot-warn",
+            "--slot-alert",
+            "--backup-warn",
+            "--backup-alert",
+            "--backup-interval",
+            "--archive-warn",
+            "--archive-alert",
+            "--connect-timeout",
+            "--query-timeout",
+            "--help",
+        ]) {
             expect(HEALTH_USAGE).toContain(flag);
         }
-        expect(HEALTH_USAGE).toMatch(/Exit codes: 0 healthy \(warnings allowed\), 1 an alert, 2 unusable input .*\n3 the primary could not be read at all/);
+        expect(HEALTH_USAGE).toMatch(
+            /Exit codes: 0 healthy \(warnings allowed\), 1 an alert, 2 unusable input .*\n3 the primary could not be read at all/,
+        );
     });
 
     test.each([
@@ -111,28 +156,55 @@ describe("parseHealthArgs", () => {
         [["--stack", "dev", "--interval", "1h"], /--interval must be a duration/],
         [["--stack", "dev", "--connect-timeout", "soon"], /--connect-timeout must be a duration/],
         [["--stack", "dev", "--query-timeout", "0"], /--query-timeout must be a duration/],
-        [["--stack", "dev", "--lag-warn", "-1"], /--lag-warn needs a value \(a value starting with '-' is written --lag-warn=<value>\)/],
+        [
+            ["--stack", "dev", "--lag-warn", "-1"],
+            /--lag-warn needs a value \(a value starting with '-' is written --lag-warn=<value>\)/,
+        ],
         [["--stack", "dev", "--lag-alert", "fast"], /--lag-alert must be a duration/],
         [["--stack", "dev", "--lag-warn-bytes", "lots"], /--lag-warn-bytes must be a positive size/],
         [["--stack", "dev", "--lag-alert-bytes", "0"], /--lag-alert-bytes must be a positive size/],
-        [["--stack", "dev", "--slot-warn", "150%"], /--slot-warn must be a size .* or a percentage of max_slot_wal_keep_size from 1% to 100%.*got "150%"/],
+        [
+            ["--stack", "dev", "--slot-warn", "150%"],
+            /--slot-warn must be a size .* or a percentage of max_slot_wal_keep_size from 1% to 100%.*got "150%"/,
+        ],
         [["--stack", "dev", "--slot-alert", "big"], /--slot-alert must be a size/],
-        [["--stack", "dev", "--backup-warn", "0x"], /--backup-warn must be a duration .* or a multiple of the backup interval/],
+        [
+            ["--stack", "dev", "--backup-warn", "0x"],
+            /--backup-warn must be a duration .* or a multiple of the backup interval/,
+        ],
         [["--stack", "dev", "--backup-alert", "2 weeks"], /--backup-alert must be a duration/],
-        [["--stack", "dev", "--backup-interval", "30s"], /--backup-interval must be a duration from 1 min 0 s/],
-        [["--stack", "dev", "--archive-warn", "x2"], /--archive-warn must be a duration .* or a multiple of archive_timeout/],
+        [
+            ["--stack", "dev", "--backup-interval", "30s"],
+            /--backup-interval must be a duration from 1 min 0 s/,
+        ],
+        [
+            ["--stack", "dev", "--archive-warn", "x2"],
+            /--archive-warn must be a duration .* or a multiple of archive_timeout/,
+        ],
         [["--stack", "dev", "--archive-alert", "-"], /--archive-alert must be a duration .*got "-"/],
-        [["--stack", "dev", "--lag-warn", "90"], /--lag-warn 1 min 30 s must not be above --lag-alert 1 min 0 s: warn <= alert/],
-        [["--stack", "dev", "--lag-warn-bytes", "2GB"], /--lag-warn-bytes 2\.0 GB must not be above --lag-alert-bytes 1\.0 GB/],
+        [
+            ["--stack", "dev", "--lag-warn", "90"],
+            /--lag-warn 1 min 30 s must not be above --lag-alert 1 min 0 s: warn <= alert/,
+        ],
+        [
+            ["--stack", "dev", "--lag-warn-bytes", "2GB"],
+            /--lag-warn-bytes 2\.0 GB must not be above --lag-alert-bytes 1\.0 GB/,
+        ],
         [["--stack", "dev", "--slot-warn", "90%"], /--slot-warn 90% must not be above --slot-alert 80%/],
         [["--stack", "dev", "--backup-warn", "3x"], /--backup-warn 3x must not be above --backup-alert 2x/],
-        [["--stack", "dev", "--archive-warn", "1h", "--archive-alert", "10min"], /--archive-warn 1 h 0 min must not be above --archive-alert 10 min 0 s/],
+        [
+            ["--stack", "dev", "--archive-warn", "1h", "--archive-alert", "10min"],
+            /--archive-warn 1 h 0 min must not be above --archive-alert 10 min 0 s/,
+        ],
     ])("rejects %j", (argv, message) => {
         expect(inputError(argv).message).toMatch(message);
     });
 
     test("warn and alert of different kinds are accepted (compared once resolved)", () => {
-        expect(options(["--stack", "dev", "--slot-warn", "7GB"]).slotWarn).toEqual({ kind: "absolute", value: 7 * GB });
+        expect(options(["--stack", "dev", "--slot-warn", "7GB"]).slotWarn).toEqual({
+            kind: "absolute",
+            value: 7 * GB,
+        });
     });
 });
 
@@ -159,6 +231,8 @@ describe("thresholds", () => {
         expect(resolveThreshold({ kind: "relative", factor: 0.5 }, 8 * GB)).toBe(4 * GB);
         expect(resolveThreshold({ kind: "relative", factor: 0.5 }, null)).toBeUndefined();
         expect(resolveThreshold({ kind: "absolute", value: 5 }, null)).toBe(5);
-        expect(resolveThreshold(HEALTH_DEFAULTS.backupAlert, HEALTH_DEFAULTS.backupIntervalMs)).toBe(12 * 3_600_000);
+        expect(resolveThreshold(HEALTH_DEFAULTS.backupAlert, HEALTH_DEFAULTS.backupIntervalMs)).toBe(
+            12 * 3_600_000,
+        );
     });
 });

@@ -1,7 +1,14 @@
 /** Shared test data for the health unit tests (not a test file itself). */
 import type { ReplicationRow, SlotRow } from "../../../scripts/verify/checks";
 import { HEALTH_DEFAULTS } from "../../../scripts/health/args";
-import type { ArchiveFacts, BackupFacts, Expectations, GoodSample, HealthThresholds, PrimaryFacts } from "../../../scripts/health/evaluate";
+import type {
+    ArchiveFacts,
+    BackupFacts,
+    Expectations,
+    GoodSample,
+    HealthThresholds,
+    PrimaryFacts,
+} from "../../../scripts/health/evaluate";
 import { REPLICAS } from "../verify/fixtures";
 
 export { APP_PASSWORD, PASSWORD, REPLICAS, validOutputs } from "../verify/fixtures";
@@ -24,17 +31,45 @@ export const THRESHOLDS: HealthThresholds = {
 };
 
 /** The dev stack's expectations: two replicas, backups on every 6 h (from the outputs). */
-export const EXPECT: Expectations = { replicas: REPLICAS, backupEnabled: true, backupIntervalMs: 6 * 3_600_000, backupIntervalFrom: "outputs" };
+export const EXPECT: Expectations = {
+    replicas: REPLICAS,
+    backupEnabled: true,
+    backupIntervalMs: 6 * 3_600_000,
+    backupIntervalFrom: "outputs",
+};
 
 export function walsender(app: string, over: Partial<ReplicationRow> = {}): ReplicationRow {
-    return { pid: app === "replica_1" ? 101 : 102, application_name: app, state: "streaming", sync_state: "async", client_addr: "172.18.0.3", replay_bytes: 0, replay_lag_s: null, ...over };
+    return {
+        pid: app === "replica_1" ? 101 : 102,
+        application_name: app,
+        state: "streaming",
+        sync_state: "async",
+        client_addr: "172.18.0.3",
+        replay_bytes: 0,
+        replay_lag_s: null,
+        ...over,
+    };
 }
 
 export function slot(name: string, over: Partial<SlotRow> = {}): SlotRow {
-    return { slot_name: name, slot_type: "physical", active: true, active_pid: 101, wal_status: "reserved", retained_bytes: 64 * 1024, ...over };
+    return {
+        slot_name: name,
+        slot_type: "physical",
+        active: true,
+        active_pid: 101,
+        wal_status: "reserved",
+        retained_bytes: 64 * 1024,
+        ...over,
+    };
 }
 
-export const PRIMARY: PrimaryFacts = { in_recovery: false, server_version: "15.18", max_slot_wal_keep_bytes: 8 * GB, archive_mode: "on", archive_timeout_s: 60 };
+export const PRIMARY: PrimaryFacts = {
+    in_recovery: false,
+    server_version: "15.18",
+    max_slot_wal_keep_bytes: 8 * GB,
+    archive_mode: "on",
+    archive_timeout_s: 60,
+};
 
 export const ARCHIVE: ArchiveFacts = {
     archived_count: 12,
@@ -50,7 +85,12 @@ export const ARCHIVE: ArchiveFacts = {
 
 export const BACKUP: BackupFacts = {
     ok: true,
-    lastOk: { backup_type: "full", label: "20261123-100000F", finished_at: "2026-11-23T10:00:05+00:00", age_s: 3600 },
+    lastOk: {
+        backup_type: "full",
+        label: "20261123-100000F",
+        finished_at: "2026-11-23T10:00:05+00:00",
+        age_s: 3600,
+    },
     lastFailed: null,
     failedSinceOk: 0,
 };

@@ -20,9 +20,20 @@ describe("ebs-encrypted (mandatory)", () => {
 
     test("passes an instance whose root and data volumes are encrypted, an encrypted volume and launch template", () => {
         expect(validate(ebsEncrypted, TYPES.instance, "replica-1", replica())).toEqual([]);
-        expect(validate(ebsEncrypted, TYPES.ebsVolume, "data", { availabilityZone: "eu-west-1a", size: 100, type: "gp3", encrypted: true })).toEqual([]);
         expect(
-            validate(ebsEncrypted, TYPES.launchTemplate, "lt", { blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true", volumeSize: 20 } }] }),
+            validate(ebsEncrypted, TYPES.ebsVolume, "data", {
+                availabilityZone: "eu-west-1a",
+                size: 100,
+                type: "gp3",
+                encrypted: true,
+            }),
+        ).toEqual([]);
+        expect(
+            validate(ebsEncrypted, TYPES.launchTemplate, "lt", {
+                blockDeviceMappings: [
+                    { deviceName: "/dev/xvda", ebs: { encrypted: "true", volumeSize: 20 } },
+                ],
+            }),
         ).toEqual([]);
     });
 
@@ -32,9 +43,15 @@ describe("ebs-encrypted (mandatory)", () => {
                 ebsEncrypted,
                 TYPES.instance,
                 "replica-1",
-                replica({ rootBlockDevice: { volumeSize: 20 }, ebsBlockDevices: [{ deviceName: "/dev/sdf", encrypted: false, volumeSize: 100 }] }),
+                replica({
+                    rootBlockDevice: { volumeSize: 20 },
+                    ebsBlockDevices: [{ deviceName: "/dev/sdf", encrypted: false, volumeSize: 100 }],
+                }),
             ),
-        ).toEqual(["instance replica-1: rootBlockDevice.encrypted must be true", "instance replica-1: ebsBlockDevices[0] (/dev/sdf) must set encrypted: true"]);
+        ).toEqual([
+            "instance replica-1: rootBlockDevice.encrypted must be true",
+            "instance replica-1: ebsBlockDevices[0] (/dev/sdf) must set encrypted: true",
+        ]);
     });
 
     test("fails an instance that leaves its root device to the AMI's defaults", () => {
@@ -45,13 +62,17 @@ describe("ebs-encrypted (mandatory)", () => {
     });
 
     test("fails an aws.ebs.Volume without encrypted: true", () => {
-        expect(validate(ebsEncrypted, TYPES.ebsVolume, "data", { availabilityZone: "eu-west-1a", size: 100 })).toEqual(["EBS volume data must set encrypted: true"]);
+        expect(
+            validate(ebsEncrypted, TYPES.ebsVolume, "data", { availabilityZone: "eu-west-1a", size: 100 }),
+        ).toEqual(["EBS volume data must set encrypted: true"]);
     });
 
     test("fails a launch template with an unencrypted block device", () => {
-        expect(validate(ebsEncrypted, TYPES.launchTemplate, "lt", { blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "false" } }] })).toEqual([
-            'launch template lt: blockDeviceMappings[0] (/dev/xvda) must set ebs.encrypted: "true"',
-        ]);
+        expect(
+            validate(ebsEncrypted, TYPES.launchTemplate, "lt", {
+                blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "false" } }],
+            }),
+        ).toEqual(['launch template lt: blockDeviceMappings[0] (/dev/xvda) must set ebs.encrypted: "true"']);
     });
 });
 
@@ -64,7 +85,14 @@ describe("ec2-no-public-ip (mandatory)", () => {
     });
 
     test("fails associatePublicIpAddress: true", () => {
-        expect(validate(noPublicInstances, TYPES.instance, "replica-1", replica({ associatePublicIpAddress: true }))).toEqual([
+        expect(
+            validate(
+                noPublicInstances,
+                TYPES.instance,
+                "replica-1",
+                replica({ associatePublicIpAddress: true }),
+            ),
+        ).toEqual([
             "instance replica-1 sets associatePublicIpAddress: true: database nodes live in private subnets and are reached through SSM",
         ]);
     });
@@ -77,10 +105,15 @@ describe("ec2-no-public-ip (mandatory)", () => {
     });
 
     test("fails an Elastic IP attached to an instance", () => {
-        expect(validate(noPublicInstances, TYPES.eip, "ip", { domain: "vpc", instance: "i-0123abcd" })).toEqual([
-            "Elastic IP ip is attached to an instance: database nodes have no public address",
-        ]);
-        expect(validate(noPublicInstances, TYPES.eipAssociation, "assoc", { instanceId: "i-0123abcd", allocationId: "eipalloc-1" })).toHaveLength(1);
+        expect(
+            validate(noPublicInstances, TYPES.eip, "ip", { domain: "vpc", instance: "i-0123abcd" }),
+        ).toEqual(["Elastic IP ip is attached to an instance: database nodes have no public address"]);
+        expect(
+            validate(noPublicInstances, TYPES.eipAssociation, "assoc", {
+                instanceId: "i-0123abcd",
+                allocationId: "eipalloc-1",
+            }),
+        ).toHaveLength(1);
     });
 });
 
@@ -89,11 +122,22 @@ describe("ec2-imdsv2-required (mandatory)", () => {
 
     test('passes httpTokens "required" and a disabled metadata endpoint', () => {
         expect(validate(imdsV2Required, TYPES.instance, "replica-1", replica())).toEqual([]);
-        expect(validate(imdsV2Required, TYPES.launchTemplate, "lt", { metadataOptions: { httpEndpoint: "disabled" } })).toEqual([]);
+        expect(
+            validate(imdsV2Required, TYPES.launchTemplate, "lt", {
+                metadataOptions: { httpEndpoint: "disabled" },
+            }),
+        ).toEqual([]);
     });
 
     test('fails httpTokens "optional" and a missing metadataOptions', () => {
-        expect(validate(imdsV2Required, TYPES.instance, "replica-1", replica({ metadataOptions: { httpTokens: "optional" } }))).toEqual([
+        expect(
+            validate(
+                imdsV2Required,
+                TYPES.instance,
+                "replica-1",
+                replica({ metadataOptions: { httpTokens: "optional" } }),
+            ),
+        ).toEqual([
             'instance replica-1: metadataOptions.httpTokens must be "required" (IMDSv2 only), got "optional"',
         ]);
         expect(validate(imdsV2Required, TYPES.launchTemplate, "lt", {})).toEqual([

@@ -3,7 +3,12 @@ import { databasePortsIn, dockerDatabasePortsLocal, noPublicDatabasePorts } from
 import { TYPES } from "../../../policy/types";
 import { UNKNOWN_STRING, validate } from "./policyArgs";
 
-const tags = { Name: "pgha-prod-pgbouncer", "pgha:cluster": "pgha-prod", "pgha:role": "security", "pgha:stack": "prod" };
+const tags = {
+    Name: "pgha-prod-pgbouncer",
+    "pgha:cluster": "pgha-prod",
+    "pgha:role": "security",
+    "pgha:stack": "prod",
+};
 
 describe("no-public-database-ports (mandatory)", () => {
     test("is mandatory", () => expect(noPublicDatabasePorts.enforcementLevel).toBe("mandatory"));
@@ -22,14 +27,34 @@ describe("no-public-database-ports (mandatory)", () => {
 
     test("passes the rules the AWS cluster declares: 6432 from the application's network, 5432 from a security group", () => {
         expect(
-            validate(noPublicDatabasePorts, TYPES.securityGroupIngressRule, "pgha-prod-sg-pgbouncer-from-cidr-1", {
-                ipProtocol: "tcp", fromPort: 6432, toPort: 6432, cidrIpv4: "10.42.0.0/16", securityGroupId: "sg-0123abcd", tags,
-            }),
+            validate(
+                noPublicDatabasePorts,
+                TYPES.securityGroupIngressRule,
+                "pgha-prod-sg-pgbouncer-from-cidr-1",
+                {
+                    ipProtocol: "tcp",
+                    fromPort: 6432,
+                    toPort: 6432,
+                    cidrIpv4: "10.42.0.0/16",
+                    securityGroupId: "sg-0123abcd",
+                    tags,
+                },
+            ),
         ).toEqual([]);
         expect(
-            validate(noPublicDatabasePorts, TYPES.securityGroupIngressRule, "pgha-prod-sg-postgres-from-pgbouncer", {
-                ipProtocol: "tcp", fromPort: 5432, toPort: 5432, referencedSecurityGroupId: "sg-0456cdef", securityGroupId: "sg-0123abcd", tags,
-            }),
+            validate(
+                noPublicDatabasePorts,
+                TYPES.securityGroupIngressRule,
+                "pgha-prod-sg-postgres-from-pgbouncer",
+                {
+                    ipProtocol: "tcp",
+                    fromPort: 5432,
+                    toPort: 5432,
+                    referencedSecurityGroupId: "sg-0456cdef",
+                    securityGroupId: "sg-0123abcd",
+                    tags,
+                },
+            ),
         ).toEqual([]);
     });
 
@@ -40,7 +65,14 @@ describe("no-public-database-ports (mandatory)", () => {
             }),
         ).toEqual([]);
         expect(
-            validate(noPublicDatabasePorts, TYPES.securityGroupRule, "out", { type: "egress", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], securityGroupId: "sg-1" }),
+            validate(noPublicDatabasePorts, TYPES.securityGroupRule, "out", {
+                type: "egress",
+                protocol: "-1",
+                fromPort: 0,
+                toPort: 0,
+                cidrBlocks: ["0.0.0.0/0"],
+                securityGroupId: "sg-1",
+            }),
         ).toEqual([]);
     });
 
@@ -50,7 +82,12 @@ describe("no-public-database-ports (mandatory)", () => {
                 vpcId: "vpc-0123abcd",
                 ingress: [
                     { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["10.0.0.0/8"] },
-                    { protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["10.0.0.0/8", "0.0.0.0/0"] },
+                    {
+                        protocol: "tcp",
+                        fromPort: 5432,
+                        toPort: 5432,
+                        cidrBlocks: ["10.0.0.0/8", "0.0.0.0/0"],
+                    },
                 ],
             }),
         ).toEqual([
@@ -60,21 +97,40 @@ describe("no-public-database-ports (mandatory)", () => {
     });
 
     test("fails an all-protocols ingress rule from ::/0, naming both ports", () => {
-        const [message] = validate(noPublicDatabasePorts, TYPES.securityGroupIngressRule, "anything", { ipProtocol: "-1", cidrIpv6: "::/0", securityGroupId: "sg-1" });
-        expect(message).toMatch(/^ingress rule anything opens port 5432 and 6432 to ::\/0: the database is never reachable from the internet/);
+        const [message] = validate(noPublicDatabasePorts, TYPES.securityGroupIngressRule, "anything", {
+            ipProtocol: "-1",
+            cidrIpv6: "::/0",
+            securityGroupId: "sg-1",
+        });
+        expect(message).toMatch(
+            /^ingress rule anything opens port 5432 and 6432 to ::\/0: the database is never reachable from the internet/,
+        );
     });
 
     test("fails a SecurityGroupRule whose port range covers PgBouncer, IPv4 and IPv6", () => {
         expect(
             validate(noPublicDatabasePorts, TYPES.securityGroupRule, "range", {
-                type: "ingress", protocol: "tcp", fromPort: 6000, toPort: 7000, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"], securityGroupId: "sg-1",
+                type: "ingress",
+                protocol: "tcp",
+                fromPort: 6000,
+                toPort: 7000,
+                cidrBlocks: ["0.0.0.0/0"],
+                ipv6CidrBlocks: ["::/0"],
+                securityGroupId: "sg-1",
             }),
-        ).toEqual([expect.stringMatching(/^security group rule range opens port 6432 to 0\.0\.0\.0\/0 and ::\/0: /)]);
+        ).toEqual([
+            expect.stringMatching(/^security group rule range opens port 6432 to 0\.0\.0\.0\/0 and ::\/0: /),
+        ]);
     });
 
     test("a CIDR unknown during preview stops the check for that resource (the SDK reports it, up checks again)", () => {
         expect(() =>
-            validate(noPublicDatabasePorts, TYPES.securityGroupIngressRule, "later", { ipProtocol: "tcp", fromPort: 6432, toPort: 6432, cidrIpv4: UNKNOWN_STRING }),
+            validate(noPublicDatabasePorts, TYPES.securityGroupIngressRule, "later", {
+                ipProtocol: "tcp",
+                fromPort: 6432,
+                toPort: 6432,
+                cidrIpv4: UNKNOWN_STRING,
+            }),
         ).toThrow(UnknownValueError);
     });
 });
@@ -82,22 +138,52 @@ describe("no-public-database-ports (mandatory)", () => {
 describe("docker-database-ports-local (advisory)", () => {
     const container = (name: string, ports: unknown[]) => ({ name, image: "sha256:abc", ports, envs: [] });
 
-    test("is only advisory: the dev stack may publish on 0.0.0.0 on purpose", () => expect(dockerDatabasePortsLocal.enforcementLevel).toBe("advisory"));
+    test("is only advisory: the dev stack may publish on 0.0.0.0 on purpose", () =>
+        expect(dockerDatabasePortsLocal.enforcementLevel).toBe("advisory"));
 
     test("passes ports published on 127.0.0.1 (the default pgha:bindAddress)", () => {
-        expect(validate(dockerDatabasePortsLocal, TYPES.dockerContainer, "primary", container("pgha-dev-primary", [{ internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" }]))).toEqual([]);
+        expect(
+            validate(
+                dockerDatabasePortsLocal,
+                TYPES.dockerContainer,
+                "primary",
+                container("pgha-dev-primary", [
+                    { internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" },
+                ]),
+            ),
+        ).toEqual([]);
     });
 
     test("warns about a replica's 5432 published on 0.0.0.0 and about PgBouncer with no ip (Docker's default is every interface)", () => {
-        expect(validate(dockerDatabasePortsLocal, TYPES.dockerContainer, "replica-1", container("pgha-dev-replica-1", [{ internal: 5432, external: 5433, ip: "0.0.0.0", protocol: "tcp" }]))).toEqual([
+        expect(
+            validate(
+                dockerDatabasePortsLocal,
+                TYPES.dockerContainer,
+                "replica-1",
+                container("pgha-dev-replica-1", [
+                    { internal: 5432, external: 5433, ip: "0.0.0.0", protocol: "tcp" },
+                ]),
+            ),
+        ).toEqual([
             "container pgha-dev-replica-1 publishes port 5432 as 5433 on 0.0.0.0 (every interface of the Docker host): keep pgha:bindAddress at 127.0.0.1 unless this stack must be reached from other machines",
         ]);
-        expect(validate(dockerDatabasePortsLocal, TYPES.dockerContainer, "pgbouncer", container("pgha-dev-pgbouncer", [{ internal: 6432, external: 6432 }]))).toEqual([
-            expect.stringMatching(/^container pgha-dev-pgbouncer publishes port 6432 as 6432 on 0\.0\.0\.0 \(every interface/),
+        expect(
+            validate(
+                dockerDatabasePortsLocal,
+                TYPES.dockerContainer,
+                "pgbouncer",
+                container("pgha-dev-pgbouncer", [{ internal: 6432, external: 6432 }]),
+            ),
+        ).toEqual([
+            expect.stringMatching(
+                /^container pgha-dev-pgbouncer publishes port 6432 as 6432 on 0\.0\.0\.0 \(every interface/,
+            ),
         ]);
     });
 
     test("ignores other resource types", () => {
-        expect(validate(dockerDatabasePortsLocal, TYPES.securityGroup, "sg", { ports: [{ internal: 5432 }] })).toEqual([]);
+        expect(
+            validate(dockerDatabasePortsLocal, TYPES.securityGroup, "sg", { ports: [{ internal: 5432 }] }),
+        ).toEqual([]);
     });
 });

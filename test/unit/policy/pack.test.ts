@@ -38,7 +38,10 @@ describe("the policy pack", () => {
         expect(manifest.runtime).toBe("nodejs");
         const pkg = JSON.parse(fs.readFileSync(path.join(policyDir, "package.json"), "utf8"));
         const rootPkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
-        for (const [name, version] of Object.entries<string>({ ...pkg.dependencies, ...pkg.devDependencies })) {
+        for (const [name, version] of Object.entries<string>({
+            ...pkg.dependencies,
+            ...pkg.devDependencies,
+        })) {
             expect([name, version]).toEqual([name, expect.stringMatching(/^\d+\.\d+\.\d+$/)]);
         }
         expect(pkg.dependencies["@pulumi/policy"]).toBe(rootPkg.devDependencies["@pulumi/policy"]);
@@ -55,14 +58,20 @@ describe("the pack served over gRPC, as the engine runs it", () => {
     const services = require("@pulumi/pulumi/proto/analyzer_grpc_pb.js");
     const pb = require("@pulumi/pulumi/proto/analyzer_pb.js");
     const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb.js");
-    const secret = (value: unknown) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
+    const secret = (value: unknown) => ({
+        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+        value,
+    });
 
     let server: ChildProcess;
     let client: any;
 
     beforeAll(async () => {
         // `pulumi preview --policy-pack policy` runs index.ts in policy/ and reads the port it prints.
-        server = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["index.ts"], { cwd: policyDir, stdio: ["ignore", "pipe", "pipe"] });
+        server = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["index.ts"], {
+            cwd: policyDir,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         const port = await new Promise<string>((resolve, reject) => {
             let err = "";
             server.stderr!.on("data", (d) => (err += d));
@@ -84,35 +93,93 @@ describe("the pack served over gRPC, as the engine runs it", () => {
     };
     type Diagnostic = [policy: string, level: "advisory" | "mandatory", message: string];
     const diagnostics = (resp: any): Diagnostic[] =>
-        resp.getDiagnosticsList().map((d: any) => [d.getPolicyname(), d.getEnforcementlevel() === 1 ? "mandatory" : "advisory", d.getMessage().split("\n").pop()]);
+        resp
+            .getDiagnosticsList()
+            .map((d: any) => [
+                d.getPolicyname(),
+                d.getEnforcementlevel() === 1 ? "mandatory" : "advisory",
+                d.getMessage().split("\n").pop(),
+            ]);
 
-    function analyze(type: string, name: string, props: object, additionalSecretOutputs?: string[]): Promise<Diagnostic[]> {
+    function analyze(
+        type: string,
+        name: string,
+        props: object,
+        additionalSecretOutputs?: string[],
+    ): Promise<Diagnostic[]> {
         const req = new pb.AnalyzeRequest();
         req.setType(type);
         req.setName(name);
         req.setUrn(`urn:pulumi:dev::pgha::${type}::${name}`);
         req.setProperties(Struct.fromJavaScript(props));
         req.setOptions(options(additionalSecretOutputs));
-        return new Promise((resolve, reject) => client.analyze(req, (err: Error, resp: any) => (err ? reject(err) : resolve(diagnostics(resp)))));
+        return new Promise((resolve, reject) =>
+            client.analyze(req, (err: Error, resp: any) => (err ? reject(err) : resolve(diagnostics(resp)))),
+        );
     }
 
     test("a secret env arrives unwrapped: only additionalSecretOutputs tells the policy it is secret", async () => {
-        const props = { name: "pgha-dev-primary", envs: [secret("PGHA_SECRET_REPLICATOR=s3cr3t-value")], ports: [{ internal: 5432, external: 5432, ip: "127.0.0.1" }] };
+        const props = {
+            name: "pgha-dev-primary",
+            envs: [secret("PGHA_SECRET_REPLICATOR=s3cr3t-value")],
+            ports: [{ internal: 5432, external: 5432, ip: "127.0.0.1" }],
+        };
         expect(await analyze(TYPES.dockerContainer, "primary", props)).toEqual([
-            ["docker-secret-envs-marked-secret", "mandatory", expect.stringMatching(/^container pgha-dev-primary: envs carry PGHA_SECRET_REPLICATOR but "envs" is not in additionalSecretOutputs/)],
+            [
+                "docker-secret-envs-marked-secret",
+                "mandatory",
+                expect.stringMatching(
+                    /^container pgha-dev-primary: envs carry PGHA_SECRET_REPLICATOR but "envs" is not in additionalSecretOutputs/,
+                ),
+            ],
         ]);
         expect(await analyze(TYPES.dockerContainer, "primary", props, ["envs"])).toEqual([]);
     });
 
     test("mandatory and advisory violations come back with their levels; an unknown CIDR is reported as not checkable in preview", async () => {
-        expect(await analyze(TYPES.dockerContainer, "pgbouncer", { name: "pgha-dev-pgbouncer", ports: [{ internal: 6432, external: 6432, ip: "0.0.0.0" }] })).toEqual([
-            ["docker-database-ports-local", "advisory", expect.stringMatching(/^container pgha-dev-pgbouncer publishes port 6432 as 6432 on 0\.0\.0\.0/)],
+        expect(
+            await analyze(TYPES.dockerContainer, "pgbouncer", {
+                name: "pgha-dev-pgbouncer",
+                ports: [{ internal: 6432, external: 6432, ip: "0.0.0.0" }],
+            }),
+        ).toEqual([
+            [
+                "docker-database-ports-local",
+                "advisory",
+                expect.stringMatching(
+                    /^container pgha-dev-pgbouncer publishes port 6432 as 6432 on 0\.0\.0\.0/,
+                ),
+            ],
         ]);
-        expect(await analyze(TYPES.securityGroupIngressRule, "open", { ipProtocol: "tcp", fromPort: 6432, toPort: 6432, cidrIpv4: "0.0.0.0/0" })).toEqual([
-            ["no-public-database-ports", "mandatory", expect.stringMatching(/^ingress rule open opens port 6432 to 0\.0\.0\.0\/0/)],
+        expect(
+            await analyze(TYPES.securityGroupIngressRule, "open", {
+                ipProtocol: "tcp",
+                fromPort: 6432,
+                toPort: 6432,
+                cidrIpv4: "0.0.0.0/0",
+            }),
+        ).toEqual([
+            [
+                "no-public-database-ports",
+                "mandatory",
+                expect.stringMatching(/^ingress rule open opens port 6432 to 0\.0\.0\.0\/0/),
+            ],
         ]);
-        expect(await analyze(TYPES.securityGroupIngressRule, "later", { ipProtocol: "tcp", fromPort: 6432, toPort: 6432, cidrIpv4: UNKNOWN_STRING })).toEqual([
-            ["no-public-database-ports", "advisory", expect.stringMatching(/can't run policy 'no-public-database-ports' .* during preview: string value at \.cidrIpv4 can't be known during preview/)],
+        expect(
+            await analyze(TYPES.securityGroupIngressRule, "later", {
+                ipProtocol: "tcp",
+                fromPort: 6432,
+                toPort: 6432,
+                cidrIpv4: UNKNOWN_STRING,
+            }),
+        ).toEqual([
+            [
+                "no-public-database-ports",
+                "advisory",
+                expect.stringMatching(
+                    /can't run policy 'no-public-database-ports' .* during preview: string value at \.cidrIpv4 can't be known during preview/,
+                ),
+            ],
         ]);
     });
 
@@ -127,11 +194,28 @@ describe("the pack served over gRPC, as the engine runs it", () => {
             return r;
         };
         const req = new pb.AnalyzeStackRequest();
-        req.setResourcesList([resource(TYPES.instance, "primary", { tags: { "pgha:role": "primary" }, tagsAll: UNKNOWN_STRING })]);
-        const found: Diagnostic[] = await new Promise((resolve, reject) => client.analyzeStack(req, (err: Error, resp: any) => (err ? reject(err) : resolve(diagnostics(resp)))));
+        req.setResourcesList([
+            resource(TYPES.instance, "primary", {
+                tags: { "pgha:role": "primary" },
+                tagsAll: UNKNOWN_STRING,
+            }),
+        ]);
+        const found: Diagnostic[] = await new Promise((resolve, reject) =>
+            client.analyzeStack(req, (err: Error, resp: any) =>
+                err ? reject(err) : resolve(diagnostics(resp)),
+            ),
+        );
         expect(found).toEqual([
-            ["prod-has-replica", "mandatory", expect.stringMatching(/^the AWS stack has 0 EC2 instances tagged pgha:role=replica/)],
-            ["prod-has-backup-bucket", "advisory", expect.stringMatching(/^the AWS stack has no S3 bucket for backups/)],
+            [
+                "prod-has-replica",
+                "mandatory",
+                expect.stringMatching(/^the AWS stack has 0 EC2 instances tagged pgha:role=replica/),
+            ],
+            [
+                "prod-has-backup-bucket",
+                "advisory",
+                expect.stringMatching(/^the AWS stack has no S3 bucket for backups/),
+            ],
         ]);
     });
 });

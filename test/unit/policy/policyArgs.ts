@@ -2,7 +2,12 @@
  * Builds the arguments the policy SDK passes to `validateResource` / `validateStack`, the way its
  * server does: props wrapped in the SDK's unknown-checking proxy, secrets already unwrapped.
  */
-import type { PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
+import type {
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    StackValidationArgs,
+} from "@pulumi/policy";
 import { unknownCheckingProxy } from "@pulumi/policy";
 import type { ResourcePolicy, StackPolicy } from "../../../policy/types";
 
@@ -26,7 +31,12 @@ function options(opts: Partial<PolicyResourceOptions> = {}): PolicyResourceOptio
 const urnOf = (type: string, name: string, stack = "prod") => `urn:pulumi:${stack}::pgha::${type}::${name}`;
 
 /** `ResourceValidationArgs` for one resource. */
-export function resourceArgs(type: string, name: string, props: Record<string, unknown>, opts?: Partial<PolicyResourceOptions>): ResourceValidationArgs {
+export function resourceArgs(
+    type: string,
+    name: string,
+    props: Record<string, unknown>,
+    opts?: Partial<PolicyResourceOptions>,
+): ResourceValidationArgs {
     return {
         type,
         name,
@@ -44,7 +54,13 @@ export function resourceArgs(type: string, name: string, props: Record<string, u
 }
 
 /** Runs a resource policy on one resource; returns the messages it reported. */
-export function validate(policy: ResourcePolicy, type: string, name: string, props: Record<string, unknown>, opts?: Partial<PolicyResourceOptions>): string[] {
+export function validate(
+    policy: ResourcePolicy,
+    type: string,
+    name: string,
+    props: Record<string, unknown>,
+    opts?: Partial<PolicyResourceOptions>,
+): string[] {
     const messages: string[] = [];
     void policy.validateResource(resourceArgs(type, name, props, opts), (message) => messages.push(message));
     return messages;

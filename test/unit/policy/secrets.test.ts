@@ -9,15 +9,28 @@ import { UNKNOWN_STRING, validate } from "./policyArgs";
 const container = {
     name: "pgha-dev-replica-1",
     image: "sha256:0123",
-    envs: ["PGHA_SECRET_REPLICATOR=Zx8sQ2mN4vB7cL1kP9dR3tY6wE5uI0oA", "PGHA_SECRET_MONITOR=Qw3eR5tY7uI9oP1aS2dF4gH6jK8lZ0xC", "TZ=UTC"],
+    envs: [
+        "PGHA_SECRET_REPLICATOR=Zx8sQ2mN4vB7cL1kP9dR3tY6wE5uI0oA",
+        "PGHA_SECRET_MONITOR=Qw3eR5tY7uI9oP1aS2dF4gH6jK8lZ0xC",
+        "TZ=UTC",
+    ],
 };
 
 describe("docker-secret-envs-marked-secret (mandatory)", () => {
     test("is mandatory", () => expect(dockerSecretEnvsMarked.enforcementLevel).toBe("mandatory"));
 
-    test('passes a container whose envs are in additionalSecretOutputs, and one without PGHA_SECRET_ variables', () => {
-        expect(validate(dockerSecretEnvsMarked, TYPES.dockerContainer, "replica-1", container, { additionalSecretOutputs: ["envs"] })).toEqual([]);
-        expect(validate(dockerSecretEnvsMarked, TYPES.dockerContainer, "slots", { ...container, envs: ["TZ=UTC"] })).toEqual([]);
+    test("passes a container whose envs are in additionalSecretOutputs, and one without PGHA_SECRET_ variables", () => {
+        expect(
+            validate(dockerSecretEnvsMarked, TYPES.dockerContainer, "replica-1", container, {
+                additionalSecretOutputs: ["envs"],
+            }),
+        ).toEqual([]);
+        expect(
+            validate(dockerSecretEnvsMarked, TYPES.dockerContainer, "slots", {
+                ...container,
+                envs: ["TZ=UTC"],
+            }),
+        ).toEqual([]);
     });
 
     test("fails a container that does not mark envs, naming the variables but never their values", () => {
@@ -31,7 +44,12 @@ describe("docker-secret-envs-marked-secret (mandatory)", () => {
     });
 
     test("entries unknown during preview cannot be read: nothing to report until up", () => {
-        expect(validate(dockerSecretEnvsMarked, TYPES.dockerContainer, "replica-1", { ...container, envs: [UNKNOWN_STRING, UNKNOWN_STRING] })).toEqual([]);
+        expect(
+            validate(dockerSecretEnvsMarked, TYPES.dockerContainer, "replica-1", {
+                ...container,
+                envs: [UNKNOWN_STRING, UNKNOWN_STRING],
+            }),
+        ).toEqual([]);
     });
 });
 
@@ -44,7 +62,10 @@ describe("secret-inputs-marked-secret (mandatory)", () => {
                 secretInputsMarked,
                 "aws:secretsmanager/secretVersion:SecretVersion",
                 "pgha-prod-credentials-app",
-                { secretId: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x", secretString: '{"password":"p","verifier":"v"}' },
+                {
+                    secretId: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x",
+                    secretString: '{"password":"p","verifier":"v"}',
+                },
                 { additionalSecretOutputs: ["secretBinary", "secretString", "secretStringWo"] },
             ),
         ).toEqual([]);
@@ -52,16 +73,32 @@ describe("secret-inputs-marked-secret (mandatory)", () => {
 
     test("passes booleans, lengths and empty strings named like secrets, and provider configuration", () => {
         expect(
-            validate(secretInputsMarked, "aws:rds/instance:Instance", "db", { manageMasterUserPassword: true, passwordLength: 32, masterUserSecretKmsKeyId: "k", adminPassword: "" }),
+            validate(secretInputsMarked, "aws:rds/instance:Instance", "db", {
+                manageMasterUserPassword: true,
+                passwordLength: 32,
+                masterUserSecretKmsKeyId: "k",
+                adminPassword: "",
+            }),
         ).toEqual([]);
-        expect(validate(secretInputsMarked, "pulumi:providers:aws", "default", { secretKey: "x", region: "eu-west-1" })).toEqual([]);
+        expect(
+            validate(secretInputsMarked, "pulumi:providers:aws", "default", {
+                secretKey: "x",
+                region: "eu-west-1",
+            }),
+        ).toEqual([]);
     });
 
     test("fails a password input that is not marked, known or still unknown, without printing it", () => {
-        const messages = validate(secretInputsMarked, "command:local:Command", "bootstrap", { create: "psql", dbPassword: "hunter2-but-longer", clientSecret: UNKNOWN_STRING });
+        const messages = validate(secretInputsMarked, "command:local:Command", "bootstrap", {
+            create: "psql",
+            dbPassword: "hunter2-but-longer",
+            clientSecret: UNKNOWN_STRING,
+        });
         expect(messages).toEqual([
             'command:local:Command bootstrap: input "dbPassword" looks like a secret but is not in additionalSecretOutputs; a policy cannot see whether an input came from pulumi.secret() (the policy SDK unwraps secrets; pulumi/pulumi-policy#241), so mark it: { additionalSecretOutputs: ["dbPassword"] }',
-            expect.stringMatching(/^command:local:Command bootstrap: input "clientSecret" looks like a secret/),
+            expect.stringMatching(
+                /^command:local:Command bootstrap: input "clientSecret" looks like a secret/,
+            ),
         ]);
         expect(messages.join("\n")).not.toContain("hunter2");
     });

@@ -17,7 +17,8 @@ export function prod(overrides: Record<string, unknown> = {}): Promise<ProgramRu
 }
 
 /** The resources of one type. */
-export const ofType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
+export const ofType = (resources: RecordedResource[], type: string) =>
+    resources.filter((r) => r.type === type);
 
 /** The one resource of `type` named `name`; throws when there is none. */
 export function named(resources: RecordedResource[], type: string, name: string): RecordedResource {
@@ -27,11 +28,14 @@ export function named(resources: RecordedResource[], type: string, name: string)
 }
 
 /** User data as the instance boots it: base64, then gzip (cloud-init unpacks it). */
-export const userData = (instance: RecordedResource): string => zlib.gunzipSync(Buffer.from(instance.inputs.userDataBase64, "base64")).toString("utf8");
+export const userData = (instance: RecordedResource): string =>
+    zlib.gunzipSync(Buffer.from(instance.inputs.userDataBase64, "base64")).toString("utf8");
 
 /** A file the user data writes with a here-document; undefined when it writes none there. */
 export function writtenFile(script: string, path: string): string | undefined {
-    const m = new RegExp(`cat >'${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}' <<'(PGHA_EOF[_0-9]*)'\\n([\\s\\S]*?)\\n\\1\\n`).exec(script);
+    const m = new RegExp(
+        `cat >'${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}' <<'(PGHA_EOF[_0-9]*)'\\n([\\s\\S]*?)\\n\\1\\n`,
+    ).exec(script);
     return m ? m[2] + "\n" : undefined;
 }
 

@@ -20,7 +20,11 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 /** Whether a value received by the mocks is a Pulumi secret. */
 export function isSecret(value: unknown): value is { value: unknown } {
-    return typeof value === "object" && value !== null && (value as any)[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270";
+    return (
+        typeof value === "object" &&
+        value !== null &&
+        (value as any)[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270"
+    );
 }
 
 /** The stack config as the Pulumi CLI builds it: Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then overrides. */
@@ -29,7 +33,8 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
     const project: any = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
     const config: Record<string, string> = {};
     const put = (key: string, value: unknown) => {
-        config[key.includes(":") ? key : `${project.name}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+        config[key.includes(":") ? key : `${project.name}:${key}`] =
+            typeof value === "string" ? value : JSON.stringify(value);
     };
     for (const [key, spec] of Object.entries<any>(project.config ?? {})) {
         if (spec && typeof spec === "object" && "default" in spec) {
@@ -71,13 +76,44 @@ export const MOCK_ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 /** The AMI ids getAmi answers with, by the architecture in its name filter. */
 export const MOCK_AMIS = { amd64: "ami-0deb12amd64000000", arm64: "ami-0deb12arm64000000" } as const;
 /** Existing VPCs and subnets getVpc / getSubnet know; other ids throw, as a missing one would in AWS. */
-export const MOCK_VPCS: Record<string, { cidrBlock: string }> = { "vpc-0feed": { cidrBlock: "10.8.0.0/16" }, "vpc-0other": { cidrBlock: "10.9.0.0/16" } };
-export const MOCK_SUBNETS: Record<string, { vpcId: string; availabilityZone: string; cidrBlock: string; mapPublicIpOnLaunch: boolean }> = {
-    "subnet-0a1": { vpcId: "vpc-0feed", availabilityZone: "eu-west-1a", cidrBlock: "10.8.1.0/24", mapPublicIpOnLaunch: false },
-    "subnet-0b1": { vpcId: "vpc-0feed", availabilityZone: "eu-west-1b", cidrBlock: "10.8.2.0/24", mapPublicIpOnLaunch: false },
-    "subnet-0c1": { vpcId: "vpc-0feed", availabilityZone: "eu-west-1c", cidrBlock: "10.8.3.0/24", mapPublicIpOnLaunch: false },
-    "subnet-0a2": { vpcId: "vpc-0feed", availabilityZone: "eu-west-1a", cidrBlock: "10.8.4.0/24", mapPublicIpOnLaunch: false },
-    "subnet-0f1": { vpcId: "vpc-0other", availabilityZone: "eu-west-1a", cidrBlock: "10.9.1.0/24", mapPublicIpOnLaunch: false },
+export const MOCK_VPCS: Record<string, { cidrBlock: string }> = {
+    "vpc-0feed": { cidrBlock: "10.8.0.0/16" },
+    "vpc-0other": { cidrBlock: "10.9.0.0/16" },
+};
+export const MOCK_SUBNETS: Record<
+    string,
+    { vpcId: string; availabilityZone: string; cidrBlock: string; mapPublicIpOnLaunch: boolean }
+> = {
+    "subnet-0a1": {
+        vpcId: "vpc-0feed",
+        availabilityZone: "eu-west-1a",
+        cidrBlock: "10.8.1.0/24",
+        mapPublicIpOnLaunch: false,
+    },
+    "subnet-0b1": {
+        vpcId: "vpc-0feed",
+        availabilityZone: "eu-west-1b",
+        cidrBlock: "10.8.2.0/24",
+        mapPublicIpOnLaunch: false,
+    },
+    "subnet-0c1": {
+        vpcId: "vpc-0feed",
+        availabilityZone: "eu-west-1c",
+        cidrBlock: "10.8.3.0/24",
+        mapPublicIpOnLaunch: false,
+    },
+    "subnet-0a2": {
+        vpcId: "vpc-0feed",
+        availabilityZone: "eu-west-1a",
+        cidrBlock: "10.8.4.0/24",
+        mapPublicIpOnLaunch: false,
+    },
+    "subnet-0f1": {
+        vpcId: "vpc-0other",
+        availabilityZone: "eu-west-1a",
+        cidrBlock: "10.9.1.0/24",
+        mapPublicIpOnLaunch: false,
+    },
 };
 
 /** Id prefixes AWS gives by resource type; user data finds the data volume by its `vol-` id. */
@@ -124,12 +160,19 @@ function awsState(type: string, name: string, inputs: any): { id: string; state:
 function tlsState(type: string, name: string): Record<string, string> {
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
-            return { privateKeyPem: `-----BEGIN EC PRIVATE KEY-----\nmock key ${name}\n-----END EC PRIVATE KEY-----\n`, publicKeyPem: `mock public key ${name}\n` };
+            return {
+                privateKeyPem: `-----BEGIN EC PRIVATE KEY-----\nmock key ${name}\n-----END EC PRIVATE KEY-----\n`,
+                publicKeyPem: `mock public key ${name}\n`,
+            };
         case "tls:index/certRequest:CertRequest":
-            return { certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\nmock request ${name}\n-----END CERTIFICATE REQUEST-----\n` };
+            return {
+                certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\nmock request ${name}\n-----END CERTIFICATE REQUEST-----\n`,
+            };
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert":
-            return { certPem: `-----BEGIN CERTIFICATE-----\nmock certificate ${name}\n-----END CERTIFICATE-----\n` };
+            return {
+                certPem: `-----BEGIN CERTIFICATE-----\nmock certificate ${name}\n-----END CERTIFICATE-----\n`,
+            };
         default:
             return {};
     }
@@ -139,11 +182,22 @@ function tlsState(type: string, name: string): Record<string, string> {
 function mockCall(token: string, inputs: any): Record<string, unknown> {
     switch (token) {
         case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return { id: MOCK_REGION, names: MOCK_ZONES, zoneIds: MOCK_ZONES.map((_, i) => `euw1-az${i + 1}`), groupNames: [MOCK_REGION] };
+            return {
+                id: MOCK_REGION,
+                names: MOCK_ZONES,
+                zoneIds: MOCK_ZONES.map((_, i) => `euw1-az${i + 1}`),
+                groupNames: [MOCK_REGION],
+            };
         case "aws:ec2/getAmi:getAmi": {
-            const nameFilter: string = (inputs.filters ?? []).find((f: any) => f.name === "name")?.values?.[0] ?? "";
+            const nameFilter: string =
+                (inputs.filters ?? []).find((f: any) => f.name === "name")?.values?.[0] ?? "";
             const arch = nameFilter.includes("arm64") ? "arm64" : "amd64";
-            return { id: MOCK_AMIS[arch], imageId: MOCK_AMIS[arch], name: nameFilter.replace("*", "20250101-1"), architecture: arch === "amd64" ? "x86_64" : "arm64" };
+            return {
+                id: MOCK_AMIS[arch],
+                imageId: MOCK_AMIS[arch],
+                name: nameFilter.replace("*", "20250101-1"),
+                architecture: arch === "amd64" ? "x86_64" : "arm64",
+            };
         }
         case "aws:ec2/getVpc:getVpc": {
             const vpc = MOCK_VPCS[inputs.id];
@@ -173,7 +227,10 @@ export interface ProgramRun {
  * new data-source call cannot slip by untested.
  * A program error rejects with the error, its `resources` property holding what was declared.
  */
-export async function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+export async function runProgram(
+    stack: string,
+    overrides: Record<string, unknown> = {},
+): Promise<ProgramRun> {
     const resources: RecordedResource[] = [];
     let outputs: ProgramRun["outputs"] = {};
     await new Promise<void>((resolve, reject) => {
@@ -183,7 +240,12 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
             pulumi.runtime.setMocks(
                 {
                     newResource(args: any) {
-                        const record: RecordedResource = { type: args.type, name: args.name, inputs: args.inputs, custom: args.custom };
+                        const record: RecordedResource = {
+                            type: args.type,
+                            name: args.name,
+                            inputs: args.inputs,
+                            custom: args.custom,
+                        };
                         resources.push(record);
                         const state: any = { ...args.inputs };
                         if (args.type === "random:index/randomPassword:RandomPassword") {
@@ -193,7 +255,9 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
                             state.repoDigest = "sha256:0123456789abcdef";
                         }
                         Object.assign(state, tlsState(args.type, args.name));
-                        const result = args.type.startsWith("aws:") ? awsState(args.type, args.name, args.inputs) : { id: `${args.name}-id`, state: {} };
+                        const result = args.type.startsWith("aws:")
+                            ? awsState(args.type, args.name, args.inputs)
+                            : { id: `${args.name}-id`, state: {} };
                         Object.assign(record, { id: result.id, state: { ...result.state, ...state } });
                         return { id: record.id, state: record.state };
                     },
@@ -207,7 +271,11 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
             );
             // Registrations nothing awaits (a deep chain of outputs) must land on this run's mocks, not the next run's.
             const settings = require("@pulumi/pulumi/runtime/settings");
-            const drained = () => Promise.race([settings.waitForRPCs().catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]);
+            const drained = () =>
+                Promise.race([
+                    settings.waitForRPCs().catch(() => undefined),
+                    new Promise((r) => setTimeout(r, 5000).unref()),
+                ]);
             (async () => {
                 try {
                     const program = require("../../../index");

@@ -1,4 +1,11 @@
-import { DEFAULTS, parseBytes, parseDuration, parseVerifyArgs, USAGE, type VerifyOptions } from "../../../scripts/verify/args";
+import {
+    DEFAULTS,
+    parseBytes,
+    parseDuration,
+    parseVerifyArgs,
+    USAGE,
+    type VerifyOptions,
+} from "../../../scripts/verify/args";
 import { EXIT, InputError } from "../../../scripts/verify/errors";
 
 function options(argv: string[]): VerifyOptions {
@@ -66,21 +73,40 @@ describe("parseVerifyArgs", () => {
         });
     });
 
-    test.each([["--stack", "acme/pgha/dev"], ["--stack", "pgha-dev.1"], ["--stack", "org/dev"]])("%s %s is a valid stack name", (flag, name) => {
+    test.each([
+        ["--stack", "acme/pgha/dev"],
+        ["--stack", "pgha-dev.1"],
+        ["--stack", "org/dev"],
+    ])("%s %s is a valid stack name", (flag, name) => {
         expect(options([flag, name]).source).toEqual({ kind: "stack", stack: name });
     });
 
-    test.each([["--help"], ["-h"], ["--stack", "dev", "--help"], ["--nonsense", "--help"]])("%s prints the usage", (...argv) => {
-        // --help wins over everything but unknown flags, which parseArgs rejects first
-        if (argv.includes("--nonsense")) {
-            expect(inputError(argv).message).toMatch(/unknown flag --nonsense/);
-        } else {
-            expect(parseVerifyArgs(argv)).toEqual({ help: true });
-        }
-    });
+    test.each([["--help"], ["-h"], ["--stack", "dev", "--help"], ["--nonsense", "--help"]])(
+        "%s prints the usage",
+        (...argv) => {
+            // --help wins over everything but unknown flags, which parseArgs rejects first
+            if (argv.includes("--nonsense")) {
+                expect(inputError(argv).message).toMatch(/unknown flag --nonsense/);
+            } else {
+                expect(parseVerifyArgs(argv)).toEqual({ help: true });
+            }
+        },
+    );
 
     test("usage names every flag and the exit codes", () => {
-        for (const flag of ["--stack", "--outputs", "--json", "--connect-timeout", "--query-timeout", "--canary-timeout", "--lag-warn", "--lag-fail", "--lag-warn-bytes", "--lag-fail-bytes", "--help"]) {
+        for (const flag of [
+            "--stack",
+            "--outputs",
+            "--json",
+            "--connect-timeout",
+            "--query-timeout",
+            "--canary-timeout",
+            "--lag-warn",
+            "--lag-fail",
+            "--lag-warn-bytes",
+            "--lag-fail-bytes",
+            "--help",
+        ]) {
             expect(USAGE).toContain(flag);
         }
         expect(USAGE).toMatch(/0 all passed.*1 a check failed.*2 unusable input/s);
@@ -91,7 +117,10 @@ describe("parseVerifyArgs", () => {
         [["--stack", "dev", "--outputs", "x.json"], /--stack and --outputs cannot be used together/],
         [["--stack"], /--stack needs a value/],
         [["--outputs"], /--outputs needs a value/],
-        [["--stack", "--json"], /--stack needs a value \(a value starting with '-' is written --stack=<value>\)/],
+        [
+            ["--stack", "--json"],
+            /--stack needs a value \(a value starting with '-' is written --stack=<value>\)/,
+        ],
         [["--stack", "bad name"], /--stack must be a Pulumi stack name.*"bad name"/],
         [["--stack", "a/b/c/d"], /--stack must be a Pulumi stack name/],
         [["--outputs", ""], /--outputs must be the path of a JSON file/],
@@ -100,20 +129,38 @@ describe("parseVerifyArgs", () => {
         [["--stack", "dev", "--verbose"], /unknown flag --verbose/],
         [["--stack", "dev", "-v"], /unknown flag -v/],
         [["--stack", "dev", "--json=yes"], /--json takes no value/],
-        [["--stack", "dev", "--connect-timeout", "soon"], /--connect-timeout must be a duration .* got "soon"/],
+        [
+            ["--stack", "dev", "--connect-timeout", "soon"],
+            /--connect-timeout must be a duration .* got "soon"/,
+        ],
         [["--stack", "dev", "--connect-timeout", "50ms"], /--connect-timeout must be a duration from 100 ms/],
         [["--stack", "dev", "--query-timeout", "-1"], /--query-timeout needs a value/],
         [["--stack", "dev", "--query-timeout=-1"], /--query-timeout must be a duration .* got "-1"/],
         [["--stack", "dev", "--canary-timeout", "0"], /--canary-timeout must be a duration/],
         [["--stack", "dev", "--lag-warn", "10h"], /--lag-warn must be a duration .* got "10h"/],
         [["--stack", "dev", "--lag-fail", "25h"], /--lag-fail must be a duration .* got "25h"/],
-        [["--stack", "dev", "--lag-warn", "10", "--lag-fail", "5"], /^--lag-warn 10\.0 s must not be above --lag-fail 5\.00 s: give both, warn <= fail$/],
-        [["--stack", "dev", "--lag-fail", "5"], /^--lag-warn 30\.0 s \(default\) must not be above --lag-fail 5\.00 s: give both/],
-        [["--stack", "dev", "--lag-warn", "90"], /^--lag-warn 1 min 30 s must not be above --lag-fail 1 min 0 s \(default\)/],
-        [["--stack", "dev", "--lag-warn-bytes", "lots"], /--lag-warn-bytes must be a positive size .* got "lots"/],
+        [
+            ["--stack", "dev", "--lag-warn", "10", "--lag-fail", "5"],
+            /^--lag-warn 10\.0 s must not be above --lag-fail 5\.00 s: give both, warn <= fail$/,
+        ],
+        [
+            ["--stack", "dev", "--lag-fail", "5"],
+            /^--lag-warn 30\.0 s \(default\) must not be above --lag-fail 5\.00 s: give both/,
+        ],
+        [
+            ["--stack", "dev", "--lag-warn", "90"],
+            /^--lag-warn 1 min 30 s must not be above --lag-fail 1 min 0 s \(default\)/,
+        ],
+        [
+            ["--stack", "dev", "--lag-warn-bytes", "lots"],
+            /--lag-warn-bytes must be a positive size .* got "lots"/,
+        ],
         [["--stack", "dev", "--lag-fail-bytes", "0"], /--lag-fail-bytes must be a positive size/],
         [["--stack", "dev", "--lag-fail-bytes", "5PB"], /--lag-fail-bytes must be a positive size/],
-        [["--stack", "dev", "--lag-warn-bytes", "2MB", "--lag-fail-bytes", "1MB"], /--lag-warn-bytes \(2097152\) must not be above --lag-fail-bytes \(1048576\)/],
+        [
+            ["--stack", "dev", "--lag-warn-bytes", "2MB", "--lag-fail-bytes", "1MB"],
+            /--lag-warn-bytes \(2097152\) must not be above --lag-fail-bytes \(1048576\)/,
+        ],
     ])("rejects %j", (argv, message) => {
         expect(inputError(argv).message).toMatch(message);
     });

@@ -13,8 +13,20 @@ export function validOutputs(): Record<string, any> {
         platform: "docker",
         primaryEndpoint: { host: "127.0.0.1", port: 5432 },
         replicaEndpoints: [
-            { name: "replica-1", host: "127.0.0.1", port: 5433, slotName: "pgha_replica_1", applicationName: "replica_1" },
-            { name: "replica-2", host: "127.0.0.1", port: 5434, slotName: "pgha_replica_2", applicationName: "replica_2" },
+            {
+                name: "replica-1",
+                host: "127.0.0.1",
+                port: 5433,
+                slotName: "pgha_replica_1",
+                applicationName: "replica_1",
+            },
+            {
+                name: "replica-2",
+                host: "127.0.0.1",
+                port: 5434,
+                slotName: "pgha_replica_2",
+                applicationName: "replica_2",
+            },
         ],
         pgbouncerEndpoint: { host: "127.0.0.1", port: 6432 },
         databaseName: "app",

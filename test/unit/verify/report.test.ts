@@ -6,8 +6,19 @@ import { APP_PASSWORD, PASSWORD } from "./fixtures";
 const SECRETS = [PASSWORD, APP_PASSWORD];
 
 const results: CheckResult[] = [
-    { check: "lag", node: "replica-1", status: "WARN", detail: "replay lag 31.0 s, 0 B; lag 31.0 s >= --lag-warn 30.0 s", metrics: { replayLagMs: 31000, replayLagBytes: 0 } },
-    { check: "primary", node: "primary", status: "PASS", detail: "accepts writes (not in recovery), cluster_name=primary" },
+    {
+        check: "lag",
+        node: "replica-1",
+        status: "WARN",
+        detail: "replay lag 31.0 s, 0 B; lag 31.0 s >= --lag-warn 30.0 s",
+        metrics: { replayLagMs: 31000, replayLagBytes: 0 },
+    },
+    {
+        check: "primary",
+        node: "primary",
+        status: "PASS",
+        detail: "accepts writes (not in recovery), cluster_name=primary",
+    },
     {
         check: "pgbouncer",
         node: "pgbouncer-rw",
@@ -21,7 +32,12 @@ const results: CheckResult[] = [
 
 describe("buildReport", () => {
     test("orders by check id, then node order, and fails when any check fails", () => {
-        const report = buildReport("pgha-dev", results, 123.4, ["primary", "pgbouncer-rw", "replica-1", "replica-2"]);
+        const report = buildReport("pgha-dev", results, 123.4, [
+            "primary",
+            "pgbouncer-rw",
+            "replica-1",
+            "replica-2",
+        ]);
         expect(report.checks.map((c) => `${c.check}/${c.node}`)).toEqual([
             "primary/primary",
             "streaming/replica-1",
@@ -40,14 +56,23 @@ describe("buildReport", () => {
         [["WARN", "FAIL"], false, 1],
         [[], true, 0],
     ])("statuses %j → ok %p, exit %d", (statuses, ok, exit) => {
-        const report = buildReport("c", statuses.map((status, i) => ({ check: "lag", node: `replica-${i}`, status, detail: "" })), 1);
+        const report = buildReport(
+            "c",
+            statuses.map((status, i) => ({ check: "lag", node: `replica-${i}`, status, detail: "" })),
+            1,
+        );
         expect(report.ok).toBe(ok);
         expect(exitCodeOf(report)).toBe(exit);
     });
 });
 
 describe("renderTable", () => {
-    const report = buildReport("pgha-dev", results, 1234, ["primary", "replica-1", "replica-2", "pgbouncer-rw"]);
+    const report = buildReport("pgha-dev", results, 1234, [
+        "primary",
+        "replica-1",
+        "replica-2",
+        "pgbouncer-rw",
+    ]);
     const text = renderTable(report, SECRETS);
 
     test("aligns the columns under a header and ends with a summary", () => {
@@ -65,7 +90,9 @@ describe("renderTable", () => {
         expect(lines[1]).toMatch(/^primary\s+primary\s+PASS\s+accepts writes/);
         expect(lines[5]).toMatch(/^pgbouncer\s+pgbouncer-rw\s+FAIL\s+cannot connect/);
         expect(lines[6]).toBe("");
-        expect(lines[7]).toBe("FAILED: cluster pgha-dev, 3 PASS, 1 WARN, 1 FAIL in 1.23 s (failed: pgbouncer)");
+        expect(lines[7]).toBe(
+            "FAILED: cluster pgha-dev, 3 PASS, 1 WARN, 1 FAIL in 1.23 s (failed: pgbouncer)",
+        );
     });
 
     test("keeps each result on one line", () => {
@@ -81,15 +108,32 @@ describe("renderTable", () => {
     });
 
     test("says OK with warnings when nothing failed", () => {
-        const warnOnly = buildReport("pgha-dev", results.filter((r) => r.status !== "FAIL"), 50);
-        expect(renderTable(warnOnly).trimEnd().split("\n").pop()).toBe("OK with warnings: cluster pgha-dev, 3 PASS, 1 WARN, 0 FAIL in 50 ms");
-        const allPass = buildReport("pgha-dev", results.filter((r) => r.status === "PASS"), 50);
-        expect(renderTable(allPass).trimEnd().split("\n").pop()).toMatch(/^OK: cluster pgha-dev, 3 PASS, 0 WARN, 0 FAIL/);
+        const warnOnly = buildReport(
+            "pgha-dev",
+            results.filter((r) => r.status !== "FAIL"),
+            50,
+        );
+        expect(renderTable(warnOnly).trimEnd().split("\n").pop()).toBe(
+            "OK with warnings: cluster pgha-dev, 3 PASS, 1 WARN, 0 FAIL in 50 ms",
+        );
+        const allPass = buildReport(
+            "pgha-dev",
+            results.filter((r) => r.status === "PASS"),
+            50,
+        );
+        expect(renderTable(allPass).trimEnd().split("\n").pop()).toMatch(
+            /^OK: cluster pgha-dev, 3 PASS, 0 WARN, 0 FAIL/,
+        );
     });
 });
 
 describe("renderJson", () => {
-    const report = buildReport("pgha-dev", results, 1234, ["primary", "replica-1", "replica-2", "pgbouncer-rw"]);
+    const report = buildReport("pgha-dev", results, 1234, [
+        "primary",
+        "replica-1",
+        "replica-2",
+        "pgbouncer-rw",
+    ]);
     const text = renderJson(report, SECRETS);
     const parsed = JSON.parse(text);
 
@@ -98,7 +142,12 @@ describe("renderJson", () => {
         expect(parsed.clusterName).toBe("pgha-dev");
         expect(parsed.durationMs).toBe(1234);
         expect(parsed.checks).toHaveLength(5);
-        expect(parsed.checks[0]).toEqual({ check: "primary", node: "primary", status: "PASS", detail: "accepts writes (not in recovery), cluster_name=primary" });
+        expect(parsed.checks[0]).toEqual({
+            check: "primary",
+            node: "primary",
+            status: "PASS",
+            detail: "accepts writes (not in recovery), cluster_name=primary",
+        });
         expect(parsed.checks[3]).toEqual({
             check: "lag",
             node: "replica-1",

@@ -20,7 +20,8 @@ function fakeCluster(nodes: Record<string, FakeNode>, opts: { sync?: string } = 
     const committed = new Set<string>();
     const connected: Target[] = [];
     let open = 0;
-    const route = (t: Target) => (t.node === "pgbouncer-rw" ? "primary" : t.node === "pgbouncer-ro" ? "replica-1" : t.node);
+    const route = (t: Target) =>
+        t.node === "pgbouncer-rw" ? "primary" : t.node === "pgbouncer-ro" ? "replica-1" : t.node;
     const connect: Connect = async (t) => {
         connected.push(t);
         const node = nodes[route(t)];
@@ -28,26 +29,59 @@ function fakeCluster(nodes: Record<string, FakeNode>, opts: { sync?: string } = 
         open++;
         const query = async (sql: string, params?: readonly unknown[]): Promise<any[]> => {
             if (/pg_is_in_recovery\(\) AS in_recovery/.test(sql))
-                return [{ in_recovery: node.in_recovery, cluster_name: node.cluster_name, server_version: "15.18", synchronous_standby_names: "" }];
+                return [
+                    {
+                        in_recovery: node.in_recovery,
+                        cluster_name: node.cluster_name,
+                        server_version: "15.18",
+                        synchronous_standby_names: "",
+                    },
+                ];
             if (/FROM pg_stat_replication/.test(sql))
                 return ["replica-1", "replica-2"]
                     .filter((n) => !nodes[n].connectError)
-                    .map((n, i) => ({ pid: 100 + i, application_name: nodes[n].cluster_name, state: "streaming", sync_state: opts.sync ?? "async", client_addr: "10.0.0.1", replay_bytes: 0, replay_lag_s: null }));
+                    .map((n, i) => ({
+                        pid: 100 + i,
+                        application_name: nodes[n].cluster_name,
+                        state: "streaming",
+                        sync_state: opts.sync ?? "async",
+                        client_addr: "10.0.0.1",
+                        replay_bytes: 0,
+                        replay_lag_s: null,
+                    }));
             if (/FROM pg_replication_slots/.test(sql))
-                return ["replica-1", "replica-2"].map((n, i) => ({ slot_name: `pgha_${nodes[n].cluster_name}`, slot_type: "physical", active: !nodes[n].connectError, active_pid: nodes[n].connectError ? null : 100 + i, wal_status: "reserved", retained_bytes: 0 }));
-            if (/pg_is_wal_replay_paused/.test(sql)) return [{ paused: !!node.paused, behind: !!node.paused, since_last_replay_s: node.paused ? 5 : 0.01 }];
+                return ["replica-1", "replica-2"].map((n, i) => ({
+                    slot_name: `pgha_${nodes[n].cluster_name}`,
+                    slot_type: "physical",
+                    active: !nodes[n].connectError,
+                    active_pid: nodes[n].connectError ? null : 100 + i,
+                    wal_status: "reserved",
+                    retained_bytes: 0,
+                }));
+            if (/pg_is_wal_replay_paused/.test(sql))
+                return [
+                    {
+                        paused: !!node.paused,
+                        behind: !!node.paused,
+                        since_last_replay_s: node.paused ? 5 : 0.01,
+                    },
+                ];
             if (/pg_backend_pid/.test(sql)) return [{ pid: 4242 }];
             if (/INSERT INTO pgha\.canary/.test(sql)) {
-                if (node.in_recovery) throw Object.assign(new Error("cannot execute INSERT in a read-only transaction"), { code: "25006" });
+                if (node.in_recovery)
+                    throw Object.assign(new Error("cannot execute INSERT in a read-only transaction"), {
+                        code: "25006",
+                    });
                 committed.add(String(params?.[0]));
                 return [{ id: "7", cluster_name: node.cluster_name }];
             }
-            if (/SELECT 1 AS seen/.test(sql)) return !node.paused && committed.has(String(params?.[0])) ? [{ seen: 1 }] : [];
+            if (/SELECT 1 AS seen/.test(sql))
+                return !node.paused && committed.has(String(params?.[0])) ? [{ seen: 1 }] : [];
             return [];
         };
         const db: Db = {
             query: query as Db["query"],
-            tx: async <T,>(fn: (q: TxQuery) => Promise<T>) => fn(query as TxQuery),
+            tx: async <T>(fn: (q: TxQuery) => Promise<T>) => fn(query as TxQuery),
             end: async () => void open--,
         };
         return db;
@@ -61,7 +95,13 @@ const healthy = (): Record<string, FakeNode> => ({
     "replica-2": { cluster_name: "replica_2", in_recovery: true },
 });
 
-const options: CheckOptions = { connectTimeoutMs: 1000, queryTimeoutMs: 1000, canaryTimeoutMs: 200, lagWarnMs: 30_000, lagFailMs: 60_000 };
+const options: CheckOptions = {
+    connectTimeoutMs: 1000,
+    queryTimeoutMs: 1000,
+    canaryTimeoutMs: 200,
+    lagWarnMs: 30_000,
+    lagFailMs: 60_000,
+};
 const outputs = () => parseClusterOutputs(validOutputs());
 
 describe("runChecks with a fake cluster", () => {
@@ -74,18 +114,31 @@ describe("runChecks with a fake cluster", () => {
         expect(fake.openConnections()).toBe(0);
         // the monitor user everywhere; PgBouncer targets flagged (no statement_timeout startup parameter)
         expect(fake.connected.every((t) => t.user === "pgha_monitor")).toBe(true);
-        expect(fake.connected.filter((t) => t.viaPgBouncer).map((t) => t.database).sort()).toEqual(["app", "app_ro"]);
+        expect(
+            fake.connected
+                .filter((t) => t.viaPgBouncer)
+                .map((t) => t.database)
+                .sort(),
+        ).toEqual(["app", "app_ro"]);
     });
 
     test("a stopped replica fails streaming, slots, replica-readonly, canary and lag on that node only", async () => {
         const nodes = healthy();
-        nodes["replica-2"].connectError = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5434"), { code: "ECONNREFUSED" });
+        nodes["replica-2"].connectError = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5434"), {
+            code: "ECONNREFUSED",
+        });
         const report = await runChecks(outputs(), options, fakeCluster(nodes).connect);
         const failed = report.checks.filter((c) => c.status === "FAIL").map((c) => `${c.check}/${c.node}`);
-        expect(failed).toEqual(["streaming/replica-2", "slots/replica-2", "replica-readonly/replica-2", "canary/replica-2", "lag/replica-2"]);
-        expect(report.checks.find((c) => c.check === "replica-readonly" && c.node === "replica-2")!.detail).toBe(
-            "cannot connect to 127.0.0.1:5434 (database app): connection refused",
-        );
+        expect(failed).toEqual([
+            "streaming/replica-2",
+            "slots/replica-2",
+            "replica-readonly/replica-2",
+            "canary/replica-2",
+            "lag/replica-2",
+        ]);
+        expect(
+            report.checks.find((c) => c.check === "replica-readonly" && c.node === "replica-2")!.detail,
+        ).toBe("cannot connect to 127.0.0.1:5434 (database app): connection refused");
     });
 
     test("a paused replica fails the canary within --canary-timeout and warns on lag", async () => {
@@ -94,16 +147,29 @@ describe("runChecks with a fake cluster", () => {
         const started = Date.now();
         const report = await runChecks(outputs(), options, fakeCluster(nodes).connect);
         expect(Date.now() - started).toBeLessThan(2000);
-        expect(report.checks.find((c) => c.check === "canary" && c.node === "replica-1")).toMatchObject({ status: "FAIL", detail: "canary not visible within 200 ms" });
-        expect(report.checks.find((c) => c.check === "lag" && c.node === "replica-1")).toMatchObject({ status: "WARN", detail: expect.stringMatching(/replay paused/) });
+        expect(report.checks.find((c) => c.check === "canary" && c.node === "replica-1")).toMatchObject({
+            status: "FAIL",
+            detail: "canary not visible within 200 ms",
+        });
+        expect(report.checks.find((c) => c.check === "lag" && c.node === "replica-1")).toMatchObject({
+            status: "WARN",
+            detail: expect.stringMatching(/replay paused/),
+        });
     });
 
     test("synchronousMode any1 expects quorum", async () => {
         const raw = validOutputs();
         raw.synchronousMode = "any1";
         const bad = await runChecks(parseClusterOutputs(raw), options, fakeCluster(healthy()).connect);
-        expect(bad.checks.filter((c) => c.status === "FAIL").map((c) => `${c.check}/${c.node}`)).toEqual(["streaming/replica-1", "streaming/replica-2"]);
-        const good = await runChecks(parseClusterOutputs(raw), options, fakeCluster(healthy(), { sync: "quorum" }).connect);
+        expect(bad.checks.filter((c) => c.status === "FAIL").map((c) => `${c.check}/${c.node}`)).toEqual([
+            "streaming/replica-1",
+            "streaming/replica-2",
+        ]);
+        const good = await runChecks(
+            parseClusterOutputs(raw),
+            options,
+            fakeCluster(healthy(), { sync: "quorum" }).connect,
+        );
         expect(good.ok).toBe(true);
     });
 });
@@ -137,7 +203,9 @@ describe("main", () => {
     test("nothing reachable → exit 1, every check fails naming its node, no crash, no password", async () => {
         // pg error texts can carry connection strings: they must come out redacted
         const connect: Connect = async (t) => {
-            throw new Error(`could not connect to postgresql://${t.user}:${t.password}@${t.host}:${t.port}/${t.database} (also ${APP_PASSWORD})`);
+            throw new Error(
+                `could not connect to postgresql://${t.user}:${t.password}@${t.host}:${t.port}/${t.database} (also ${APP_PASSWORD})`,
+            );
         };
         const r = await run(["--outputs", file, "--json"], connect);
         expect(r.code).toBe(1);
@@ -145,7 +213,9 @@ describe("main", () => {
         expect(report.ok).toBe(false);
         expect(new Set(report.checks.map((c: { check: string }) => c.check))).toEqual(new Set(CHECK_IDS));
         expect(report.checks.every((c: { status: string }) => c.status === "FAIL")).toBe(true);
-        expect(report.checks.map((c: { node: string }) => c.node)).toEqual(expect.arrayContaining(["primary", "replica-1", "replica-2", "pgbouncer-rw", "pgbouncer-ro"]));
+        expect(report.checks.map((c: { node: string }) => c.node)).toEqual(
+            expect.arrayContaining(["primary", "replica-1", "replica-2", "pgbouncer-rw", "pgbouncer-ro"]),
+        );
         expect(r.out).not.toContain(PASSWORD);
         expect(r.out).not.toContain(APP_PASSWORD);
         expect(r.out).toContain("postgresql://pgha_monitor:***@127.0.0.1:5432/app");

@@ -44,13 +44,37 @@ describe("classifyLag", () => {
         ["between", { ms: 45_000, bytes: 0 }, t, "WARN", /--lag-warn/],
         ["at fail", { ms: 60_000, bytes: 0 }, t, "FAIL", /lag 1 min 0 s >= --lag-fail 1 min 0 s/],
         ["bytes ignored without byte thresholds", { ms: 0, bytes: 1e12 }, t, "PASS", null],
-        ["bytes warn", { ms: 0, bytes: 32 * 1024 ** 2 }, tb, "WARN", /lag 32\.0 MB >= --lag-warn-bytes 16\.0 MB/],
-        ["bytes fail", { ms: 0, bytes: 2 * 1024 ** 3 }, tb, "FAIL", /lag 2\.0 GB >= --lag-fail-bytes 1\.0 GB/],
-        ["time warn, bytes fail", { ms: 31_000, bytes: 2 * 1024 ** 3 }, tb, "FAIL", /--lag-warn .*; |--lag-fail-bytes/],
+        [
+            "bytes warn",
+            { ms: 0, bytes: 32 * 1024 ** 2 },
+            tb,
+            "WARN",
+            /lag 32\.0 MB >= --lag-warn-bytes 16\.0 MB/,
+        ],
+        [
+            "bytes fail",
+            { ms: 0, bytes: 2 * 1024 ** 3 },
+            tb,
+            "FAIL",
+            /lag 2\.0 GB >= --lag-fail-bytes 1\.0 GB/,
+        ],
+        [
+            "time warn, bytes fail",
+            { ms: 31_000, bytes: 2 * 1024 ** 3 },
+            tb,
+            "FAIL",
+            /--lag-warn .*; |--lag-fail-bytes/,
+        ],
         ["time fail, bytes fine", { ms: 61_000, bytes: 10 }, tb, "FAIL", /--lag-fail 1 min/],
         ["only bytes known", { ms: null, bytes: 20 * 1024 ** 2 }, tb, "WARN", /--lag-warn-bytes/],
         ["only time known", { ms: 500, bytes: null }, tb, "PASS", null],
-        ["only a fail byte threshold", { ms: 0, bytes: 10 }, { ...t, failBytes: 5 }, "FAIL", /--lag-fail-bytes 5 B/],
+        [
+            "only a fail byte threshold",
+            { ms: 0, bytes: 10 },
+            { ...t, failBytes: 5 },
+            "FAIL",
+            /--lag-fail-bytes 5 B/,
+        ],
     ])("%s", (_name, lag, thresholds, status, reason) => {
         const got = classifyLag(lag, thresholds);
         expect(got.status).toBe(status);
