@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SQL_RESERVED_KEYWORDS } from "./postgres/sqlKeywords";
 
 /** Where the cluster runs: containers on a local Docker engine, or EC2 instances on AWS. */
 export type Platform = "docker" | "aws";
@@ -12,9 +13,45 @@ export type PoolMode = "session" | "transaction" | "statement";
 /** Names that the cluster reserves for its own roles. */
 export const RESERVED_ROLES = ["postgres", "replicator", "pgbouncer_auth", "pgha_monitor"] as const;
 
-const identifier = (key: string) =>
-    z.string({ error: `${key} must be a string` }).regex(/^[a-z_][a-z0-9_]{0,62}$/, {
-        error: `${key} must be a lower-case SQL identifier (a-z, 0-9, _; starts with a letter or _; at most 63 characters)`,
+/** Databases the application's may not be: PostgreSQL's templates and maintenance database, PgBouncer's console. */
+export const RESERVED_DATABASES: readonly string[] = ["template0", "template1", "postgres", "pgbouncer"];
+
+/**
+ * The longest `pgha:databaseName`: PgBouncer's read-only entry `<databaseName>_ro` must fit its
+ * 63-byte database names (PostgreSQL's NAMEDATALEN - 1).
+ */
+export const MAX_DATABASE_NAME_LENGTH = 60;
+
+const identifier = (key: string, maxLength = 63) =>
+    z
+        .string({ error: `${key} must be a string` })
+        .regex(new RegExp(`^[a-z_][a-z0-9_]{0,${maxLength - 1}}$`), {
+            error: `${key} must be a lower-case SQL identifier (a-z, 0-9, _; starts with a letter or _; at most ${maxLength} characters${maxLength < 63 ? `, so that PgBouncer's read-only entry <name>_ro fits in 63` : ""})`,
+        });
+
+/** Why PostgreSQL (or PgBouncer) would refuse `name` as the application's database, or undefined. */
+export function databaseNameProblem(name: string): string | undefined {
+    if (SQL_RESERVED_KEYWORDS.has(name)) return "it is a reserved SQL keyword";
+    if (RESERVED_DATABASES.includes(name))
+        return "it is PostgreSQL's template or maintenance database (or PgBouncer's admin console), shared with the cluster's own tools";
+    return undefined;
+}
+
+/** Why PostgreSQL would refuse `name` as the application's role, or undefined. */
+export function appUserProblem(name: string): string | undefined {
+    if (SQL_RESERVED_KEYWORDS.has(name)) return "it is a reserved SQL keyword";
+    if (name === "public" || name === "none") return "PostgreSQL reserves it as a role name";
+    if (name.startsWith("pg_")) return "PostgreSQL reserves role names starting with pg_";
+    if ((RESERVED_ROLES as readonly string[]).includes(name))
+        return `it is one of the cluster's own roles (${RESERVED_ROLES.join(", ")})`;
+    return undefined;
+}
+
+/** A name of the application's that PostgreSQL must accept: `problem` says why not. */
+const sqlName = (key: string, maxLength: number, problem: (name: string) => string | undefined) =>
+    identifier(key, maxLength).superRefine((name, ctx) => {
+        const why = problem(name);
+        if (why) ctx.addIssue({ code: "custom", message: `${key} must not be "${name}": ${why}` });
     });
 
 const integer = (key: string, min: number, max: number) =>
@@ -61,12 +98,10 @@ export const configSchema = z
                 error: "pgha:postgresVersion must be one of 15, 16, 17",
             })
             .default(16),
-        databaseName: identifier("pgha:databaseName").default("app"),
-        appUser: identifier("pgha:appUser")
-            .refine((u) => !(RESERVED_ROLES as readonly string[]).includes(u), {
-                error: `pgha:appUser must not be one of the cluster's own roles (${RESERVED_ROLES.join(", ")})`,
-            })
-            .default("app"),
+        databaseName: sqlName("pgha:databaseName", MAX_DATABASE_NAME_LENGTH, databaseNameProblem).default(
+            "app",
+        ),
+        appUser: sqlName("pgha:appUser", 63, appUserProblem).default("app"),
         baseImage: z
             .string({ error: "pgha:baseImage must be a string" })
             .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, {

@@ -4,18 +4,34 @@ export interface BootstrapSettings {
     readonly appUser: string;
 }
 
+/** A double-quoted SQL identifier (any name, even one the config would refuse, stays one name). */
+export function quoteIdent(name: string): string {
+    return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A single-quoted SQL string literal (standard_conforming_strings, PostgreSQL's default). */
+export function quoteLiteral(value: string): string {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+
 /**
  * Renders the idempotent SQL the primary runs at every start (psql, as postgres over the local
  * socket). It holds no secret: passwords arrive as psql variables (`:'app_password'`) read from the
- * node's secrets directory, each either a SCRAM verifier or a plain password.
+ * node's secrets directory, each either a SCRAM verifier or a plain password. Every name is quoted.
+ *
+ * When `pgha:appUser` changed on a live stack, the database's owner is the previous application
+ * role: ownership of the database and of everything the previous role owned in it moves to the
+ * new role, and the previous role loses its login (it is kept, so nothing that refers to it breaks).
  */
 export function renderBootstrapSql(s: BootstrapSettings): string {
+    const app = quoteIdent(s.appUser);
+    const db = quoteIdent(s.databaseName);
     const role = (name: string, attributes: string, variable: string) => `
-SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${name}') AS role_missing \\gset
+SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${quoteLiteral(name)}) AS role_missing \\gset
 \\if :role_missing
-CREATE ROLE ${name};
+CREATE ROLE ${quoteIdent(name)};
 \\endif
-ALTER ROLE ${name} WITH ${attributes} PASSWORD :'${variable}';`;
+ALTER ROLE ${quoteIdent(name)} WITH ${attributes} PASSWORD :'${variable}';`;
     return `-- Rendered by pgha: roles, database and helper functions. Safe to run again.
 \\set ON_ERROR_STOP on
 SET password_encryption = 'scram-sha-256';
@@ -33,12 +49,24 @@ GRANT EXECUTE ON FUNCTION pg_catalog.pg_stat_file(text, boolean) TO replicator;
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) TO replicator;
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean) TO replicator;
 
-SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = '${s.databaseName}') AS db_missing \\gset
+SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = ${quoteLiteral(s.databaseName)}) AS db_missing \\gset
 \\if :db_missing
-CREATE DATABASE ${s.databaseName} OWNER ${s.appUser};
+CREATE DATABASE ${db} OWNER ${app};
 \\endif
 
-\\connect ${s.databaseName}
+-- pgha:appUser renamed: the previous application role (the owner, not a superuser) hands over.
+SELECT coalesce(max(r.rolname), '') AS previous_app_user, count(*) > 0 AS app_user_renamed
+  FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
+ WHERE d.datname = ${quoteLiteral(s.databaseName)} AND r.rolname <> ${quoteLiteral(s.appUser)} AND NOT r.rolsuper \\gset
+\\if :app_user_renamed
+\\echo pgha: pgha:appUser changed from :previous_app_user to ${s.appUser}: moving ownership, retiring the old login
+ALTER DATABASE ${db} OWNER TO ${app};
+\\connect ${db}
+REASSIGN OWNED BY :"previous_app_user" TO ${app};
+ALTER ROLE :"previous_app_user" NOLOGIN;
+\\endif
+
+\\connect ${db}
 -- PgBouncer looks up SCRAM verifiers through this function; it never sees superusers or the replicator.
 CREATE SCHEMA IF NOT EXISTS pgbouncer AUTHORIZATION postgres;
 CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text)

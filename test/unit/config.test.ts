@@ -111,8 +111,56 @@ describe("stack config validation", () => {
         [
             "reserved app user",
             { appUser: "replicator" },
-            "pgha:appUser must not be one of the cluster's own roles (postgres, replicator, pgbouncer_auth, pgha_monitor)",
+            'pgha:appUser must not be "replicator": it is one of the cluster\'s own roles (postgres, replicator, pgbouncer_auth, pgha_monitor)',
         ],
+        [
+            "database name whose read-only entry PgBouncer refuses (61 characters)",
+            { databaseName: "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd" },
+            "pgha:databaseName must be a lower-case SQL identifier (a-z, 0-9, _; starts with a letter or _; at most 60 characters, so that PgBouncer's read-only entry <name>_ro fits in 63)",
+        ],
+        [
+            "app user of 64 characters",
+            { appUser: "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu" },
+            "pgha:appUser must be a lower-case SQL identifier (a-z, 0-9, _; starts with a letter or _; at most 63 characters)",
+        ],
+        [
+            "database name a reserved keyword",
+            { databaseName: "user" },
+            'pgha:databaseName must not be "user": it is a reserved SQL keyword',
+        ],
+        [
+            "database name a function-name keyword",
+            { databaseName: "left" },
+            'pgha:databaseName must not be "left": it is a reserved SQL keyword',
+        ],
+        [
+            "app user a reserved keyword",
+            { appUser: "user" },
+            'pgha:appUser must not be "user": it is a reserved SQL keyword',
+        ],
+        [
+            "app user public",
+            { appUser: "public" },
+            'pgha:appUser must not be "public": PostgreSQL reserves it as a role name',
+        ],
+        [
+            "app user none",
+            { appUser: "none" },
+            'pgha:appUser must not be "none": PostgreSQL reserves it as a role name',
+        ],
+        [
+            "app user in PostgreSQL's pg_ namespace",
+            { appUser: "pg_app" },
+            'pgha:appUser must not be "pg_app": PostgreSQL reserves role names starting with pg_',
+        ],
+        ...["template0", "template1", "postgres", "pgbouncer"].map(
+            (db) =>
+                [
+                    `database name ${db}`,
+                    { databaseName: db },
+                    `pgha:databaseName must not be "${db}": it is PostgreSQL's template or maintenance database (or PgBouncer's admin console)`,
+                ] as [string, Record<string, unknown>, string],
+        ),
         [
             "host name as bind address",
             { bindAddress: "localhost" },
@@ -202,6 +250,15 @@ describe("stack config validation", () => {
         const problems = problemsOf(dev(overrides));
         expect(problems).toHaveLength(1);
         expect(problems[0]).toContain(message);
+    });
+
+    test.each([
+        ["a 60-character database name (its _ro entry is 63)", { databaseName: "d".repeat(60) }],
+        ["a 63-character application role", { appUser: "u".repeat(63) }],
+        ["a non-reserved keyword as names", { databaseName: "name", appUser: "role" }],
+        ["names that only look like reserved ones", { databaseName: "postgres_app", appUser: "pgapp" }],
+    ])("accepts %s", (_, overrides) => {
+        expect(parseClusterConfig(dev(overrides))).toMatchObject(overrides);
     });
 
     test("lists every problem at once, in one message", () => {

@@ -97,16 +97,28 @@ describe("bootstrap.sql", () => {
     test("is idempotent and holds no secret: passwords come in as psql variables", () => {
         const sql = renderBootstrapSql({ databaseName: "shop", appUser: "shop_user" });
         expect(sql).toContain(
-            "ALTER ROLE replicator WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'replicator_password';",
+            `ALTER ROLE "replicator" WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'replicator_password';`,
         );
         expect(sql).toContain(
-            "ALTER ROLE shop_user WITH LOGIN NOSUPERUSER NOREPLICATION PASSWORD :'app_password';",
+            `ALTER ROLE "shop_user" WITH LOGIN NOSUPERUSER NOREPLICATION PASSWORD :'app_password';`,
         );
-        expect(sql).toContain("CREATE DATABASE shop OWNER shop_user;");
+        expect(sql).toContain('CREATE DATABASE "shop" OWNER "shop_user";');
+        expect(sql).toContain('\\connect "shop"');
+        // A renamed pgha:appUser: the previous owner hands over and loses its login.
+        expect(sql).toContain('ALTER DATABASE "shop" OWNER TO "shop_user";');
+        expect(sql).toContain('REASSIGN OWNED BY :"previous_app_user" TO "shop_user";');
+        expect(sql).toContain('ALTER ROLE :"previous_app_user" NOLOGIN;');
         expect(sql).toContain("WHERE usename = p_usename AND NOT usesuper AND NOT userepl");
         expect(sql).not.toMatch(/PASSWORD '/);
         expect(sql.match(/CREATE ROLE/g)).toHaveLength(4);
         expect(sql.match(/\\if :role_missing/g)).toHaveLength(4);
+    });
+
+    test("quotes every name, even one the config refuses", () => {
+        const sql = renderBootstrapSql({ databaseName: 'we"ird db', appUser: "user" });
+        expect(sql).toContain('CREATE DATABASE "we""ird db" OWNER "user";');
+        expect(sql).toContain("WHERE datname = 'we\"ird db'");
+        expect(sql).toContain(`ALTER ROLE "user" WITH LOGIN`);
     });
 });
 
