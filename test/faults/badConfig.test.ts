@@ -47,9 +47,41 @@ const CASES: BadConfig[] = [
         what: "reserved application role",
         config: { "pgha:appUser": "postgres" },
         expect: [
-            "pgha:appUser must not be one of the cluster's own roles (postgres, replicator, pgbouncer_auth, pgha_monitor)",
+            'pgha:appUser must not be "postgres": it is one of the cluster\'s own roles (postgres, replicator, pgbouncer_auth, pgha_monitor)',
         ],
     },
+    {
+        what: "database name of 61 characters (PgBouncer refuses its _ro entry)",
+        config: { "pgha:databaseName": "d".repeat(61) },
+        expect: ["pgha:databaseName must be a lower-case SQL identifier", "at most 60 characters"],
+    },
+    {
+        what: "database name a reserved keyword",
+        config: { "pgha:databaseName": "user" },
+        expect: ['pgha:databaseName must not be "user": it is a reserved SQL keyword'],
+    },
+    {
+        what: "application role a reserved keyword",
+        config: { "pgha:appUser": "user" },
+        expect: ['pgha:appUser must not be "user": it is a reserved SQL keyword'],
+    },
+    ...["public", "none"].map((role) => ({
+        what: `application role ${role}`,
+        config: { "pgha:appUser": role },
+        expect: [`pgha:appUser must not be "${role}": PostgreSQL reserves it as a role name`],
+    })),
+    {
+        what: "application role in PostgreSQL's pg_ namespace",
+        config: { "pgha:appUser": "pg_app" },
+        expect: ['pgha:appUser must not be "pg_app": PostgreSQL reserves role names starting with pg_'],
+    },
+    ...["template0", "template1", "postgres", "pgbouncer"].map((db) => ({
+        what: `database ${db}`,
+        config: { "pgha:databaseName": db },
+        expect: [
+            `pgha:databaseName must not be "${db}": it is PostgreSQL's template or maintenance database`,
+        ],
+    })),
     {
         what: "host name as bind address",
         config: { "pgha:bindAddress": "localhost" },
