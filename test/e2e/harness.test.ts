@@ -199,3 +199,78 @@ test("destroy removes every object of the stack", async () => {
     expect(await ownedObjects()).toEqual([]);
     expect(fs.existsSync(statePath)).toBe(false);
 });
+
+describe("resource options reach the engine (captured by a stack transformation)", () => {
+    const optsPrefix = `${prefix}-o`;
+    const optsState = path.join(tmp, "options-state.json");
+    const runOptions = (config: Record<string, string> = {}, extra: Partial<RunProgramOptions> = {}) =>
+        runProgramProcess({
+            stack: "harness",
+            projectRoot: FIXTURE,
+            program: "options.ts",
+            statePath: optsState,
+            outputsPath: path.join(tmp, "options-outputs.json"),
+            config: { "harnessfx:prefix": optsPrefix, ...config },
+            ...extra,
+        });
+    const volumeLabels = async (suffix: string) =>
+        (await docker.getVolume(`${optsPrefix}-${suffix}`).inspect()).Labels;
+    let first: Record<string, unknown>;
+
+    afterAll(async () => {
+        if (fs.existsSync(optsState)) await runOptions({ "harnessfx:protected": "false" }, { destroy: true });
+        for (const suffix of ["createfirst", "deletefirst", "kept", "guarded"])
+            await docker
+                .getVolume(`${optsPrefix}-${suffix}`)
+                .remove()
+                .catch(() => undefined);
+    });
+
+    test("additionalSecretOutputs makes an output secret; the first run creates everything", async () => {
+        const result = await runOptions({ "harnessfx:protected": "true" });
+        expectSuccess(result);
+        expect(result.summary.created).toHaveLength(7);
+        first = result.outputs!;
+        expect(first.hiddenIsSecret).toBe(true);
+        expect(first.plainIsSecret).toBe(false);
+        expect((await volumeLabels("kept"))["pgha.generation"]).toBe("1");
+    });
+
+    test("a protected resource cannot be replaced: the run fails and the object stays", async () => {
+        const result = await runOptions({ "harnessfx:protected": "true", "harnessfx:guard": "2" });
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toContain(
+            "unable to replace docker:index/volume:Volume guarded: it is protected",
+        );
+        expect((await volumeLabels("guarded"))["pgha.guard"]).toBe("1");
+    });
+
+    test("ignoreChanges keeps the old inputs; deleteBeforeReplace deletes first; without it the fixed-name volume is created first, so Docker hands back the old volume and the old one's delete removes it", async () => {
+        const result = await runOptions({ "harnessfx:generation": "2" });
+        expectSuccess(result);
+        const outputs = result.outputs!;
+        expect(outputs.ignoredResult).toBe(first.ignoredResult);
+        expect(outputs.ignoredKeepers).toEqual({ generation: "1" });
+        expect(outputs.plainResult).not.toBe(first.plainResult);
+        expect(sorted(result.summary.replaced)).toEqual(["createfirst", "deletefirst", "kept", "plain"]);
+        // Deleted first: the new volume has the new labels.
+        expect((await volumeLabels("deletefirst"))["pgha.generation"]).toBe("2");
+        // Created first: Docker answered with the existing volume, then the old resource's delete
+        // (at the end of the run) removed it, although the state holds the new resource.
+        await expect(volumeLabels("createfirst")).rejects.toMatchObject({ statusCode: 404 });
+        // retainOnDelete: the old resource's delete left the volume, and the new one is that volume.
+        expect((await volumeLabels("kept"))["pgha.generation"]).toBe("1");
+        const state = JSON.parse(fs.readFileSync(optsState, "utf8"));
+        expect(state.pendingDeletes).toEqual([]);
+        expect(Object.keys(state.resources)).toContain("docker:index/volume:Volume::createfirst");
+    });
+
+    test("destroy leaves what has retainOnDelete and drops it from the state", async () => {
+        const result = await runOptions({}, { destroy: true });
+        expectSuccess(result);
+        expect(result.summary.deleted).toContain("kept");
+        expect((await volumeLabels("kept"))["pgha.generation"]).toBe("1");
+        await expect(volumeLabels("deletefirst")).rejects.toMatchObject({ statusCode: 404 });
+        expect(fs.existsSync(optsState)).toBe(false);
+    });
+});

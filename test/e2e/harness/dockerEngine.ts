@@ -17,6 +17,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
 import * as tar from "tar-stream";
+import { applyIgnoreChanges, CapturedOptions, OptionsCapture, stateKey } from "./options";
 
 /** Label put on every Docker object the engine creates, so a safety net can find leftovers. */
 export const E2E_LABEL = "pgha.e2e";
@@ -65,12 +66,19 @@ interface StateEntry {
     id: string;
     /** Set while the Docker object is being created, and kept if that failed: the next run replaces it. */
     failed?: boolean;
+    /** The resource options it was declared with (the engine keeps retainOnDelete and protect in its state too). */
+    options?: CapturedOptions;
 }
 
 interface EngineState {
     version: 1;
     seq: number;
     resources: Record<string, StateEntry>;
+    /**
+     * Old objects of create-before-delete replacements: like Pulumi's pending deletes, deleted at
+     * the end of a successful run and kept in the state (to delete next time) when the run fails.
+     */
+    pendingDeletes?: StateEntry[];
 }
 
 type Inputs = Record<string, any>;
@@ -1073,6 +1081,9 @@ const HANDLERS: Record<string, ResourceHandler> = {
     "random:index/randomId:RandomId": randomIdHandler,
 };
 
+/** The key deleteAll gets for a pending delete (old objects of replacements are not in `resources`). */
+const PENDING = "(pending delete)";
+
 /** Deletion rank: containers first, networks last; ties go in reverse creation order. */
 function deletionRank(type: string): number {
     const ranks: Record<string, number> = {
@@ -1103,6 +1114,8 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
     private readonly done: EngineSummary = { created: [], replaced: [], deleted: [], unchanged: [] };
     private readonly failed: ResourceFailure[] = [];
     private stackTransforms = 0;
+    /** Every resource's options; `runProgram` registers {@link OptionsCapture.transformation} before the program runs. */
+    readonly options = new OptionsCapture();
 
     constructor(options: DockerEngineOptions) {
         this.statePath = path.resolve(options.statePath);
@@ -1175,25 +1188,45 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
             );
         if (this.stackTransforms > 0 || args.transforms?.length)
             throw new Error("the e2e engine does not implement resource transforms");
-        // Secret wrappers can sit anywhere (the SDK may wrap a whole list element), so check keys on unwrapped inputs.
-        const inputs = unwrapSecrets(args.inputs) as Inputs;
-        checkKeys(args.type, inputs, handler.inputs);
-
-        const key = `${args.type}::${args.name}`;
+        const options = this.options.get(args.type, args.name);
+        const key = stateKey(args.type, args.name);
         if (this.declared.has(key)) throw new Error(`duplicate resource ${args.name} of type ${args.type}`);
         this.declared.add(key);
-        const inputsHash = sha256(canonicalJson(inputs));
         const previous = this.state.resources[key];
+        // ignoreChanges: the engine keeps the old values at those paths (on the inputs as sent, secrets still wrapped).
+        const declaredInputs =
+            previous && options.ignoreChanges
+                ? applyIgnoreChanges(args.inputs, previous.inputs, options.ignoreChanges)
+                : (args.inputs as Inputs);
+        // Secret wrappers can sit anywhere (the SDK may wrap a whole list element), so check keys on unwrapped inputs.
+        const inputs = unwrapSecrets(declaredInputs) as Inputs;
+        checkKeys(args.type, inputs, handler.inputs);
+        const inputsHash = sha256(canonicalJson(inputs));
 
         if (previous && !previous.failed && previous.inputsHash === inputsHash && !handler.applyEveryRun) {
             if (!handler.exists || (await handler.exists(previous, this.docker))) {
                 this.record("unchanged", args.name, args.type);
-                return this.result(args, previous, handler);
+                const kept = { ...previous, options };
+                this.state.resources[key] = kept;
+                return this.result(declaredInputs, kept, handler);
             }
         }
+        // Pulumi's two ways to replace: delete first only when the resource asks for it; else create
+        // the new object first and delete the old one at the end of the run (its name must be free
+        // by then: a fixed name collides, or, for volumes, Docker hands out the existing one).
+        const deleteFirst = options.deleteBeforeReplace === true || previous?.failed === true;
         if (previous && !handler.applyEveryRun) {
-            this.log(`replacing ${args.type} ${args.name}: deleting the old one first`);
-            await this.deleteEntry(key, previous);
+            if (previous.options?.protect && !previous.failed)
+                throw new Error(`unable to replace ${args.type} ${args.name}: it is protected`);
+            if (deleteFirst) {
+                this.log(`replacing ${args.type} ${args.name}: deleting the old one first`);
+                await this.deleteEntry(key, previous);
+            } else {
+                this.log(`replacing ${args.type} ${args.name}: creating the new one first`);
+                (this.state.pendingDeletes ??= []).push(previous);
+                delete this.state.resources[key];
+                this.save();
+            }
         }
 
         const entry: StateEntry = {
@@ -1201,10 +1234,11 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
             name: args.name,
             seq: ++this.state.seq,
             inputsHash,
-            inputs: args.inputs,
+            inputs: declaredInputs,
             outputs: {},
             id: "",
             failed: true,
+            options,
         };
         const labels = { [E2E_LABEL]: "1", [E2E_STATE_LABEL]: this.statePath };
         const ctx: HandlerContext = {
@@ -1212,7 +1246,8 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
             projectRoot: this.projectRoot,
             name: args.name,
             labels,
-            previous,
+            // A name generated earlier is reused only when the old object is gone already.
+            previous: deleteFirst || handler.applyEveryRun ? previous : undefined,
             onCreated: (id, outputs) => {
                 this.state.resources[key] = { ...entry, id, outputs };
                 this.save();
@@ -1228,7 +1263,7 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
         }
         this.state.resources[key] = created;
         this.save();
-        return this.result(args, created, handler);
+        return this.result(declaredInputs, created, handler);
     }
 
     /**
@@ -1237,30 +1272,39 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
      */
     async finish(): Promise<EngineSummary> {
         const stale = Object.entries(this.state.resources).filter(([key]) => !this.declared.has(key));
-        await this.deleteAll(stale);
+        await this.deleteAll([...stale, ...this.pendingDeletes()]);
         this.save();
         return this.summary();
     }
 
     /** Deletes everything in the state (images excepted, as Pulumi's provider does) and removes the state file. */
     async destroyAll(): Promise<EngineSummary> {
-        await this.deleteAll(Object.entries(this.state.resources));
+        await this.deleteAll([...Object.entries(this.state.resources), ...this.pendingDeletes()]);
         fs.rmSync(this.statePath, { force: true });
         return this.summary();
     }
 
+    /** Old objects of replacements, keyed so that deleteAll can drop them from the pending list. */
+    private pendingDeletes(): [string, StateEntry][] {
+        return (this.state.pendingDeletes ?? []).map((entry) => [PENDING, entry]);
+    }
+
+    /**
+     * The resource's state as the SDK sees it: inputs and outputs, the provider's secret outputs
+     * and the resource's additionalSecretOutputs wrapped as secrets (as the engine does).
+     */
     private result(
-        args: pulumi.runtime.MockResourceArgs,
+        inputs: Inputs,
         entry: StateEntry,
         handler: ResourceHandler,
     ): pulumi.runtime.MockResourceResult {
-        const outputs = Object.fromEntries(
-            Object.entries(entry.outputs).map(([k, v]) => [
-                k,
-                handler.secretOutputs?.includes(k) ? wrapSecret(v) : v,
-            ]),
-        );
-        return { id: entry.id, state: { ...args.inputs, ...outputs, id: entry.id } };
+        const secret = new Set([
+            ...(handler.secretOutputs ?? []),
+            ...(entry.options?.additionalSecretOutputs ?? []),
+        ]);
+        const state: Record<string, unknown> = { ...inputs, ...entry.outputs, id: entry.id };
+        for (const k of secret) if (state[k] !== undefined) state[k] = wrapSecret(unwrapSecrets(state[k]));
+        return { id: entry.id, state };
     }
 
     private record(kind: keyof EngineSummary, name: string, type: string): void {
@@ -1287,9 +1331,15 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
         if (errors.length) throw new Error(errors.join("\n"));
     }
 
+    /** Deletes one object (unless retainOnDelete) and drops it from the state, or from the pending deletes. */
     private async deleteEntry(key: string, entry: StateEntry): Promise<void> {
-        await HANDLERS[entry.type]?.remove?.(entry, this.docker);
-        delete this.state.resources[key];
+        if (entry.options?.protect && !entry.failed)
+            throw new Error(`unable to delete ${entry.type} ${entry.name}: it is protected`);
+        if (entry.options?.retainOnDelete) this.log(`retaining ${entry.type} ${entry.name} (retainOnDelete)`);
+        else await HANDLERS[entry.type]?.remove?.(entry, this.docker);
+        if (key === PENDING)
+            this.state.pendingDeletes = this.state.pendingDeletes?.filter((e) => e !== entry);
+        else delete this.state.resources[key];
         this.save();
     }
 

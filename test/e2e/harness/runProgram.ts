@@ -196,7 +196,12 @@ async function main(): Promise<number> {
     try {
         // Like the language host: the program runs inside the root Stack component, whose outputs
         // are the program's exports with every Output resolved.
-        outputs = await pulumi.runtime.runInPulumiStack(() => runProgramModule(program));
+        outputs = await pulumi.runtime.runInPulumiStack(() => {
+            // Mocks never see resource options: a stack transformation (run by the SDK in every
+            // resource's constructor) hands them to the engine.
+            pulumi.runtime.registerStackTransformation(engine.options.transformation);
+            return runProgramModule(program);
+        });
     } catch (err) {
         errors.add(errorMessage(err));
     }
