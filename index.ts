@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseClusterConfig } from "./components/config";
 import { BackupSummary, ClusterEndpoints } from "./components/endpoints";
-import { BackupSettings, STANZA } from "./components/postgres";
+import { BackupSettings, PGBOUNCER_PORT, STANZA } from "./components/postgres";
 import { AwsPostgresCluster } from "./components/aws";
 import { DockerPostgresCluster } from "./components/docker";
 import { ReplicationSecrets } from "./components/secrets/replicationSecrets";
@@ -18,6 +18,8 @@ const secrets = new ReplicationSecrets(`${clusterName}-secrets`);
 /** What index.ts reads from a platform's cluster. On AWS the repository is known once its bucket is. */
 type Cluster = ClusterEndpoints & {
     backup?: pulumi.Input<BackupSettings>;
+    /** Docker: the volume holding a posix repository. */
+    backupVolume?: string;
     backupAccess?: pulumi.Output<unknown>;
 };
 
@@ -59,6 +61,20 @@ export const writeConnectionString = connectionString(
 );
 /** The application's read-only connection, through PgBouncer to the replicas. */
 export const readConnectionString = connectionString(config.appUser, secrets.passwords.app, readOnlyDatabase);
+
+// Apps in containers (docker compose, Laravel Sail) join the cluster network and dial PgBouncer by name.
+const dockerCluster = cluster instanceof DockerPostgresCluster ? cluster : undefined;
+const inNetworkConnectionString = (database: string) =>
+    dockerCluster &&
+    pulumi.secret(
+        pulumi.interpolate`postgresql://${config.appUser}:${secrets.passwords.app}@${dockerCluster.pgbouncerHost}:${PGBOUNCER_PORT}/${database}`,
+    );
+/** Docker: the cluster's network; attach an app's container to it to use the in-network connection strings. */
+export const dockerNetwork = dockerCluster?.networkName;
+/** Docker: the read-write connection from a container on `dockerNetwork`, through PgBouncer. */
+export const inNetworkWriteConnectionString = inNetworkConnectionString(config.databaseName);
+/** Docker: the read-only connection from a container on `dockerNetwork`, through PgBouncer. */
+export const inNetworkReadConnectionString = inNetworkConnectionString(readOnlyDatabase);
 /** The monitoring role used by `npm run verify` (member of pg_monitor). */
 export const monitorUser = "pgha_monitor";
 export const monitorPassword = pulumi.secret(secrets.passwords.monitor);
@@ -77,14 +93,17 @@ export const backup: pulumi.Output<BackupSummary> | undefined =
                 fullIntervalDays,
                 retentionDays,
                 archiveTimeoutSeconds,
-                repository: {
-                    endpoint: r.endpoint,
-                    port: r.port,
-                    bucket: r.bucket,
-                    region: r.region,
-                    path: r.path,
-                    ...(aws ? { bucketArn: aws.bucketArn, kmsKeyArn: aws.kmsKeyArn } : {}),
-                },
+                repository:
+                    r.type === "posix"
+                        ? { type: "posix" as const, volume: cluster.backupVolume ?? "", path: r.path }
+                        : {
+                              endpoint: r.endpoint,
+                              port: r.port,
+                              bucket: r.bucket,
+                              region: r.region,
+                              path: r.path,
+                              ...(aws ? { bucketArn: aws.bucketArn, kmsKeyArn: aws.kmsKeyArn } : {}),
+                          },
             }),
         );
 /**

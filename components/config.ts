@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isImageReference } from "./imageReference";
 import { SQL_RESERVED_KEYWORDS } from "./postgres/sqlKeywords";
 
 /** Where the cluster runs: containers on a local Docker engine, or EC2 instances on AWS. */
@@ -75,6 +76,11 @@ const cidr = (key: string) =>
         error: `${key} must be IPv4 CIDR blocks such as 10.0.0.0/16`,
     });
 
+const imageReference = (key: string, example: string) =>
+    z.string({ error: `${key} must be a string` }).refine(isImageReference, {
+        error: `${key} must be a Docker image reference such as ${example} ([registry[:port]/]name[:tag][@sha256:digest]; the name in lower case)`,
+    });
+
 const oneOf = <T extends string>(key: string, values: readonly [T, ...T[]]) =>
     z.enum(values, { error: `${key} must be one of ${values.map((v) => `"${v}"`).join(", ")}` });
 
@@ -102,12 +108,7 @@ export const configSchema = z
             "app",
         ),
         appUser: sqlName("pgha:appUser", 63, appUserProblem).default("app"),
-        baseImage: z
-            .string({ error: "pgha:baseImage must be a string" })
-            .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, {
-                error: "pgha:baseImage must be a Docker image reference such as postgres:16",
-            })
-            .optional(),
+        baseImage: imageReference("pgha:baseImage", "postgres:16").optional(),
         bindAddress: ipv4("pgha:bindAddress").default("127.0.0.1"),
         primaryPort: port("pgha:primaryPort").default(5432),
         replicaBasePort: port("pgha:replicaBasePort").default(5433),
@@ -133,12 +134,11 @@ export const configSchema = z
         backupFromReplica: z
             .boolean({ error: "pgha:backupFromReplica must be true or false" })
             .default(false),
-        backupS3Image: z
-            .string({ error: "pgha:backupS3Image must be a string" })
-            .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, {
-                error: "pgha:backupS3Image must be a Docker image reference such as minio/minio:latest",
-            })
-            .default("minio/minio:latest"),
+        backupS3Image: imageReference(
+            "pgha:backupS3Image",
+            "registry.example.com:5000/s3-server:v1",
+        ).optional(),
+        keepDataOnDestroy: z.boolean({ error: "pgha:keepDataOnDestroy must be true or false" }).default(true),
         backupS3Endpoint: z
             .string()
             .regex(/^[a-z0-9.-]+(:\d{1,5})?$/, {
@@ -279,6 +279,14 @@ export const configSchema = z
                     "pgha:backupS3Endpoint needs pgha:backupS3AccessKey and pgha:backupS3SecretKey (set the secret with `pulumi config set --secret`)",
             });
         }
+        if (c.backupS3Image !== undefined && c.backupS3Endpoint !== undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["backupS3Image"],
+                message:
+                    "pgha:backupS3Image (a local S3-compatible server) and pgha:backupS3Endpoint (a real bucket) exclude each other: set one, or neither for a repository on a Docker volume",
+            });
+        }
         if (c.backupFromReplica && (!c.backupEnabled || c.replicas < 1)) {
             ctx.addIssue({
                 code: "custom",
@@ -346,6 +354,7 @@ export const CONFIG_KEYS = Object.keys(configSchema.shape);
 
 const OPTIONAL_STRING_KEYS = new Set([
     "baseImage",
+    "backupS3Image",
     "awsVpcId",
     "awsAmiId",
     "backupS3Endpoint",

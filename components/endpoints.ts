@@ -30,15 +30,27 @@ export interface BackupSummary {
     readonly fullIntervalDays: number;
     readonly retentionDays: number;
     readonly archiveTimeoutSeconds: number;
-    readonly repository: {
-        endpoint: string;
-        port: number;
-        bucket: string;
-        region: string;
-        path: string;
-        /** AWS: the bucket's ARN. */
-        bucketArn?: string;
-        /** AWS: the KMS key the bucket encrypts with. */
-        kmsKeyArn?: string;
-    };
+    readonly repository: PosixRepositorySummary | S3RepositorySummary;
+}
+
+/** A repository on a Docker volume (the dev stack's default). */
+export interface PosixRepositorySummary {
+    type: "posix";
+    /** The Docker volume holding it. */
+    volume: string;
+    /** Where every container that reads or writes it mounts the volume. */
+    path: string;
+}
+
+/** A repository in an S3 bucket or an S3-compatible server. */
+export interface S3RepositorySummary {
+    endpoint: string;
+    port: number;
+    bucket: string;
+    region: string;
+    path: string;
+    /** AWS: the bucket's ARN. */
+    bucketArn?: string;
+    /** AWS: the KMS key the bucket encrypts with. */
+    kmsKeyArn?: string;
 }

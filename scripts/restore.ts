@@ -8,7 +8,7 @@
 import Docker from "dockerode";
 import * as net from "net";
 import { Client } from "pg";
-import { restorePlan, secretEnvLine } from "../components/postgres";
+import { POSIX_REPOSITORY_PATH, restorePlan, secretEnvLine } from "../components/postgres";
 import type { BackupSettings, ClusterFacts, PostgresSettings } from "../components/postgres";
 import { tarOf } from "./docker/containers";
 import { EXIT, InputError } from "./verify/errors";
@@ -63,7 +63,10 @@ export async function restore(
         Name: volume,
         Labels: { "pgha.cluster": target.clusterName, "pgha.role": "restore" },
     });
-    const envs = [secretEnvLine("s3_key", a.accessKey), secretEnvLine("s3_key_secret", a.secretKey)];
+    const envs =
+        a.accessKey !== undefined && a.secretKey !== undefined
+            ? [secretEnvLine("s3_key", a.accessKey), secretEnvLine("s3_key_secret", a.secretKey)]
+            : [];
     const container = await docker.createContainer({
         name,
         Image: a.nodeImage,
@@ -81,7 +84,11 @@ export async function restore(
         },
         StopSignal: "SIGINT",
         HostConfig: {
-            Binds: [`${volume}:/var/lib/postgresql/data`],
+            Binds: [
+                `${volume}:/var/lib/postgresql/data`,
+                // A repository on a volume is mounted read-only: a restore never writes to it.
+                ...(a.repositoryVolume ? [`${a.repositoryVolume}:${POSIX_REPOSITORY_PATH}:ro`] : []),
+            ],
             PortBindings: { "5432/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }] },
             NetworkMode: a.network,
         },

@@ -14,6 +14,8 @@ export interface BackupSchedulerArgs {
     readonly dataVolumeName: pulumi.Input<string>;
     /** The primary's socket volume: pgBackRest starts and stops the backup through it. */
     readonly socketVolumeName: pulumi.Input<string>;
+    /** More volumes, e.g. the backup repository. */
+    readonly extraVolumes?: { volumeName: pulumi.Input<string>; containerPath: string }[];
     /** Rendered files: role script, node.env, pgbackrest.conf, the CA certificate. */
     readonly files: NodeFile[];
     /** The repository's S3 key, as environment (see secretEnv). */
@@ -42,6 +44,7 @@ export class BackupScheduler extends pulumi.ComponentResource {
                 volumes: [
                     { volumeName: args.dataVolumeName, containerPath: DATA_MOUNT },
                     { volumeName: args.socketVolumeName, containerPath: SOCKET_MOUNT },
+                    ...(args.extraVolumes ?? []),
                 ],
             },
             { parent: this },

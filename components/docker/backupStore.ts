@@ -15,6 +15,8 @@ export interface BackupStoreArgs {
     readonly containerName: string;
     /** Image with MinIO's interface: `server <dir>`, MINIO_ROOT_USER/PASSWORD, certs in /root/.minio/certs. */
     readonly image: string;
+    /** Keep the server's data volume when the stack is destroyed (`retainOnDelete`). Default false. */
+    readonly keepData?: boolean;
 }
 
 /**
@@ -67,7 +69,7 @@ export class BackupStore extends pulumi.ComponentResource {
         const data = new docker.Volume(
             `${name}-data`,
             { name: `${args.containerName}-data`, labels: args.context.labels },
-            { parent: this },
+            { parent: this, retainOnDelete: args.keepData ?? false },
         );
         this.endpoint = { host: args.containerName, port: S3_PORT };
         this.container = new docker.Container(

@@ -1,3 +1,4 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
     backupSchedulerPlan,
@@ -9,6 +10,7 @@ import {
     pgbouncerPlan,
     postgresNodePlan,
     RolePlan,
+    POSIX_REPOSITORY_PATH,
     PostgresSettings,
     SecretNeed,
     secretEnv,
@@ -49,6 +51,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
     public readonly backup?: BackupSettings;
     /** What `npm run backup` and `npm run restore` need to reach the repository from a new container. */
     public readonly backupAccess?: pulumi.Output<DockerBackupAccess>;
+    /** The Docker volume holding the backup repository, when it is on a volume (the default). */
+    public readonly backupVolume?: string;
+    /** The cluster's Docker network: containers on it reach the nodes and PgBouncer by name. */
+    public readonly networkName: pulumi.Output<string>;
+    /** PgBouncer's host name on the cluster network. */
+    public readonly pgbouncerHost: string;
 
     constructor(name: string, args: DockerPostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:docker:PostgresCluster", name, {}, opts);
@@ -81,12 +89,37 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
             bindAddress: config.bindAddress,
         };
 
-        // Backups: the local S3-compatible server unless an endpoint is configured.
+        this.networkName = network.networkName;
+        this.pgbouncerHost = containerName("pgbouncer");
+
+        // Backups: a repository on a Docker volume by default; a local S3-compatible server when
+        // pgha:backupS3Image names one; a real bucket when pgha:backupS3Endpoint is set.
+        // pgha:keepDataOnDestroy keeps data and repository volumes when the stack is destroyed.
+        const keep = { retainOnDelete: config.keepDataOnDestroy };
+        const repositoryVolume =
+            config.backupEnabled &&
+            config.backupS3Endpoint === undefined &&
+            config.backupS3Image === undefined
+                ? new docker.Volume(
+                      `${name}-backups`,
+                      { name: containerName("backups"), labels },
+                      { parent: this, ...keep },
+                  )
+                : undefined;
+        this.backupVolume = repositoryVolume ? containerName("backups") : undefined;
+        const repositoryMounts = repositoryVolume
+            ? [{ volumeName: repositoryVolume.name, containerPath: POSIX_REPOSITORY_PATH }]
+            : [];
         const store =
-            config.backupEnabled && config.backupS3Endpoint === undefined
+            config.backupEnabled && config.backupS3Image !== undefined
                 ? new BackupStore(
                       `${name}-s3`,
-                      { context, containerName: containerName("s3"), image: config.backupS3Image },
+                      {
+                          context,
+                          containerName: containerName("s3"),
+                          image: config.backupS3Image,
+                          keepData: config.keepDataOnDestroy,
+                      },
                       { parent: this },
                   )
                 : undefined;
@@ -98,7 +131,9 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                     s3_key_secret: pulumi.secret(config.backupS3SecretKey),
                 }
               : undefined;
-        this.backup = config.backupEnabled ? dockerBackupSettings(config, name, store) : undefined;
+        this.backup = config.backupEnabled
+            ? dockerBackupSettings(config, name, store, repositoryVolume !== undefined)
+            : undefined;
         // Backups from a replica: every replica gets a pgBackRest TLS server beside it, which the
         // scheduler reaches with a client certificate. The server certificate names the server of
         // every node the cluster may have, so neither scaling nor a failover changes it.
@@ -156,6 +191,9 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                     containerName: containerName(node.name),
                     hostPort: hostPort(node),
                     shareSocket: node.role === "primary" && this.backup !== undefined,
+                    keepData: config.keepDataOnDestroy,
+                    // Every node archives once it is the primary: all mount the repository.
+                    extraVolumes: repositoryMounts,
                     ...withSecrets(
                         postgresNodePlan(facts, node, {
                             self: containerName(node.name),
@@ -189,6 +227,7 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                     containerName: containerName("backup"),
                     dataVolumeName: primary.dataVolumeName,
                     socketVolumeName: primary.socketVolumeName!,
+                    extraVolumes: repositoryMounts,
                     ...withSecrets(
                         backupSchedulerPlan(
                             facts,
@@ -235,23 +274,26 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
             })),
         );
         this.pgbouncerEndpoint = pulumi.output({ host, port: config.pgbouncerPort });
-        if (this.backup && s3Credentials) {
+        if (this.backup && (s3Credentials || repositoryVolume)) {
             const { caCertificatePem, ...backupSettings } = this.backup;
             this.backupAccess = pulumi.secret(
                 pulumi
                     .all([
                         image.ref,
                         network.networkName,
-                        s3Credentials.s3_key,
-                        s3Credentials.s3_key_secret,
+                        s3Credentials?.s3_key,
+                        s3Credentials?.s3_key_secret,
                         pulumi.output(caCertificatePem),
+                        repositoryVolume?.name,
                     ])
-                    .apply(([nodeImage, dockerNetwork, accessKey, secretKey, ca]) => ({
+                    .apply(([nodeImage, dockerNetwork, accessKey, secretKey, ca, volume]) => ({
                         schedulerContainer: containerName("backup"),
                         nodeImage,
                         network: dockerNetwork,
-                        accessKey,
-                        secretKey,
+                        ...(accessKey !== undefined && secretKey !== undefined
+                            ? { accessKey, secretKey }
+                            : {}),
+                        ...(volume !== undefined ? { repositoryVolume: volume } : {}),
                         postgresVersion: config.postgresVersion,
                         postgres: {
                             maxConnections: config.maxConnections,
@@ -279,8 +321,11 @@ export interface DockerBackupAccess {
     readonly nodeImage: string;
     /** The cluster network, where the S3 endpoint resolves. */
     readonly network: string;
-    readonly accessKey: string;
-    readonly secretKey: string;
+    /** The S3 key, when the repository is in S3. */
+    readonly accessKey?: string;
+    readonly secretKey?: string;
+    /** The volume holding the repository, when it is on a volume: mount it at POSIX_REPOSITORY_PATH. */
+    readonly repositoryVolume?: string;
     /** PostgreSQL major version of the node image. */
     readonly postgresVersion: number;
     /** Settings a restored server needs (it must allow at least the original max_connections). */
@@ -289,12 +334,25 @@ export interface DockerBackupAccess {
     readonly backup: BackupSettings;
 }
 
-/** The dev stack's repository: the local server (verified against its own certificate), or the configured endpoint. */
+/**
+ * The dev stack's repository: a volume, the local server (verified against its own certificate),
+ * or the configured endpoint.
+ */
 function dockerBackupSettings(
     config: ClusterConfig,
     clusterName: string,
     store: BackupStore | undefined,
+    onVolume: boolean,
 ): BackupSettings {
+    const schedule = {
+        retentionDays: config.backupRetentionDays,
+        intervalHours: config.backupIntervalHours,
+        fullIntervalDays: config.backupFullIntervalDays,
+        archiveTimeoutSeconds: config.archiveTimeoutSeconds,
+    };
+    if (onVolume) {
+        return { repository: { type: "posix", path: POSIX_REPOSITORY_PATH }, ...schedule };
+    }
     const [host, port] = store
         ? [store.endpoint.host, store.endpoint.port]
         : (config.backupS3Endpoint ?? "").split(":");

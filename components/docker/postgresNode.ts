@@ -25,6 +25,10 @@ export interface PostgresNodeArgs {
     readonly hostPort: number;
     /** Also put the server's socket directory on a named volume, to share it with the backup scheduler. */
     readonly shareSocket?: boolean;
+    /** Keep the data volume when the stack is destroyed (`retainOnDelete`). Default false. */
+    readonly keepData?: boolean;
+    /** More volumes for the node's container only, e.g. the backup repository. */
+    readonly extraVolumes?: { volumeName: pulumi.Input<string>; containerPath: string }[];
     /** Rendered files: role script, node.env, postgresql.conf, pg_hba.conf. */
     readonly files: NodeFile[];
     /** Secrets as environment variables (see secretEnv). */
@@ -57,7 +61,7 @@ export class PostgresNode extends pulumi.ComponentResource {
         const volume = new docker.Volume(
             `${name}-data`,
             { name: `${args.containerName}-data`, labels: args.context.labels },
-            { parent: this },
+            { parent: this, retainOnDelete: args.keepData ?? false },
         );
         this.hostName = args.containerName;
         this.dataVolumeName = volume.name;
@@ -80,7 +84,7 @@ export class PostgresNode extends pulumi.ComponentResource {
                 files: args.files,
                 secretEnvs: args.secretEnvs,
                 publish: { internal: POSTGRES_PORT, external: args.hostPort },
-                volumes,
+                volumes: [...volumes, ...(args.extraVolumes ?? [])],
             },
             { parent: this },
         );

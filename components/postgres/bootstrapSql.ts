@@ -14,6 +14,19 @@ export function quoteLiteral(value: string): string {
     return `'${value.replace(/'/g, "''")}'`;
 }
 
+/** PgBouncer looks up SCRAM verifiers through this function; it never sees superusers or the replicator. */
+const PGBOUNCER_AUTH_SQL = `CREATE SCHEMA IF NOT EXISTS pgbouncer AUTHORIZATION postgres;
+CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text)
+RETURNS TABLE (usename name, passwd text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT usename, passwd FROM pg_catalog.pg_shadow
+    WHERE usename = p_usename AND NOT usesuper AND NOT userepl
+$$;
+REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC;
+GRANT USAGE ON SCHEMA pgbouncer TO pgbouncer_auth;
+REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO pgbouncer_auth;`;
+
 /**
  * Renders the idempotent SQL the primary runs at every start (psql, as postgres over the local
  * socket). It holds no secret: passwords arrive as psql variables (`:'app_password'`) read from the
@@ -37,7 +50,7 @@ ALTER ROLE ${quoteIdent(name)} WITH ${attributes} PASSWORD :'${variable}';`;
 SET password_encryption = 'scram-sha-256';
 ALTER ROLE postgres PASSWORD :'superuser_password';
 ${role("replicator", "LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE", "replicator_password")}
-${role(s.appUser, "LOGIN NOSUPERUSER NOREPLICATION", "app_password")}
+${role(s.appUser, "LOGIN NOSUPERUSER NOREPLICATION CREATEDB", "app_password")}
 ${role("pgbouncer_auth", "LOGIN NOSUPERUSER NOREPLICATION NOCREATEDB NOCREATEROLE", "pgbouncer_auth_password")}
 ${role("pgha_monitor", "LOGIN NOSUPERUSER NOREPLICATION NOCREATEDB NOCREATEROLE", "monitor_password")}
 GRANT pg_monitor TO pgha_monitor;
@@ -66,19 +79,16 @@ REASSIGN OWNED BY :"previous_app_user" TO ${app};
 ALTER ROLE :"previous_app_user" NOLOGIN;
 \\endif
 
+-- The application role may create databases (frameworks' test databases); PgBouncer serves any
+-- database through its fallback entry and authenticates in the database the client asks for, so
+-- the auth function is also in postgres (where frameworks run CREATE DATABASE) and in template1
+-- (copied into every new database).
+\\connect template1
+${PGBOUNCER_AUTH_SQL}
+\\connect postgres
+${PGBOUNCER_AUTH_SQL}
 \\connect ${db}
--- PgBouncer looks up SCRAM verifiers through this function; it never sees superusers or the replicator.
-CREATE SCHEMA IF NOT EXISTS pgbouncer AUTHORIZATION postgres;
-CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text)
-RETURNS TABLE (usename name, passwd text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT usename, passwd FROM pg_catalog.pg_shadow
-    WHERE usename = p_usename AND NOT usesuper AND NOT userepl
-$$;
-REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC;
-GRANT USAGE ON SCHEMA pgbouncer TO pgbouncer_auth;
-REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO pgbouncer_auth;
+${PGBOUNCER_AUTH_SQL}
 
 -- The post-deploy check writes a canary here; it prunes its own rows.
 CREATE SCHEMA IF NOT EXISTS pgha AUTHORIZATION pgha_monitor;

@@ -6,6 +6,8 @@ export const STANZA = "main";
 
 /** Where the repository lives: an S3 bucket (AWS) or an S3-compatible server (Docker). */
 export interface S3Repository {
+    /** Absent means S3 (every repository before the posix one existed). */
+    readonly type?: "s3";
     /** Host name, without scheme: pgBackRest always uses TLS. */
     readonly endpoint: string;
     readonly port: number;
@@ -23,9 +25,27 @@ export interface S3Repository {
     readonly keyType: "shared" | "auto";
 }
 
+/**
+ * A repository on a file system every node mounts at `path` (Docker: one named volume shared by
+ * the PostgreSQL nodes, the backup scheduler and restores). No credential, no server.
+ */
+export interface PosixRepository {
+    readonly type: "posix";
+    /** Where the repository is mounted in every container that reads or writes it. */
+    readonly path: string;
+}
+
+/** Where the repository mounts on Docker when it is a volume (pgBackRest's default repo1-path). */
+export const POSIX_REPOSITORY_PATH = "/var/lib/pgbackrest";
+
+/** Whether the repository is a file system rather than S3. */
+export function isPosixRepository(r: S3Repository | PosixRepository): r is PosixRepository {
+    return r.type === "posix";
+}
+
 /** What pgbackrest.conf needs. */
 export interface BackupSettings {
-    readonly repository: S3Repository;
+    readonly repository: S3Repository | PosixRepository;
     /** Days a full backup is kept; pgBackRest expires older backups and their WAL. */
     readonly retentionDays: number;
     /** Hours between scheduled backups. */
@@ -96,19 +116,24 @@ function tlsServerLines(): string[] {
  */
 export function renderPgbackrestConf(s: BackupSettings, replicaBackup: ReplicaBackupRole = {}): string {
     const r = s.repository;
+    const repository = isPosixRepository(r)
+        ? ["repo1-type=posix", `repo1-path=${r.path}`]
+        : [
+              "repo1-type=s3",
+              `repo1-s3-endpoint=${r.endpoint}`,
+              `repo1-storage-port=${r.port}`,
+              `repo1-s3-bucket=${r.bucket}`,
+              `repo1-s3-region=${r.region}`,
+              `repo1-s3-uri-style=${r.uriStyle}`,
+              `repo1-s3-key-type=${r.keyType}`,
+              `repo1-storage-verify-tls=${r.verifyTls ? "y" : "n"}`,
+              ...(r.caFile ? [`repo1-storage-ca-file=${r.caFile}`] : []),
+              `repo1-path=${r.path}`,
+          ];
     return [
         "# Rendered by pgha.",
         "[global]",
-        "repo1-type=s3",
-        `repo1-s3-endpoint=${r.endpoint}`,
-        `repo1-storage-port=${r.port}`,
-        `repo1-s3-bucket=${r.bucket}`,
-        `repo1-s3-region=${r.region}`,
-        `repo1-s3-uri-style=${r.uriStyle}`,
-        `repo1-s3-key-type=${r.keyType}`,
-        `repo1-storage-verify-tls=${r.verifyTls ? "y" : "n"}`,
-        ...(r.caFile ? [`repo1-storage-ca-file=${r.caFile}`] : []),
-        `repo1-path=${r.path}`,
+        ...repository,
         "repo1-retention-full-type=time",
         `repo1-retention-full=${s.retentionDays}`,
         "compress-type=zst",

@@ -5,6 +5,7 @@ import { pgbouncerEnv, renderPgbouncerIni, PgbouncerSettings } from "./pgbouncer
 import { NODE_PATHS, PostgresSettings, renderPgHba, renderPostgresqlConf } from "./postgresqlConf";
 import {
     BackupSettings,
+    isPosixRepository,
     PGBACKREST_PATHS,
     PGBACKREST_TLS_PATHS,
     renderPgbackrestConf,
@@ -71,7 +72,8 @@ function backupParts(facts: ClusterFacts, replicaBackup: ReplicaBackupRole = {})
     if (!facts.backup) {
         return { files: [], secrets: [] };
     }
-    const { caFile } = facts.backup.repository;
+    const repository = facts.backup.repository;
+    const caFile = isPosixRepository(repository) ? undefined : repository.caFile;
     const ca =
         caFile && facts.backup.caCertificatePem
             ? [{ path: caFile, content: facts.backup.caCertificatePem }]
@@ -83,7 +85,10 @@ function backupParts(facts: ClusterFacts, replicaBackup: ReplicaBackupRole = {})
             ...ca,
             ...tls.files,
         ],
-        secrets: [...tls.secrets, ...(facts.backup.repository.keyType === "shared" ? S3_KEY_SECRETS : [])],
+        secrets: [
+            ...tls.secrets,
+            ...(!isPosixRepository(repository) && repository.keyType === "shared" ? S3_KEY_SECRETS : []),
+        ],
     };
 }
 

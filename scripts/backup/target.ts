@@ -15,8 +15,9 @@ const backupOutputsSchema = z.object({
             schedulerContainer: z.string(),
             nodeImage: z.string(),
             network: z.string(),
-            accessKey: z.string(),
-            secretKey: z.string(),
+            accessKey: z.string().optional(),
+            secretKey: z.string().optional(),
+            repositoryVolume: z.string().optional(),
             postgresVersion: z.number().int(),
             postgres: z
                 .object({

@@ -12,7 +12,13 @@ import { redact } from "./redact";
  */
 
 /** Output keys whose values are secret: their values never appear in a message. */
-export const SECRET_KEYS = ["monitorPassword", "writeConnectionString", "readConnectionString"] as const;
+export const SECRET_KEYS = [
+    "monitorPassword",
+    "writeConnectionString",
+    "readConnectionString",
+    "inNetworkWriteConnectionString",
+    "inNetworkReadConnectionString",
+] as const;
 
 const NAME = /^[A-Za-z0-9_.-]{1,63}$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;

@@ -39,7 +39,6 @@ describe("dev stack on Docker", () => {
                 "pgha-dev-pgbouncer",
                 "pgha-dev-primary",
                 ...expectedReplicas,
-                "pgha-dev-s3",
                 "pgha-dev-slots",
             ].sort(),
         );
@@ -49,16 +48,16 @@ describe("dev stack on Docker", () => {
                 .sort(),
         ).toEqual(
             [
+                "pgha-dev-backups",
                 "pgha-dev-primary-data",
                 "pgha-dev-primary-run",
-                "pgha-dev-s3-data",
                 ...expectedReplicas.map((n) => `${n}-data`),
             ].sort(),
         );
         expect(ofType(resources, "docker:index/network:Network")).toHaveLength(1);
         expect(ofType(resources, "docker:index/image:Image")).toHaveLength(1);
-        // Five credentials and the SCRAM salt seed, plus the local S3 server's access and secret keys.
-        expect(ofType(resources, PASSWORD)).toHaveLength(8);
+        // Five credentials and the SCRAM salt seed; the repository on a volume needs no key.
+        expect(ofType(resources, PASSWORD)).toHaveLength(6);
 
         // The slot job is told exactly the replicas' slots; PgBouncer routes reads over exactly the replicas.
         const slotsEnv = uploaded(named(resources, "pgha-dev-slots"), "/etc/pgha/node.env");
@@ -93,6 +92,7 @@ describe("dev stack on Docker", () => {
         expect(named(resources, "pgha-dev-backup").inputs.volumes).toEqual([
             { volumeName: "pgha-dev-replica-1-data", containerPath: "/var/lib/postgresql/data" },
             { volumeName: "pgha-dev-replica-1-run", containerPath: "/var/run/postgresql" },
+            { volumeName: "pgha-dev-backups", containerPath: "/var/lib/pgbackrest" },
         ]);
         expect(named(resources, "pgha-dev-primary").inputs.ports[0].external).toBe(5432);
         expect(outputs.primaryNode.value).toBe("replica-1");
@@ -125,6 +125,7 @@ describe("dev stack on Docker", () => {
             expect(conf).toContain("hot_standby_feedback = on");
             expect(replica.inputs.volumes).toEqual([
                 { volumeName: `pgha-dev-replica-${n}-data`, containerPath: "/var/lib/postgresql/data" },
+                { volumeName: "pgha-dev-backups", containerPath: "/var/lib/pgbackrest" },
             ]);
         }
         const primaryConf = uploaded(named(resources, "pgha-dev-primary"), "/etc/pgha/postgresql.conf");
@@ -183,7 +184,7 @@ describe("dev stack on Docker", () => {
     });
 
     test("every password is a secret: in container inputs, and in the stack outputs", async () => {
-        const { resources, outputs } = await runProgram("dev");
+        const { resources, outputs } = await runProgram("dev", { backupS3Image: "pgha-s3:local" });
         const passwords = ofType(resources, PASSWORD).map((p) =>
             `pw${p.name.replace(/[^a-z0-9]/gi, "")}`.padEnd(p.inputs.length, "x").slice(0, p.inputs.length),
         );
@@ -231,6 +232,8 @@ describe("dev stack on Docker", () => {
         for (const key of [
             "writeConnectionString",
             "readConnectionString",
+            "inNetworkWriteConnectionString",
+            "inNetworkReadConnectionString",
             "monitorPassword",
             "backupAccess",
         ]) {
@@ -283,20 +286,38 @@ describe("dev stack on Docker", () => {
                 fullIntervalDays: 7,
                 retentionDays: 30,
                 archiveTimeoutSeconds: 60,
-                repository: {
-                    endpoint: "pgha-dev-s3",
-                    port: 9000,
-                    bucket: "pgha-backups",
-                    region: "us-east-1",
-                    path: "/pgha-dev",
-                },
+                repository: { type: "posix", volume: "pgha-dev-backups", path: "/var/lib/pgbackrest" },
             },
             backupAccess: expect.objectContaining({
                 schedulerContainer: "pgha-dev-backup",
                 network: "pgha-dev-net",
-                accessKey: expect.stringMatching(/^pw/),
+                repositoryVolume: "pgha-dev-backups",
             }),
+            dockerNetwork: "pgha-dev-net",
+            inNetworkWriteConnectionString: expect.stringMatching(
+                /^postgresql:\/\/app:pw[a-z0-9]+@pgha-dev-pgbouncer:6432\/app$/i,
+            ),
+            inNetworkReadConnectionString: expect.stringMatching(
+                /^postgresql:\/\/app:pw[a-z0-9]+@pgha-dev-pgbouncer:6432\/app_ro$/i,
+            ),
         });
+        expect(values.backupAccess).not.toHaveProperty("accessKey");
+        // The same password in both strings: the in-network one differs only in host and port.
+        expect(
+            String(values.inNetworkWriteConnectionString).replace(
+                "pgha-dev-pgbouncer:6432",
+                "127.0.0.1:6432",
+            ),
+        ).toBe(values.writeConnectionString);
+        const s3 = await runProgram("dev", { replicas: 1, backupS3Image: "pgha-s3:local" });
+        expect((s3.outputs.backup.value as { repository: unknown }).repository).toEqual({
+            endpoint: "pgha-dev-s3",
+            port: 9000,
+            bucket: "pgha-backups",
+            region: "us-east-1",
+            path: "/pgha-dev",
+        });
+        expect(s3.outputs.backupAccess.value).toMatchObject({ accessKey: expect.stringMatching(/^pw/) });
     });
 
     test("running the program twice declares identical resource inputs (a second `pulumi up` changes nothing)", async () => {
@@ -339,8 +360,33 @@ describe("dev stack on Docker", () => {
         ]);
     });
 
-    test("backups: the primary archives to the local S3 server over verified TLS; the scheduler sits beside it", async () => {
-        const { resources } = await runProgram("dev");
+    test("backups by default: every PostgreSQL node and the scheduler mount one repository volume; no S3 server, no key", async () => {
+        const { resources } = await runProgram("dev", { replicas: 1 });
+        const repositoryMount = { volumeName: "pgha-dev-backups", containerPath: "/var/lib/pgbackrest" };
+        for (const name of ["pgha-dev-primary", "pgha-dev-replica-1"]) {
+            const node = named(resources, name);
+            expect([name, node.inputs.volumes]).toEqual([name, expect.arrayContaining([repositoryMount])]);
+            const pgbackrest = uploaded(node, "/etc/pgbackrest/pgbackrest.conf");
+            expect(pgbackrest).toContain("[global]\nrepo1-type=posix\nrepo1-path=/var/lib/pgbackrest\n");
+            expect(pgbackrest).not.toContain("repo1-s3");
+            expect(unwrap(node.inputs.envs).map((e: string) => e.split("=")[0])).not.toContain(
+                "PGHA_SECRET_S3_KEY",
+            );
+        }
+        const scheduler = named(resources, "pgha-dev-backup");
+        expect(scheduler.inputs.volumes).toEqual([
+            { volumeName: "pgha-dev-primary-data", containerPath: "/var/lib/postgresql/data" },
+            { volumeName: "pgha-dev-primary-run", containerPath: "/var/run/postgresql" },
+            repositoryMount,
+        ]);
+        expect(uploaded(scheduler, "/etc/pgha/node.env")).toContain('PGHA_S3_CREATE_BUCKET="0"');
+        expect(unwrap(scheduler.inputs.envs)).toEqual([]);
+        expect(named(resources, "pgha-dev-slots").inputs.volumes).not.toContainEqual(repositoryMount);
+        expect(named(resources, "pgha-dev-pgbouncer").inputs.volumes).not.toContainEqual(repositoryMount);
+    });
+
+    test("backups to a local S3 server (pgha:backupS3Image): the primary archives over verified TLS; the scheduler sits beside it", async () => {
+        const { resources } = await runProgram("dev", { backupS3Image: "pgha-s3:local" });
         const primary = named(resources, "pgha-dev-primary");
         const conf = uploaded(primary, "/etc/pgha/postgresql.conf");
         expect(conf).toContain("archive_mode = on");
@@ -364,7 +410,7 @@ describe("dev stack on Docker", () => {
                 .sort(),
         ).toEqual(["PGHA_SECRET_S3_KEY", "PGHA_SECRET_S3_KEY_SECRET"]);
         expect(named(resources, "pgha-dev-s3").inputs).toMatchObject({
-            image: "minio/minio:latest",
+            image: "pgha-s3:local",
             command: ["server", "/data", "--address", ":9000"],
         });
 
@@ -380,7 +426,10 @@ describe("dev stack on Docker", () => {
     });
 
     test("pgha:backupFromReplica: a pgBackRest TLS server beside each replica, the scheduler copies from them; keys only as secrets", async () => {
-        const { resources } = await runProgram("dev", { backupFromReplica: true });
+        const { resources } = await runProgram("dev", {
+            backupFromReplica: true,
+            backupS3Image: "pgha-s3:local",
+        });
         const serverNames = ["pgha-dev-replica-1-pgbackrest", "pgha-dev-replica-2-pgbackrest"];
         expect(
             ofType(resources, CONTAINER)
@@ -444,7 +493,7 @@ describe("dev stack on Docker", () => {
             commonName: "pgha-backup",
         });
         // The primary's archiving config is the same either way.
-        const primaryOnly = await runProgram("dev");
+        const primaryOnly = await runProgram("dev", { backupS3Image: "pgha-s3:local" });
         expect(uploaded(named(resources, "pgha-dev-primary"), "/etc/pgbackrest/pgbackrest.conf")).toBe(
             uploaded(named(primaryOnly.resources, "pgha-dev-primary"), "/etc/pgbackrest/pgbackrest.conf"),
         );

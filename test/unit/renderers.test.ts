@@ -100,8 +100,17 @@ describe("bootstrap.sql", () => {
             `ALTER ROLE "replicator" WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'replicator_password';`,
         );
         expect(sql).toContain(
-            `ALTER ROLE "shop_user" WITH LOGIN NOSUPERUSER NOREPLICATION PASSWORD :'app_password';`,
+            `ALTER ROLE "shop_user" WITH LOGIN NOSUPERUSER NOREPLICATION CREATEDB PASSWORD :'app_password';`,
         );
+        // Frameworks' test databases through PgBouncer: the auth function where CREATE DATABASE runs
+        // (postgres), in template1 (copied into each new database) and in the application database.
+        expect(sql.match(/^\\connect .*$/gm)).toEqual([
+            '\\connect "shop"',
+            "\\connect template1",
+            "\\connect postgres",
+            '\\connect "shop"',
+        ]);
+        expect(sql.match(/CREATE OR REPLACE FUNCTION pgbouncer.get_auth/g)).toHaveLength(3);
         expect(sql).toContain('CREATE DATABASE "shop" OWNER "shop_user";');
         expect(sql).toContain('\\connect "shop"');
         // A renamed pgha:appUser: the previous owner hands over and loses its login.

@@ -69,14 +69,17 @@ as_pg() {
   fi
 }
 
-# Reads one secret; refuses values that could break out of a quoted config or SQL literal.
-secret() {
-  local file="$SECRETS/$1.password" value
-  [ -r "$file" ] || die "missing secret $file"
+# Reads secret $2 into the variable named $1; stops the node naming the secret (never its value)
+# when it is missing, empty, or has what could break out of a quoted config or SQL literal.
+# Never call it inside $(...): a die there would end only the subshell.
+secret_to() {
+  local file="$SECRETS/$2.password" value
+  [ -r "$file" ] || die "secret $2 is missing ($file)"
   value=$(cat "$file")
+  [ -n "$value" ] || die "secret $2 is empty"
   # shellcheck disable=SC1003 # '\' is the one-character pattern "a backslash", not an escape
-  case "$value" in *"'"* | *'\'* | *'"'* | *$'\n'* | "") die "secret $1 is empty or has a quote, backslash or newline" ;; esac
-  printf '%s' "$value"
+  case "$value" in *"'"* | *'\'* | *'"'* | *$'\n'*) die "secret $2 is refused: it has a quote, backslash or newline" ;; esac
+  printf -v "$1" '%s' "$value"
 }
 
 # Moves PGHA_SECRET_* variables into root-only files, so no child process inherits them.
@@ -97,8 +100,11 @@ materialize_secrets() {
 # pgBackRest reads the repository's shared S3 key from its include directory, readable by postgres only.
 write_pgbackrest_credentials() {
   [ -e "$SECRETS/s3_key.password" ] || return 0
+  local key key_secret
+  secret_to key s3_key
+  secret_to key_secret s3_key_secret
   install -d -o postgres -g postgres -m 0750 /etc/pgbackrest/conf.d
-  printf '[global]\nrepo1-s3-key=%s\nrepo1-s3-key-secret=%s\n' "$(secret s3_key)" "$(secret s3_key_secret)" \
+  printf '[global]\nrepo1-s3-key=%s\nrepo1-s3-key-secret=%s\n' "$key" "$key_secret" \
     | write_private /etc/pgbackrest/conf.d/credentials.conf
 }
 
@@ -107,6 +113,7 @@ write_pgbackrest_tls_keys() {
   local name
   for name in server client; do
     [ -e "$SECRETS/pgbackrest_${name}_key.password" ] || continue
+    [ -s "$SECRETS/pgbackrest_${name}_key.password" ] || die "secret pgbackrest_${name}_key is empty"
     install -d -o postgres -g postgres -m 0750 /etc/pgbackrest/tls
     write_private "/etc/pgbackrest/tls/$name.key" <"$SECRETS/pgbackrest_${name}_key.password"
   done
@@ -136,6 +143,13 @@ link_config() {
 
 run_primary() {
   prepare
+  # Every secret first: a node missing one stops before it touches its data directory.
+  local superuser replicator app pgbouncer_auth monitor
+  secret_to superuser superuser_verifier
+  secret_to replicator replicator_verifier
+  secret_to app app_verifier
+  secret_to pgbouncer_auth pgbouncer_auth_verifier
+  secret_to monitor monitor_verifier
   if [ ! -s "$PGDATA/PG_VERSION" ]; then
     log "initialising a new cluster in $PGDATA"
     install -d -o postgres -g postgres -m 0700 "$PGDATA"
@@ -149,11 +163,11 @@ run_primary() {
   # Roles, database and functions, applied on a socket-only server so nothing connects meanwhile.
   # synchronous_standby_names is cleared there: no replica is connected yet to acknowledge.
   write_private "$RUN/bootstrap-vars.sql" <<EOF
-\\set superuser_password '$(secret superuser_verifier)'
-\\set replicator_password '$(secret replicator_verifier)'
-\\set app_password '$(secret app_verifier)'
-\\set pgbouncer_auth_password '$(secret pgbouncer_auth_verifier)'
-\\set monitor_password '$(secret monitor_verifier)'
+\\set superuser_password '$superuser'
+\\set replicator_password '$replicator'
+\\set app_password '$app'
+\\set pgbouncer_auth_password '$pgbouncer_auth'
+\\set monitor_password '$monitor'
 EOF
   as_pg pg_ctl -D "$PGDATA" -w -t 300 -l "$RUN/bootstrap.log" \
     -o "-c listen_addresses='' -c synchronous_standby_names=''" start >/dev/null \
@@ -236,7 +250,9 @@ EOF
 
 run_replica() {
   prepare
-  printf '*:*:*:replicator:%s\n' "$(secret replicator)" | write_private "$RUN/pgpass"
+  local password
+  secret_to password replicator
+  printf '*:*:*:replicator:%s\n' "$password" | write_private "$RUN/pgpass"
   if [ -e "$RECLONE_REQUEST" ]; then
     log "a re-clone was requested"
     rm -f "$DATA_READY" "$PGDATA/.pgha-cloned"
@@ -319,7 +335,8 @@ replica_streams() {
 
 # Writes PgBouncer's [databases]: read-write to the primary; read-only round-robin over the
 # replicas that stream (PgBouncer would keep sending clients to a dead host of a list), or to the
-# primary, read-only by default, while none does. Prints "changed" when the file changed.
+# primary, read-only by default, while none does; any other database (postgres, a framework's
+# test database) to the primary. Prints "changed" when the file changed.
 route_pgbouncer() {
   load_topology
   local host probes=() streaming=() read_hosts ro_extra=""
@@ -342,6 +359,7 @@ route_pgbouncer() {
 [databases]
 $PGHA_DATABASE = host=$PGHA_PRIMARY_HOST port=${PGHA_POSTGRES_PORT:-5432} dbname=$PGHA_DATABASE
 $PGHA_RO_DATABASE = host=$read_hosts port=${PGHA_POSTGRES_PORT:-5432} dbname=$PGHA_DATABASE$ro_extra
+* = host=$PGHA_PRIMARY_HOST port=${PGHA_POSTGRES_PORT:-5432}
 EOF
   if cmp -s "$RUN/pgbouncer-databases.ini.new" "$RUN/pgbouncer-databases.ini"; then
     rm -f "$RUN/pgbouncer-databases.ini.new"
@@ -355,8 +373,11 @@ EOF
 
 run_pgbouncer() {
   prepare
-  printf '"pgbouncer_auth" "%s"\n' "$(secret pgbouncer_auth)" | write_private "$RUN/userlist.txt"
-  printf '*:*:*:pgha_monitor:%s\n' "$(secret monitor)" | write_private "$RUN/monitor.pgpass"
+  local auth_password monitor_password
+  secret_to auth_password pgbouncer_auth
+  secret_to monitor_password monitor
+  printf '"pgbouncer_auth" "%s"\n' "$auth_password" | write_private "$RUN/userlist.txt"
+  printf '*:*:*:pgha_monitor:%s\n' "$monitor_password" | write_private "$RUN/monitor.pgpass"
   route_pgbouncer >/dev/null
   log "starting pgbouncer"
   setpriv --reuid=postgres --regid=postgres --init-groups pgbouncer "$PGHA_ETC/pgbouncer.ini" &
@@ -377,7 +398,9 @@ run_pgbouncer() {
 # that still holds one. Runs as the replicator, which may manage slots and end its own sessions.
 reconcile_slots() {
   materialize_secrets
-  printf '%s:5432:postgres:replicator:%s\n' "$PGHA_PRIMARY_HOST" "$(secret replicator)" >"/tmp/pgpass"
+  local password
+  secret_to password replicator
+  printf '%s:5432:postgres:replicator:%s\n' "$PGHA_PRIMARY_HOST" "$password" >"/tmp/pgpass"
   chmod 0600 /tmp/pgpass
   export PGPASSFILE=/tmp/pgpass
   local expected="{${PGHA_EXPECTED_SLOTS// /,}}"
@@ -480,7 +503,7 @@ pgbackrest_backup() {
 # is then taken from the primary (said in the log), so backups never stop for want of a replica.
 run_backup() {
   local type=${1:-auto} started rc=0 label
-  [ "$type" = auto ] && type=$(backup_type_due)
+  if [ "$type" = auto ]; then type=$(backup_type_due) || die "could not read the last backups from the primary"; fi
   # A manual run (SSM on EC2) may come before anything installed the client key.
   write_pgbackrest_tls_keys
   started=$(date -u +%FT%T.%3NZ)
