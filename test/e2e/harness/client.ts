@@ -37,6 +37,8 @@ export interface RunProgramOptions {
     secrets?: Record<string, string>;
     /** Delete everything in the state instead of running the program. */
     destroy?: boolean;
+    /** Read every object back first, like `pulumi up --refresh`. */
+    refresh?: boolean;
     /** Extra environment for the process. */
     env?: NodeJS.ProcessEnv;
     /** Kill the process after this long; default 10 minutes. */
@@ -66,6 +68,7 @@ export function runProgramArgs(opts: RunProgramOptions): string[] {
     for (const [k, v] of Object.entries(opts.config ?? {})) args.push("--config", `${k}=${v}`);
     for (const [k, v] of Object.entries(opts.secrets ?? {})) args.push("--secret", `${k}=${v}`);
     if (opts.destroy) args.push("--destroy");
+    if (opts.refresh) args.push("--refresh");
     return args;
 }
 

@@ -1,23 +1,31 @@
 /**
  * A tiny Pulumi engine + Docker provider for end-to-end tests, plugged into the Pulumi runtime
- * through `pulumi.runtime.setMocks`. It applies the Docker resources a program declares to the
- * local Docker engine and keeps a persisted state (JSON) so that consecutive runs behave like
- * consecutive `pulumi up`s: unchanged resources are left alone, changed ones are replaced
- * (delete-before-replace), and resources a run no longer declares are deleted by `finish()`.
+ * through `pulumi.runtime.setMocks`. It applies the resources a program declares to the local
+ * Docker engine and keeps a persisted state (JSON, `state.ts`) so that consecutive runs behave
+ * like consecutive `pulumi up`s, planned as Pulumi plans them (`plan.ts`): unchanged resources are
+ * left alone, changes the provider applies in place are updates, ForceNew changes (and
+ * `replaceOnChanges`) replace, creating the new object first and deleting the old one at the end
+ * of the run unless `deleteBeforeReplace`; resources a run no longer declares are deleted by
+ * `finish()`. Resource options reach the engine through a stack transformation (`options.ts`).
  *
- * Inputs are mapped onto the Docker Engine API the way terraform-provider-docker (which backs
- * `@pulumi/docker`) does. Any input key the engine does not understand is an error, so a program
- * change can never be silently ignored by the tests.
+ * A plain run never reads live state, as `pulumi up` does not; {@link DockerEngineMocks.refresh}
+ * does what `pulumi up --refresh` does first. Each resource type (`resources/`) maps its inputs
+ * onto the Docker Engine API the way its provider does (terraform-provider-docker for containers,
+ * networks, volumes and remote images; pulumi-docker's native provider for images). Any input key
+ * a type does not understand is an error, so a program change can never be silently ignored.
  */
-import { execFileSync } from "child_process";
-import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
-import * as tar from "tar-stream";
-import { applyIgnoreChanges, CapturedOptions, OptionsCapture, stateKey } from "./options";
+import { applyIgnoreChanges, OptionsCapture, stateKey } from "./options";
+import { planResource } from "./plan";
+import { checkKeys, HandlerContext, Inputs } from "./resources/handler";
+import { deletionRank, resourceHandlers, ResourceHandler } from "./resources";
+import { EngineState, loadState, saveState, StateEntry, unwrapSecrets, wrapSecret } from "./state";
+
+export { canonicalJson, unwrapSecrets } from "./state";
+export { formatGoDuration, parseGoDuration } from "./resources/duration";
 
 /** Label put on every Docker object the engine creates, so a safety net can find leftovers. */
 export const E2E_LABEL = "pgha.e2e";
@@ -27,12 +35,16 @@ export const E2E_STATE_LABEL = "pgha.e2e.state";
 /** What one run (or a destroy) did, by Pulumi resource name. */
 export interface EngineSummary {
     created: string[];
+    /** Updated in place (the provider's Update), including the empty update after an initialization error. */
+    updated: string[];
     replaced: string[];
     deleted: string[];
     unchanged: string[];
+    /** Dropped from the state by the refresh (`--refresh`): the object was gone. */
+    gone: string[];
 }
 
-/** A resource the engine failed to create, replace or keep. */
+/** A resource the engine failed to create, update, replace or keep. */
 export interface ResourceFailure {
     type: string;
     name: string;
@@ -51,1052 +63,8 @@ export interface DockerEngineOptions {
     docker?: Docker;
 }
 
-/** One resource in the persisted state. */
-interface StateEntry {
-    type: string;
-    name: string;
-    /** Creation sequence number: deletion goes in reverse order. */
-    seq: number;
-    /** sha256 of the canonical JSON of the unwrapped inputs. */
-    inputsHash: string;
-    /** Inputs as the program sent them (secret values still wrapped, so they stay recognisable). */
-    inputs: Record<string, unknown>;
-    /** Provider-computed outputs (Docker IDs, random results, ...). */
-    outputs: Record<string, unknown>;
-    id: string;
-    /** Set while the Docker object is being created, and kept if that failed: the next run replaces it. */
-    failed?: boolean;
-    /** The resource options it was declared with (the engine keeps retainOnDelete and protect in its state too). */
-    options?: CapturedOptions;
-}
-
-interface EngineState {
-    version: 1;
-    seq: number;
-    resources: Record<string, StateEntry>;
-    /**
-     * Old objects of create-before-delete replacements: like Pulumi's pending deletes, deleted at
-     * the end of a successful run and kept in the state (to delete next time) when the run fails.
-     */
-    pendingDeletes?: StateEntry[];
-}
-
-type Inputs = Record<string, any>;
-
-/** What a resource handler receives besides the inputs. */
-interface HandlerContext {
-    docker: Docker;
-    projectRoot: string;
-    /** Pulumi resource name. */
-    name: string;
-    /** Labels every Docker object gets. */
-    labels: Record<string, string>;
-    /** The previous state entry, if any (for names generated by an earlier run). */
-    previous?: StateEntry;
-    /** Records a Docker object as soon as it exists, so a failure later on cannot leak it. */
-    onCreated(id: string, outputs: Record<string, unknown>): void;
-}
-
-/** Which input keys a type understands: `true` for a value used as a whole, a nested spec for objects or lists of objects. */
-type KeySpec = { [key: string]: true | KeySpec };
-
-/** Marks an input key that is accepted on purpose but has no effect in the e2e engine. */
-const NOOP = true;
-
-/** How the engine applies one resource type. */
-interface ResourceHandler {
-    inputs: KeySpec;
-    /** Output keys to return as secrets (the real engine honours the SDK's additionalSecretOutputs; mocks do not). */
-    secretOutputs?: string[];
-    /** Apply on every run and compare the resulting ID, instead of trusting identical inputs (image builds). */
-    applyEveryRun?: boolean;
-    create(inputs: Inputs, ctx: HandlerContext): Promise<{ id: string; outputs: Record<string, unknown> }>;
-    /** Whether the recorded object still exists in a usable shape; default: yes. */
-    exists?(entry: StateEntry, docker: Docker): Promise<boolean>;
-    /** Deletes the object; must tolerate it being gone already. */
-    remove?(entry: StateEntry, docker: Docker): Promise<void>;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers
-// ---------------------------------------------------------------------------------------------
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function isObject(v: unknown): v is Record<string, unknown> {
-    return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Replaces every secret wrapper (`{<sigKey>: <secretSig>, value}`) by its value, recursively. */
-export function unwrapSecrets(v: unknown): unknown {
-    if (Array.isArray(v)) return v.map(unwrapSecrets);
-    if (!isObject(v)) return v;
-    const sig = v[pulumi.runtime.specialSigKey];
-    if (sig === pulumi.runtime.specialSecretSig) return unwrapSecrets(v.value);
-    if (sig !== undefined)
-        throw new Error(`the e2e engine does not support input values of kind ${String(sig)}`);
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
-}
-
-function wrapSecret(value: unknown): unknown {
-    return { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value };
-}
-
-/** JSON with sorted object keys and no undefined members, so equal values hash equally. */
-export function canonicalJson(v: unknown): string {
-    if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-    if (isObject(v)) {
-        const keys = Object.keys(v)
-            .filter((k) => v[k] !== undefined)
-            .sort();
-        return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(",")}}`;
-    }
-    return JSON.stringify(v ?? null);
-}
-
-const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
-
-/** Throws `unsupported input <type>.<key>` for the first key the spec does not list. */
-function checkKeys(type: string, value: unknown, spec: KeySpec, at = ""): void {
-    if (Array.isArray(value)) {
-        value.forEach((item) => checkKeys(type, item, spec, at));
-        return;
-    }
-    if (!isObject(value)) return;
-    for (const [key, v] of Object.entries(value)) {
-        const sub = spec[key];
-        const keyPath = at ? `${at}.${key}` : key;
-        if (sub === undefined) throw new Error(`unsupported input ${type}.${keyPath}`);
-        if (sub !== true) checkKeys(type, v, sub, keyPath);
-    }
-}
-
-const DURATION_UNITS: Record<string, number> = {
-    ns: 1,
-    us: 1e3,
-    µs: 1e3,
-    ms: 1e6,
-    s: 1e9,
-    m: 60e9,
-    h: 3600e9,
-};
-
-/** Parses a Go duration string ("1m30s", "500ms") into nanoseconds. */
-export function parseGoDuration(s: string): number {
-    if (s === "0") return 0;
-    const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-    let total = 0;
-    let match: RegExpExecArray | null;
-    while (re.lastIndex < s.length && (match = re.exec(s)) !== null) {
-        total += parseFloat(match[1]) * DURATION_UNITS[match[2]];
-    }
-    if (re.lastIndex !== s.length || s.length === 0) throw new Error(`invalid duration ${JSON.stringify(s)}`);
-    return Math.round(total);
-}
-
-/** Drops undefined members (docker-modem would send them as empty query parameters). */
-function withoutUndefined<T extends object>(o: T): T {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-function dockerStatus(err: unknown): number | undefined {
-    return isObject(err) && typeof err.statusCode === "number" ? err.statusCode : undefined;
-}
-
-/** Runs a Docker call, treating "not found" (and optionally other statuses) as success. */
-async function ignoring<T>(call: () => Promise<T>, ...statuses: number[]): Promise<T | undefined> {
-    try {
-        return await call();
-    } catch (err) {
-        if ([404, ...statuses].includes(dockerStatus(err) ?? 0)) return undefined;
-        throw err;
-    }
-}
-
-async function existsBy(call: () => Promise<unknown>): Promise<boolean> {
-    return (await ignoring(async () => (await call(), true))) === true;
-}
-
-/** The last `lines` lines of a text. */
-function tail(text: string, lines: number): string {
-    return text.replace(/\n+$/, "").split("\n").slice(-lines).join("\n");
-}
-
-/** `[{label, value}]` → `{label: value}`, plus the engine's own labels. */
-function labelMap(
-    list: { label: string; value: string }[] | undefined,
-    own: Record<string, string>,
-): Record<string, string> {
-    return { ...Object.fromEntries((list ?? []).map((l) => [l.label, l.value])), ...own };
-}
-
-/** The name a Docker object gets: the `name` input, else the one generated earlier, else `<pulumi name>-<random>` like Pulumi autonaming. */
-function objectName(inputs: Inputs, ctx: HandlerContext): string {
-    const earlier = ctx.previous?.outputs.name;
-    if (inputs.name) return inputs.name;
-    if (typeof earlier === "string" && ctx.previous?.inputs.name === undefined) return earlier;
-    return `${ctx.name}-${crypto.randomBytes(4).toString("hex").slice(0, 7)}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// docker:index/image:Image
-// ---------------------------------------------------------------------------------------------
-
-const imageHandler: ResourceHandler = {
-    inputs: {
-        imageName: true,
-        build: {
-            context: true,
-            dockerfile: true,
-            args: true,
-            platform: true,
-            target: true,
-            network: true,
-            addHosts: true,
-            builderVersion: NOOP, // the local engine's classic builder is always used
-            cacheFrom: NOOP, // a cache hint only
-        },
-        skipPush: NOOP, // there is no registry: images are never pushed
-        buildOnPreview: NOOP, // there are no previews
-        registry: NOOP, // only used for pushing
-    },
-    applyEveryRun: true,
-    async create(inputs, { docker, projectRoot }) {
-        const build = inputs.build ?? {};
-        const contextDir = path.resolve(projectRoot, build.context ?? ".");
-        const dockerfile = path.resolve(
-            projectRoot,
-            build.dockerfile ?? path.join(build.context ?? ".", "Dockerfile"),
-        );
-        const inContext = path.relative(contextDir, dockerfile);
-        if (inContext.startsWith("..") || path.isAbsolute(inContext)) {
-            throw new Error(
-                `image ${inputs.imageName}: the e2e engine needs the Dockerfile ${dockerfile} inside the build context ${contextDir}`,
-            );
-        }
-        const stream = await docker.buildImage(
-            { context: contextDir, src: await fs.promises.readdir(contextDir) },
-            withoutUndefined({
-                t: inputs.imageName,
-                dockerfile: inContext.split(path.sep).join("/"),
-                buildargs: build.args,
-                platform: build.platform,
-                target: build.target,
-                networkmode: build.network,
-                extrahosts: build.addHosts?.join(","),
-                rm: true,
-            }),
-        );
-        const events = await new Promise<any[]>((resolve, reject) =>
-            docker.modem.followProgress(stream, (err: Error | null, out: any[]) =>
-                err ? reject(err) : resolve(out),
-            ),
-        );
-        const text = events.map((e) => e.stream ?? (e.error ? `${e.error}\n` : "")).join("");
-        const failure = events.find((e) => e.error);
-        if (failure) {
-            throw new Error(
-                `building image ${inputs.imageName} failed: ${failure.error}\n--- build output (tail) ---\n${tail(text, 30)}`,
-            );
-        }
-        const id: string =
-            events
-                .map((e) => e.aux?.ID)
-                .filter(Boolean)
-                .pop() ?? (await docker.getImage(inputs.imageName).inspect()).Id;
-        return {
-            id,
-            outputs: {
-                imageName: inputs.imageName,
-                baseImageName: inputs.imageName,
-                // The real provider's repoDigest is `<repo>@sha256:...` after a push; the image ID is
-                // what the local engine can run without a registry.
-                repoDigest: id,
-                context: contextDir,
-                dockerfile,
-                platform: build.platform,
-                registryServer: "",
-            },
-        };
-    },
-    // Images are never deleted (the real provider does not delete them either).
-};
-
-// ---------------------------------------------------------------------------------------------
-// docker:index/network:Network and docker:index/volume:Volume
-// ---------------------------------------------------------------------------------------------
-
-const labelSpec: KeySpec = { label: true, value: true };
-
-const networkHandler: ResourceHandler = {
-    inputs: {
-        name: true,
-        driver: true,
-        internal: true,
-        attachable: true,
-        ingress: true,
-        ipv6: true,
-        labels: labelSpec,
-        ipamConfigs: { subnet: true, ipRange: true, gateway: true, auxAddress: true },
-        ipamDriver: true,
-        ipamOptions: true,
-        options: true,
-        checkDuplicate: NOOP, // deprecated; Docker always refuses duplicate names
-    },
-    async create(inputs, ctx) {
-        const name = objectName(inputs, ctx);
-        const network = await ctx.docker.createNetwork({
-            Name: name,
-            CheckDuplicate: true,
-            Driver: inputs.driver ?? "bridge",
-            Internal: inputs.internal ?? false,
-            Attachable: inputs.attachable ?? false,
-            Ingress: inputs.ingress ?? false,
-            EnableIPv6: inputs.ipv6 ?? false,
-            Options: inputs.options,
-            Labels: labelMap(inputs.labels, ctx.labels),
-            IPAM: {
-                Driver: inputs.ipamDriver ?? "default",
-                Options: inputs.ipamOptions,
-                Config: inputs.ipamConfigs?.map((c: Inputs) => ({
-                    Subnet: c.subnet,
-                    IPRange: c.ipRange,
-                    Gateway: c.gateway,
-                    AuxiliaryAddresses: c.auxAddress,
-                })),
-            },
-        });
-        ctx.onCreated(network.id, { name });
-        const info = await network.inspect();
-        return {
-            id: network.id,
-            outputs: {
-                name,
-                driver: info.Driver,
-                scope: info.Scope,
-                ipamConfigs: (info.IPAM?.Config ?? []).map((c: any) => ({
-                    subnet: c.Subnet,
-                    gateway: c.Gateway,
-                    ipRange: c.IPRange,
-                    auxAddress: c.AuxiliaryAddresses,
-                })),
-            },
-        };
-    },
-    exists: (entry, docker) => existsBy(() => docker.getNetwork(entry.id).inspect()),
-    async remove(entry, docker) {
-        await ignoring(() => docker.getNetwork(entry.id).remove());
-    },
-};
-
-const volumeHandler: ResourceHandler = {
-    inputs: { name: true, driver: true, driverOpts: true, labels: labelSpec },
-    async create(inputs, ctx) {
-        const name = objectName(inputs, ctx);
-        await ctx.docker.createVolume({
-            Name: name,
-            Driver: inputs.driver ?? "local",
-            DriverOpts: inputs.driverOpts,
-            Labels: labelMap(inputs.labels, ctx.labels),
-        });
-        ctx.onCreated(name, { name });
-        const info = await ctx.docker.getVolume(name).inspect();
-        return { id: name, outputs: { name, driver: info.Driver, mountpoint: info.Mountpoint } };
-    },
-    exists: (entry, docker) => existsBy(() => docker.getVolume(entry.id).inspect()),
-    async remove(entry, docker) {
-        await ignoring(() => docker.getVolume(entry.id).remove());
-    },
-};
-
-// ---------------------------------------------------------------------------------------------
-// docker:index/container:Container
-// ---------------------------------------------------------------------------------------------
-
-const containerHandler: ResourceHandler = {
-    inputs: {
-        name: true,
-        image: true,
-        hostname: true,
-        domainname: true,
-        command: true,
-        entrypoints: true,
-        envs: true,
-        labels: labelSpec,
-        user: true,
-        workingDir: true,
-        tty: true,
-        stdinOpen: true,
-        stopSignal: true,
-        stopTimeout: true,
-        networkMode: true,
-        networksAdvanced: { name: true, aliases: true, ipv4Address: true, ipv6Address: true },
-        ports: { internal: true, external: true, ip: true, protocol: true },
-        volumes: {
-            volumeName: true,
-            hostPath: true,
-            containerPath: true,
-            readOnly: true,
-            fromContainer: true,
-        },
-        uploads: {
-            file: true,
-            content: true,
-            contentBase64: true,
-            source: true,
-            sourceHash: NOOP, // only there to make a change of `source` visible; the input hash covers it
-            executable: true,
-            permissions: true,
-        },
-        healthcheck: {
-            tests: true,
-            interval: true,
-            timeout: true,
-            startPeriod: true,
-            startInterval: true,
-            retries: true,
-        },
-        restart: true,
-        maxRetryCount: true,
-        wait: true,
-        waitTimeout: true,
-        mustRun: true,
-        containerReadRefreshTimeoutMilliseconds: true,
-        attach: true,
-        logs: true,
-        rm: true,
-        start: true,
-        init: true,
-        memory: true,
-        memorySwap: true,
-        shmSize: true,
-        cpuShares: true,
-        cpus: true,
-        tmpfs: true,
-        privileged: true,
-        capabilities: { adds: true, drops: true },
-        sysctls: true,
-        ulimits: { name: true, soft: true, hard: true },
-        hosts: { host: true, ip: true },
-        dns: true,
-        dnsOpts: true,
-        dnsSearches: true,
-        groupAdds: true,
-        logDriver: true,
-        logOpts: true,
-        readOnly: true,
-        securityOpts: true,
-        pidMode: true,
-        ipcMode: true,
-        destroyGraceSeconds: true,
-        removeVolumes: true,
-    },
-
-    async create(inputs, ctx) {
-        const name = objectName(inputs, ctx);
-        const container = await ctx.docker.createContainer(containerCreateOptions(name, inputs, ctx.labels));
-        ctx.onCreated(container.id, { name });
-        const [, ...moreNetworks] = networksToJoin(inputs);
-        for (const n of moreNetworks) {
-            await ctx.docker
-                .getNetwork(n.name)
-                .connect({ Container: container.id, EndpointConfig: endpointSettings(n) });
-        }
-        if (inputs.uploads?.length) {
-            await container.putArchive(await uploadsArchive(inputs.uploads, ctx.projectRoot), { path: "/" });
-        }
-
-        const outputs: Record<string, unknown> = { name };
-        if (inputs.start !== false) {
-            await container.start();
-            if (inputs.attach) {
-                const { StatusCode } = await container.wait();
-                outputs.exitCode = StatusCode;
-                if (StatusCode !== 0)
-                    throw await containerError(container, name, `exited with code ${StatusCode}`);
-            } else if (inputs.wait) {
-                await waitHealthy(container, name, (inputs.waitTimeout ?? 60) * 1000);
-            } else if (inputs.mustRun !== false) {
-                await waitRunning(container, name, inputs.containerReadRefreshTimeoutMilliseconds ?? 15000);
-            }
-            if (inputs.logs) outputs.containerLogs = await containerLogs(container);
-        }
-        if (inputs.attach && inputs.rm) return { id: container.id, outputs };
-
-        const info = await container.inspect();
-        return {
-            id: container.id,
-            outputs: {
-                ...outputs,
-                hostname: info.Config.Hostname,
-                ...(inputs.ports ? { ports: resolvedPorts(inputs.ports, info) } : {}),
-                networkDatas: Object.entries(info.NetworkSettings.Networks ?? {}).map(
-                    ([networkName, n]: [string, any]) => ({
-                        networkName,
-                        ipAddress: n.IPAddress,
-                        ipPrefixLength: n.IPPrefixLen,
-                        gateway: n.Gateway,
-                        macAddress: n.MacAddress,
-                        globalIpv6Address: n.GlobalIPv6Address,
-                        globalIpv6PrefixLength: n.GlobalIPv6PrefixLen,
-                        ipv6Gateway: n.IPv6Gateway,
-                    }),
-                ),
-            },
-        };
-    },
-
-    async exists(entry, docker) {
-        const info = await ignoring(() => docker.getContainer(entry.id).inspect());
-        if (!info) return false;
-        const inputs = unwrapSecrets(entry.inputs) as Inputs;
-        // Like the provider's refresh: a stopped container that must run is recreated.
-        const mustBeRunning = inputs.mustRun !== false && !inputs.attach && inputs.start !== false;
-        return !mustBeRunning || info.State.Running;
-    },
-
-    async remove(entry, docker) {
-        const inputs = unwrapSecrets(entry.inputs) as Inputs;
-        const container = docker.getContainer(entry.id);
-        // The provider force-removes right away unless a grace period is configured.
-        const grace = inputs.destroyGraceSeconds ?? inputs.stopTimeout;
-        if (grace !== undefined) await ignoring(() => container.stop({ t: grace }), 304);
-        await ignoring(() => container.remove({ force: true, v: inputs.removeVolumes ?? true }), 409);
-        // A 409 means removal is already in progress (e.g. `rm`): wait until it is gone.
-        for (let i = 0; i < 100 && (await existsBy(() => container.inspect())); i++) await sleep(100);
-    },
-};
-
-/** The networks a container joins: `networkMode` decides the first one, else the first of `networksAdvanced`. */
-function networksToJoin(inputs: Inputs): Inputs[] {
-    const advanced: Inputs[] = inputs.networksAdvanced ?? [];
-    if (inputs.networkMode === undefined) return advanced;
-    return [{ name: inputs.networkMode }, ...advanced.filter((n) => n.name !== inputs.networkMode)];
-}
-
-function endpointSettings(n: Inputs): Docker.EndpointSettings {
-    const ipam =
-        n.ipv4Address || n.ipv6Address
-            ? { IPv4Address: n.ipv4Address, IPv6Address: n.ipv6Address }
-            : undefined;
-    return { Aliases: n.aliases, IPAMConfig: ipam };
-}
-
-function portKey(p: Inputs): string {
-    return `${p.internal}/${p.protocol ?? "tcp"}`;
-}
-
-const MB = 1024 * 1024;
-
-/** Maps container inputs to the Docker create request, as terraform-provider-docker does. */
-function containerCreateOptions(
-    name: string,
-    i: Inputs,
-    ownLabels: Record<string, string>,
-): Docker.ContainerCreateOptions {
-    const ports: Inputs[] = i.ports ?? [];
-    const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    for (const p of ports) {
-        (portBindings[portKey(p)] ??= []).push({
-            HostIp: p.ip ?? "0.0.0.0",
-            HostPort: p.external ? String(p.external) : "",
-        });
-    }
-    const volumes: Inputs[] = i.volumes ?? [];
-    const bind = (source: string, v: Inputs) => `${source}:${v.containerPath}${v.readOnly ? ":ro" : ""}`;
-    const binds = volumes
-        .filter((v) => v.volumeName || v.hostPath)
-        .map((v) => bind(v.volumeName ?? v.hostPath, v));
-    const anonymous = volumes.filter(
-        (v) => !v.volumeName && !v.hostPath && !v.fromContainer && v.containerPath,
-    );
-    const [first] = networksToJoin(i);
-    const hc = i.healthcheck;
-    const duration = (d: string | undefined) => (d === undefined ? undefined : parseGoDuration(d));
-    return {
-        name,
-        Image: i.image,
-        Hostname: i.hostname,
-        Domainname: i.domainname,
-        User: i.user,
-        Cmd: i.command,
-        Entrypoint: i.entrypoints,
-        Env: i.envs,
-        WorkingDir: i.workingDir,
-        Tty: i.tty,
-        OpenStdin: i.stdinOpen,
-        StopSignal: i.stopSignal,
-        StopTimeout: i.stopTimeout,
-        Labels: labelMap(i.labels, ownLabels),
-        ExposedPorts: Object.fromEntries(Object.keys(portBindings).map((k) => [k, {}])),
-        Volumes: anonymous.length
-            ? Object.fromEntries(anonymous.map((v) => [v.containerPath, {}]))
-            : undefined,
-        Healthcheck: hc && {
-            Test: hc.tests,
-            Interval: duration(hc.interval),
-            Timeout: duration(hc.timeout),
-            StartPeriod: duration(hc.startPeriod),
-            StartInterval: duration(hc.startInterval),
-            Retries: hc.retries,
-        },
-        HostConfig: {
-            NetworkMode: first?.name,
-            PortBindings: portBindings,
-            Binds: binds.length ? binds : undefined,
-            VolumesFrom: volumes.filter((v) => v.fromContainer).map((v) => v.fromContainer),
-            RestartPolicy: {
-                Name: i.restart ?? "no",
-                MaximumRetryCount: i.restart === "on-failure" ? (i.maxRetryCount ?? 0) : 0,
-            },
-            AutoRemove: i.rm,
-            Init: i.init,
-            Memory: i.memory !== undefined ? i.memory * MB : undefined,
-            MemorySwap: i.memorySwap !== undefined ? (i.memorySwap > 0 ? i.memorySwap * MB : -1) : undefined,
-            ShmSize: i.shmSize !== undefined ? i.shmSize * MB : undefined,
-            CpuShares: i.cpuShares,
-            NanoCpus: i.cpus !== undefined ? Math.round(parseFloat(i.cpus) * 1e9) : undefined,
-            Tmpfs: i.tmpfs,
-            Privileged: i.privileged,
-            CapAdd: i.capabilities?.adds,
-            CapDrop: i.capabilities?.drops,
-            Sysctls: i.sysctls,
-            Ulimits: i.ulimits?.map((u: Inputs) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
-            ExtraHosts: i.hosts?.map((h: Inputs) => `${h.host}:${h.ip}`),
-            Dns: i.dns,
-            DnsOptions: i.dnsOpts,
-            DnsSearch: i.dnsSearches,
-            GroupAdd: i.groupAdds,
-            LogConfig:
-                i.logDriver || i.logOpts
-                    ? { Type: i.logDriver ?? "json-file", Config: i.logOpts ?? {} }
-                    : undefined,
-            ReadonlyRootfs: i.readOnly,
-            SecurityOpt: i.securityOpts,
-            PidMode: i.pidMode,
-            IpcMode: i.ipcMode,
-        },
-        NetworkingConfig: first ? { EndpointsConfig: { [first.name]: endpointSettings(first) } } : undefined,
-    };
-}
-
-/** A tar (owned by root) of all uploads, to extract at `/`: mode 0744 if executable, else 0644, unless `permissions` says otherwise. */
-async function uploadsArchive(uploads: Inputs[], projectRoot: string): Promise<Buffer> {
-    const pack = tar.pack();
-    const chunks: Buffer[] = [];
-    pack.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
-    const done = new Promise<void>((resolve, reject) => {
-        pack.on("end", resolve);
-        pack.on("error", reject);
-    });
-    for (const u of uploads) {
-        const content =
-            u.content !== undefined
-                ? Buffer.from(u.content, "utf8")
-                : u.contentBase64 !== undefined
-                  ? Buffer.from(u.contentBase64, "base64")
-                  : u.source !== undefined
-                    ? await fs.promises.readFile(path.resolve(projectRoot, u.source))
-                    : undefined;
-        if (content === undefined)
-            throw new Error(`upload ${u.file} needs one of content, contentBase64 or source`);
-        const mode = u.permissions !== undefined ? parseInt(u.permissions, 8) : u.executable ? 0o744 : 0o644;
-        pack.entry({ name: u.file.replace(/^\/+/, ""), mode, uid: 0, gid: 0, mtime: new Date() }, content);
-    }
-    pack.finalize();
-    await done;
-    return Buffer.concat(chunks);
-}
-
-/** The inputs' ports with the host port Docker actually bound (for `external` left empty). */
-function resolvedPorts(ports: Inputs[], info: Docker.ContainerInspectInfo): Inputs[] {
-    return ports.map((p) => {
-        const ip = p.ip ?? "0.0.0.0";
-        const bound =
-            (info.NetworkSettings.Ports?.[portKey(p)] ?? []).find((b) => b.HostIp === ip) ??
-            info.NetworkSettings.Ports?.[portKey(p)]?.[0];
-        return {
-            ...p,
-            ip,
-            protocol: p.protocol ?? "tcp",
-            external: bound ? Number(bound.HostPort) : p.external,
-        };
-    });
-}
-
-/** Splits Docker's multiplexed log stream (8-byte frame headers) unless the container has a TTY. */
-function demuxLogs(buf: Buffer, tty: boolean): string {
-    if (tty) return buf.toString("utf8");
-    const parts: Buffer[] = [];
-    for (let i = 0; i + 8 <= buf.length;) {
-        const size = buf.readUInt32BE(i + 4);
-        parts.push(buf.subarray(i + 8, i + 8 + size));
-        i += 8 + size;
-    }
-    return Buffer.concat(parts).toString("utf8");
-}
-
-async function containerLogs(container: Docker.Container, lines?: number): Promise<string> {
-    const info = await ignoring(() => container.inspect());
-    const buf = await ignoring(() =>
-        container.logs({ stdout: true, stderr: true, follow: false, ...(lines ? { tail: lines } : {}) }),
-    );
-    return buf ? demuxLogs(buf, info?.Config.Tty ?? false) : "";
-}
-
-/** An Error naming the container, with the last 40 lines of its logs. */
-async function containerError(container: Docker.Container, name: string, problem: string): Promise<Error> {
-    const logs = await containerLogs(container, 40);
-    return new Error(
-        `container ${name} ${problem}\n--- last 40 log lines of ${name} ---\n${tail(logs, 40) || "(no output)"}`,
-    );
-}
-
-/** Polls until the health status is `healthy`; throws on `unhealthy`, exit or timeout. */
-async function waitHealthy(container: Docker.Container, name: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const { State } = await container.inspect();
-        const health = State.Health;
-        const lastCheck = health?.Log?.at(-1)?.Output?.trim();
-        const detail = lastCheck ? ` (last health check output: ${lastCheck})` : "";
-        if (!State.Running && !State.Restarting)
-            throw await containerError(
-                container,
-                name,
-                `exited with code ${State.ExitCode} while waiting for it to be healthy`,
-            );
-        if (!health) throw await containerError(container, name, "has no healthcheck, but wait is true");
-        if (health.Status === "healthy") return;
-        if (health.Status === "unhealthy")
-            throw await containerError(container, name, `became unhealthy${detail}`);
-        if (Date.now() > deadline)
-            throw await containerError(
-                container,
-                name,
-                `was not healthy after ${timeoutMs / 1000}s: ${health.Status}${detail}`,
-            );
-        await sleep(200);
-    }
-}
-
-/** Like the provider's mustRun check: the container has to be running after start. */
-async function waitRunning(container: Docker.Container, name: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const { State } = await container.inspect();
-        if (State.Running) return;
-        if (!State.Restarting && State.Status !== "created") {
-            throw await containerError(
-                container,
-                name,
-                `is not running (exit code ${State.ExitCode}) although mustRun is true`,
-            );
-        }
-        if (Date.now() > deadline)
-            throw await containerError(container, name, `did not reach state running within ${timeoutMs}ms`);
-        await sleep(200);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// random:index/*
-// ---------------------------------------------------------------------------------------------
-
-/** terraform-provider-random's default special characters. */
-const DEFAULT_SPECIAL = "!@#$%&*()-_=+[]{}<>:?";
-
-const randomStringSpec: KeySpec = {
-    keepers: true,
-    length: true,
-    lower: true,
-    minLower: true,
-    minNumeric: true,
-    minSpecial: true,
-    minUpper: true,
-    number: true,
-    numeric: true,
-    overrideSpecial: true,
-    special: true,
-    upper: true,
-};
-
-/** A random string honouring length, the enabled character classes and their minimums. */
-function randomChars(i: Inputs): string {
-    const classes: [enabled: boolean, chars: string, min: number][] = [
-        [i.upper ?? true, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", i.minUpper ?? 0],
-        [i.lower ?? true, "abcdefghijklmnopqrstuvwxyz", i.minLower ?? 0],
-        [i.numeric ?? i.number ?? true, "0123456789", i.minNumeric ?? 0],
-        [i.special ?? true, i.overrideSpecial ?? DEFAULT_SPECIAL, i.minSpecial ?? 0],
-    ];
-    const enabled = classes.filter(([on, chars]) => on && chars.length > 0);
-    const pick = (chars: string) => chars[crypto.randomInt(chars.length)];
-    const required = enabled.flatMap(([, chars, min]) => Array.from({ length: min }, () => pick(chars)));
-    if (enabled.length === 0) throw new Error("random string: no character class is enabled");
-    if (required.length > i.length)
-        throw new Error(`random string: length ${i.length} is below the sum of the minimums`);
-    const all = enabled.map(([, chars]) => chars).join("");
-    const result = [...required, ...Array.from({ length: i.length - required.length }, () => pick(all))];
-    for (let k = result.length - 1; k > 0; k--) {
-        const j = crypto.randomInt(k + 1);
-        [result[k], result[j]] = [result[j], result[k]];
-    }
-    return result.join("");
-}
-
-const randomPasswordHandler: ResourceHandler = {
-    inputs: randomStringSpec,
-    secretOutputs: ["result"],
-    async create(inputs) {
-        return { id: "none", outputs: { result: randomChars(inputs) } };
-    },
-};
-
-const randomStringHandler: ResourceHandler = {
-    inputs: randomStringSpec,
-    async create(inputs) {
-        const result = randomChars(inputs);
-        return { id: result, outputs: { result } };
-    },
-};
-
-const randomIdHandler: ResourceHandler = {
-    inputs: { byteLength: true, keepers: true, prefix: true },
-    async create(inputs) {
-        const bytes = crypto.randomBytes(inputs.byteLength);
-        const prefix: string = inputs.prefix ?? "";
-        const b64Url = bytes.toString("base64url");
-        return {
-            id: b64Url,
-            outputs: {
-                hex: prefix + bytes.toString("hex"),
-                b64Std: prefix + bytes.toString("base64"),
-                b64Url: prefix + b64Url,
-                dec: prefix + BigInt(`0x${bytes.toString("hex") || "0"}`).toString(),
-            },
-        };
-    },
-};
-
-// ---------------------------------------------------------------------------------------------
-// tls:index/*
-// ---------------------------------------------------------------------------------------------
-
-const tlsPrivateKeyHandler: ResourceHandler = {
-    inputs: { algorithm: true, ecdsaCurve: true, rsaBits: true },
-    secretOutputs: ["privateKeyPem"],
-    async create(inputs) {
-        const pair =
-            inputs.algorithm === "ECDSA"
-                ? crypto.generateKeyPairSync("ec", {
-                      namedCurve: (
-                          { P224: "P-224", P256: "P-256", P384: "P-384", P521: "P-521" } as Record<
-                              string,
-                              string
-                          >
-                      )[inputs.ecdsaCurve ?? "P224"],
-                  })
-                : inputs.algorithm === "RSA"
-                  ? crypto.generateKeyPairSync("rsa", { modulusLength: inputs.rsaBits ?? 2048 })
-                  : undefined;
-        if (!pair)
-            throw new Error(
-                `tls private key: the e2e engine does not implement algorithm ${inputs.algorithm}`,
-            );
-        const privateKeyPem = pair.privateKey
-            .export({ type: inputs.algorithm === "ECDSA" ? "sec1" : "pkcs1", format: "pem" })
-            .toString();
-        const publicKeyPem = pair.publicKey.export({ type: "spki", format: "pem" }).toString();
-        return {
-            id: crypto.createHash("sha1").update(publicKeyPem).digest("hex"),
-            outputs: { privateKeyPem, publicKeyPem },
-        };
-    },
-};
-
-/** A self-signed certificate made with the openssl CLI (Node's crypto cannot issue certificates). */
-const tlsSelfSignedCertHandler: ResourceHandler = {
-    inputs: {
-        privateKeyPem: true,
-        subject: true,
-        dnsNames: true,
-        ipAddresses: true,
-        isCaCertificate: true,
-        validityPeriodHours: true,
-        allowedUses: true,
-        earlyRenewalHours: true,
-    },
-    async create(inputs) {
-        const san = [
-            ...(inputs.dnsNames ?? []).map((d: string) => `DNS:${d}`),
-            ...(inputs.ipAddresses ?? []).map((a: string) => `IP:${a}`),
-        ];
-        const certPem = withOpenssl(
-            { "key.pem": inputs.privateKeyPem },
-            (dir) => [
-                "req",
-                "-x509",
-                "-new",
-                "-key",
-                path.join(dir, "key.pem"),
-                "-subj",
-                `/CN=${inputs.subject?.commonName ?? "pgha"}`,
-                "-days",
-                String(Math.max(1, Math.ceil((inputs.validityPeriodHours ?? 24) / 24))),
-                "-out",
-                path.join(dir, "cert.pem"),
-                ...(san.length ? ["-addext", `subjectAltName=${san.join(",")}`] : []),
-                "-addext",
-                `basicConstraints=critical,CA:${inputs.isCaCertificate ? "TRUE" : "FALSE"}`,
-                ...opensslUsages(inputs.allowedUses).flatMap((usage) => ["-addext", usage]),
-            ],
-            "cert.pem",
-        );
-        return { id: crypto.createHash("sha1").update(certPem).digest("hex"), outputs: { certPem } };
-    },
-};
-
-/** OpenSSL's names of the tls provider's `allowedUses`. */
-function opensslUsages(allowedUses: readonly string[] = []): string[] {
-    const keyUsage: Record<string, string> = {
-        digital_signature: "digitalSignature",
-        key_encipherment: "keyEncipherment",
-        cert_signing: "keyCertSign",
-        crl_signing: "cRLSign",
-    };
-    const extendedKeyUsage: Record<string, string> = { server_auth: "serverAuth", client_auth: "clientAuth" };
-    const key = allowedUses.filter((u) => keyUsage[u]).map((u) => keyUsage[u]);
-    const extended = allowedUses.filter((u) => extendedKeyUsage[u]).map((u) => extendedKeyUsage[u]);
-    return [
-        ...(key.length ? [`keyUsage=critical,${key.join(",")}`] : []),
-        ...(extended.length ? [`extendedKeyUsage=${extended.join(",")}`] : []),
-    ];
-}
-
-/** Runs openssl in a scratch directory holding `files`; returns the content of `outputFile`. */
-function withOpenssl(
-    files: Record<string, string>,
-    args: (dir: string) => string[],
-    outputFile: string,
-): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgha-tls-"));
-    try {
-        for (const [name, content] of Object.entries(files))
-            fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-        execFileSync("openssl", args(dir), { stdio: "pipe" });
-        return fs.readFileSync(path.join(dir, outputFile), "utf8");
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
-}
-
-/** A certificate signing request (with its subject alternative names) made with the openssl CLI. */
-const tlsCertRequestHandler: ResourceHandler = {
-    inputs: { privateKeyPem: true, subject: true, dnsNames: true, ipAddresses: true },
-    async create(inputs) {
-        const san = [
-            ...(inputs.dnsNames ?? []).map((d: string) => `DNS:${d}`),
-            ...(inputs.ipAddresses ?? []).map((a: string) => `IP:${a}`),
-        ];
-        const certRequestPem = withOpenssl(
-            { "key.pem": inputs.privateKeyPem },
-            (dir) => [
-                "req",
-                "-new",
-                "-key",
-                path.join(dir, "key.pem"),
-                "-subj",
-                `/CN=${inputs.subject?.commonName ?? "pgha"}`,
-                ...(san.length ? ["-addext", `subjectAltName=${san.join(",")}`] : []),
-                "-out",
-                path.join(dir, "csr.pem"),
-            ],
-            "csr.pem",
-        );
-        return {
-            id: crypto.createHash("sha1").update(certRequestPem).digest("hex"),
-            outputs: { certRequestPem },
-        };
-    },
-};
-
-/** A certificate signed by a CA key, keeping the request's names, made with the openssl CLI. */
-const tlsLocallySignedCertHandler: ResourceHandler = {
-    inputs: {
-        certRequestPem: true,
-        caPrivateKeyPem: true,
-        caCertPem: true,
-        validityPeriodHours: true,
-        earlyRenewalHours: true,
-        allowedUses: true,
-        isCaCertificate: true,
-    },
-    async create(inputs) {
-        const certPem = withOpenssl(
-            {
-                "csr.pem": inputs.certRequestPem,
-                "ca.key": inputs.caPrivateKeyPem,
-                "ca.crt": inputs.caCertPem,
-                "ext.cnf":
-                    ["basicConstraints=critical,CA:FALSE", ...opensslUsages(inputs.allowedUses)].join("\n") +
-                    "\n",
-            },
-            (dir) => [
-                "x509",
-                "-req",
-                "-in",
-                path.join(dir, "csr.pem"),
-                "-CA",
-                path.join(dir, "ca.crt"),
-                "-CAkey",
-                path.join(dir, "ca.key"),
-                "-set_serial",
-                `0x${crypto.randomBytes(8).toString("hex")}`,
-                "-days",
-                String(Math.max(1, Math.ceil((inputs.validityPeriodHours ?? 24) / 24))),
-                "-copy_extensions",
-                "copyall",
-                "-extfile",
-                path.join(dir, "ext.cnf"),
-                "-out",
-                path.join(dir, "cert.pem"),
-            ],
-            "cert.pem",
-        );
-        return { id: crypto.createHash("sha1").update(certPem).digest("hex"), outputs: { certPem } };
-    },
-};
-
-const HANDLERS: Record<string, ResourceHandler> = {
-    "tls:index/certRequest:CertRequest": tlsCertRequestHandler,
-    "tls:index/locallySignedCert:LocallySignedCert": tlsLocallySignedCertHandler,
-    "tls:index/privateKey:PrivateKey": tlsPrivateKeyHandler,
-    "tls:index/selfSignedCert:SelfSignedCert": tlsSelfSignedCertHandler,
-    "docker:index/image:Image": imageHandler,
-    "docker:index/network:Network": networkHandler,
-    "docker:index/volume:Volume": volumeHandler,
-    "docker:index/container:Container": containerHandler,
-    "random:index/randomPassword:RandomPassword": randomPasswordHandler,
-    "random:index/randomString:RandomString": randomStringHandler,
-    "random:index/randomId:RandomId": randomIdHandler,
-};
-
 /** The key deleteAll gets for a pending delete (old objects of replacements are not in `resources`). */
 const PENDING = "(pending delete)";
-
-/** Deletion rank: containers first, networks last; ties go in reverse creation order. */
-function deletionRank(type: string): number {
-    const ranks: Record<string, number> = {
-        "docker:index/container:Container": 0,
-        "docker:index/volume:Volume": 2,
-        "docker:index/network:Network": 3,
-    };
-    return ranks[type] ?? 1;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The engine
-// ---------------------------------------------------------------------------------------------
 
 /**
  * `pulumi.runtime.Mocks` that act as a mini Pulumi engine over the local Docker engine, with
@@ -1109,9 +77,17 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
     private readonly projectRoot: string;
     private readonly log: (line: string) => void;
     private readonly state: EngineState;
+    private readonly handlers: Record<string, ResourceHandler>;
     /** State keys the current run declared. */
     private readonly declared = new Set<string>();
-    private readonly done: EngineSummary = { created: [], replaced: [], deleted: [], unchanged: [] };
+    private readonly done: EngineSummary = {
+        created: [],
+        updated: [],
+        replaced: [],
+        deleted: [],
+        unchanged: [],
+        gone: [],
+    };
     private readonly failed: ResourceFailure[] = [];
     private stackTransforms = 0;
     /** Every resource's options; `runProgram` registers {@link OptionsCapture.transformation} before the program runs. */
@@ -1122,9 +98,8 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
         this.projectRoot = path.resolve(options.projectRoot);
         this.docker = options.docker ?? new Docker();
         this.log = options.log ?? (() => undefined);
-        this.state = fs.existsSync(this.statePath)
-            ? (JSON.parse(fs.readFileSync(this.statePath, "utf8")) as EngineState)
-            : { version: 1, seq: 0, resources: {} };
+        this.state = loadState(this.statePath);
+        this.handlers = resourceHandlers(this.projectRoot);
     }
 
     /** Fails with a hint when no Docker engine answers. */
@@ -1154,7 +129,28 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
         this.stackTransforms++;
     }
 
-    /** Creates, replaces or keeps one resource; resolves once the Docker object is ready. */
+    /**
+     * What `pulumi refresh` (and `pulumi up --refresh`, first) does: every provider reads its
+     * objects back. Objects that are gone leave the state; what the providers read (a stopped
+     * container's `mustRun` false, health check durations in Go's form) is what the next diff sees.
+     * Providers that read nothing (random, tls, pulumi-docker's native Image) keep their state.
+     */
+    async refresh(): Promise<void> {
+        for (const [key, entry] of Object.entries(this.state.resources)) {
+            const read = this.handlers[entry.type]?.read;
+            if (!read || entry.failed) continue;
+            const outputs = await read(entry, this.docker);
+            if (outputs === undefined) {
+                this.record("gone", entry.name, entry.type);
+                delete this.state.resources[key];
+            } else {
+                this.state.resources[key] = { ...entry, outputs };
+            }
+        }
+        this.save();
+    }
+
+    /** Creates, updates, replaces or keeps one resource; resolves once the Docker object is ready. */
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
         if (!args.custom) return { id: undefined, state: args.inputs };
         if (args.type.startsWith("pulumi:providers:")) return { id: args.name, state: args.inputs };
@@ -1180,7 +176,7 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
     }
 
     private async apply(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
-        const handler = HANDLERS[args.type];
+        const handler = this.handlers[args.type];
         if (!handler) throw new Error(`the e2e engine does not implement ${args.type}`);
         if (args.id)
             throw new Error(
@@ -1201,28 +197,55 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
         // Secret wrappers can sit anywhere (the SDK may wrap a whole list element), so check keys on unwrapped inputs.
         const inputs = unwrapSecrets(declaredInputs) as Inputs;
         checkKeys(args.type, inputs, handler.inputs);
-        const inputsHash = sha256(canonicalJson(inputs));
+        const checked = handler.diffView?.(inputs);
+        const plan = planResource(handler, previous, inputs, options);
 
-        if (previous && !previous.failed && previous.inputsHash === inputsHash && !handler.applyEveryRun) {
-            if (!handler.exists || (await handler.exists(previous, this.docker))) {
-                this.record("unchanged", args.name, args.type);
-                const kept = { ...previous, options };
-                this.state.resources[key] = kept;
-                return this.result(declaredInputs, kept, handler);
-            }
+        if (plan.kind === "same") {
+            this.record("unchanged", args.name, args.type);
+            const kept = { ...previous!, options };
+            this.state.resources[key] = kept;
+            this.save();
+            return this.result(declaredInputs, kept, handler);
         }
-        // Pulumi's two ways to replace: delete first only when the resource asks for it; else create
-        // the new object first and delete the old one at the end of the run (its name must be free
-        // by then: a fixed name collides, or, for volumes, Docker hands out the existing one).
+        if (plan.kind === "update") {
+            if (!handler.update) throw new Error(`the e2e engine cannot update ${args.type} in place`);
+            this.log(
+                `updating ${args.type} ${args.name} in place${plan.changed.length ? ` (${plan.changed.join(", ")})` : " (initialization error last time)"}`,
+            );
+            const outputs = await handler.update(
+                previous!,
+                inputs,
+                plan.changed,
+                this.context(args.name, key, previous),
+            );
+            const updated: StateEntry = {
+                ...previous!,
+                inputs: declaredInputs,
+                checked,
+                outputs,
+                options,
+                initError: undefined,
+            };
+            this.state.resources[key] = updated;
+            this.save();
+            this.record("updated", args.name, args.type);
+            return this.result(declaredInputs, updated, handler);
+        }
+
+        // Pulumi's two ways to replace: delete first only when the resource asks for it (or when
+        // the old object never finished its create); else create the new object first and delete
+        // the old one at the end of the run (its name must be free by then: a fixed container
+        // name collides; for a volume, Docker hands back the existing one).
         const deleteFirst = options.deleteBeforeReplace === true || previous?.failed === true;
-        if (previous && !handler.applyEveryRun) {
+        if (previous) {
             if (previous.options?.protect && !previous.failed)
                 throw new Error(`unable to replace ${args.type} ${args.name}: it is protected`);
+            const why = plan.kind === "replace" ? plan.replaceKeys.join(", ") : "";
             if (deleteFirst) {
-                this.log(`replacing ${args.type} ${args.name}: deleting the old one first`);
+                this.log(`replacing ${args.type} ${args.name} (${why}): deleting the old one first`);
                 await this.deleteEntry(key, previous);
             } else {
-                this.log(`replacing ${args.type} ${args.name}: creating the new one first`);
+                this.log(`replacing ${args.type} ${args.name} (${why}): creating the new one first`);
                 (this.state.pendingDeletes ??= []).push(previous);
                 delete this.state.resources[key];
                 this.save();
@@ -1233,42 +256,64 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
             type: args.type,
             name: args.name,
             seq: ++this.state.seq,
-            inputsHash,
             inputs: declaredInputs,
+            checked,
             outputs: {},
             id: "",
             failed: true,
             options,
         };
-        const labels = { [E2E_LABEL]: "1", [E2E_STATE_LABEL]: this.statePath };
-        const ctx: HandlerContext = {
-            docker: this.docker,
-            projectRoot: this.projectRoot,
-            name: args.name,
-            labels,
-            // A name generated earlier is reused only when the old object is gone already.
-            previous: deleteFirst || handler.applyEveryRun ? previous : undefined,
-            onCreated: (id, outputs) => {
-                this.state.resources[key] = { ...entry, id, outputs };
+        let recorded = false;
+        const ctx = this.context(args.name, key, deleteFirst ? previous : undefined, (id, outputs) => {
+            recorded = true;
+            this.state.resources[key] = { ...entry, id, outputs };
+            this.save();
+        });
+        let created: StateEntry;
+        try {
+            const { id, outputs } = await handler.create(inputs, ctx);
+            created = { ...entry, id, outputs, failed: undefined };
+        } catch (err) {
+            // The object exists but its create failed afterwards: Pulumi keeps the resource with its
+            // initialization error, and updates it (without a diff) next time.
+            if (recorded) {
+                const partial = this.state.resources[key];
+                this.state.resources[key] = {
+                    ...partial,
+                    failed: undefined,
+                    initError: err instanceof Error ? err.message : String(err),
+                };
                 this.save();
-            },
-        };
-        const { id, outputs } = await handler.create(inputs, ctx);
-        const created: StateEntry = { ...entry, id, outputs, failed: undefined };
-        if (handler.applyEveryRun && previous && previous.inputsHash === inputsHash && previous.id === id) {
-            created.seq = previous.seq;
-            this.record("unchanged", args.name, args.type);
-        } else {
-            this.record(previous ? "replaced" : "created", args.name, args.type);
+            }
+            throw err;
         }
+        this.record(previous ? "replaced" : "created", args.name, args.type);
         this.state.resources[key] = created;
         this.save();
         return this.result(declaredInputs, created, handler);
     }
 
+    private context(
+        name: string,
+        key: string,
+        previous: StateEntry | undefined,
+        onCreated: HandlerContext["onCreated"] = () => undefined,
+    ): HandlerContext {
+        return {
+            docker: this.docker,
+            projectRoot: this.projectRoot,
+            name,
+            labels: { [E2E_LABEL]: "1", [E2E_STATE_LABEL]: this.statePath },
+            previous,
+            log: this.log,
+            onCreated,
+        };
+    }
+
     /**
-     * Ends a successful run: deletes what the run did not declare (containers, then volumes, then
-     * networks, each in reverse creation order), saves the state and returns the run's summary.
+     * Ends a successful run: deletes what the run did not declare and the old objects of
+     * replacements (containers, then volumes, then networks, each in reverse creation order),
+     * saves the state and returns the run's summary.
      */
     async finish(): Promise<EngineSummary> {
         const stale = Object.entries(this.state.resources).filter(([key]) => !this.declared.has(key));
@@ -1277,14 +322,14 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
         return this.summary();
     }
 
-    /** Deletes everything in the state (images excepted, as Pulumi's provider does) and removes the state file. */
+    /** Deletes everything in the state (what the providers delete) and removes the state file. */
     async destroyAll(): Promise<EngineSummary> {
         await this.deleteAll([...Object.entries(this.state.resources), ...this.pendingDeletes()]);
         fs.rmSync(this.statePath, { force: true });
         return this.summary();
     }
 
-    /** Old objects of replacements, keyed so that deleteAll can drop them from the pending list. */
+    /** Old objects of replacements, keyed so that deleteEntry can drop them from the pending list. */
     private pendingDeletes(): [string, StateEntry][] {
         return (this.state.pendingDeletes ?? []).map((entry) => [PENDING, entry]);
     }
@@ -1336,7 +381,7 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
         if (entry.options?.protect && !entry.failed)
             throw new Error(`unable to delete ${entry.type} ${entry.name}: it is protected`);
         if (entry.options?.retainOnDelete) this.log(`retaining ${entry.type} ${entry.name} (retainOnDelete)`);
-        else await HANDLERS[entry.type]?.remove?.(entry, this.docker);
+        else await this.handlers[entry.type]?.remove?.(entry, this.docker, this.log);
         if (key === PENDING)
             this.state.pendingDeletes = this.state.pendingDeletes?.filter((e) => e !== entry);
         else delete this.state.resources[key];
@@ -1344,9 +389,6 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
     }
 
     private save(): void {
-        fs.mkdirSync(path.dirname(this.statePath), { recursive: true });
-        const tmp = `${this.statePath}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, JSON.stringify(this.state, null, 2) + "\n", { mode: 0o600 });
-        fs.renameSync(tmp, this.statePath);
+        saveState(this.statePath, this.state);
     }
 }

@@ -4,10 +4,13 @@
  *
  *   tsx test/e2e/harness/runProgram.ts --stack dev [--project-root .] [--program index.ts]
  *       [--state .e2e/dev-state.json] [--outputs .e2e/dev-outputs.json]
- *       [--config pgha:replicas=1 ...] [--secret pgha:key=value ...] [--destroy]
+ *       [--config pgha:replicas=1 ...] [--secret pgha:key=value ...] [--refresh] [--destroy]
  *
- * Relative paths are resolved against the current directory. Prints one line
- * `{"summary": {created, replaced, deleted, unchanged}}` on stdout, writes the
+ * Like `pulumi up`, a run never reads live state unless `--refresh` (`pulumi up --refresh`): then
+ * every provider first reads its objects back (objects that are gone leave the state, a stopped
+ * container is started again rather than recreated). Relative paths are resolved against the
+ * current directory. Prints one line `{"summary": {created, updated, replaced, deleted, unchanged,
+ * gone}}` on stdout, writes the
  * stack outputs (shaped like `pulumi stack output --json --show-secrets`) to --outputs (mode
  * 0600), and exits non-zero with the error on stderr when the program or a resource fails.
  */
@@ -163,6 +166,7 @@ async function main(): Promise<number> {
             config: { type: "string", multiple: true },
             secret: { type: "string", multiple: true },
             destroy: { type: "boolean" },
+            refresh: { type: "boolean" },
         },
     });
     if (!values.stack) throw new Error("--stack is required");
@@ -178,6 +182,7 @@ async function main(): Promise<number> {
 
     await engine.ping();
     if (values.destroy) return reportAfter(engine, () => engine.destroyAll());
+    if (values.refresh) await engine.refresh();
 
     const stack = loadStackConfig(projectRoot, values.stack, values.config, values.secret);
     const program = path.resolve(values.program ?? path.join(projectRoot, stack.main ?? "index.ts"));
