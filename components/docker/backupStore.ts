@@ -69,7 +69,7 @@ export class BackupStore extends pulumi.ComponentResource {
         const data = new docker.Volume(
             `${name}-data`,
             { name: `${args.containerName}-data`, labels: args.context.labels },
-            { parent: this, retainOnDelete: args.keepData ?? false },
+            { parent: this, deleteBeforeReplace: true, retainOnDelete: args.keepData ?? false },
         );
         this.endpoint = { host: args.containerName, port: S3_PORT };
         this.container = new docker.Container(

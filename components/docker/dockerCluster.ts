@@ -103,7 +103,7 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                 ? new docker.Volume(
                       `${name}-backups`,
                       { name: containerName("backups"), labels },
-                      { parent: this, ...keep },
+                      { parent: this, deleteBeforeReplace: true, ...keep },
                   )
                 : undefined;
         this.backupVolume = repositoryVolume ? containerName("backups") : undefined;
@@ -182,7 +182,7 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
             secretEnvs: plan.secrets.map((need) => secretEnv(secretFileName(need), secretValue(need))),
         });
 
-        const postgresNode = (node: NodeSpec, dependsOn: pulumi.Resource[]) =>
+        const postgresNode = (node: NodeSpec, dependsOn: pulumi.Input<pulumi.Resource>[]) =>
             new PostgresNode(
                 `${name}-${node.name}`,
                 {
@@ -216,7 +216,10 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
             },
             { parent: this, dependsOn: [primary.container] },
         );
-        const replicas = nodes.replicas.map((node) => postgresNode(node, [primary.container, slots.job]));
+        // A failed slot job fails the `up` here, before any replica clones (the provider ignores its exit code).
+        const replicas = nodes.replicas.map((node) =>
+            postgresNode(node, [primary.container, slots.succeeded]),
+        );
         if (this.backup) {
             // From a replica, the first backup waits for the replicas and their servers to be up.
             const replicaServers = backupTls ? replicas.flatMap((r) => [r.container, r.backupServer!]) : [];

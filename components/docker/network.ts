@@ -19,7 +19,9 @@ export class ClusterNetwork extends pulumi.ComponentResource {
         const network = new docker.Network(
             name,
             { name: args.networkName, driver: "bridge", labels: args.labels },
-            { parent: this },
+            // A fixed name: created before the old one is deleted, Docker below API 1.44 would make a
+            // second network of the same name (terraform-provider-docker sends no CheckDuplicate).
+            { parent: this, deleteBeforeReplace: true },
         );
         this.networkName = network.name;
         this.registerOutputs({ networkName: this.networkName });

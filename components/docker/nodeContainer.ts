@@ -31,8 +31,33 @@ export interface NodeContainerArgs {
 }
 
 /**
+ * How long a container may take to stop when Pulumi deletes it (a replacement, a scale-down, a
+ * destroy): terraform-provider-docker's Delete stops with `destroyGraceSeconds` (default 0: killed
+ * at once) and ignores `stopTimeout`, so both are set. With SIGINT, PostgreSQL's fast shutdown
+ * writes its shutdown checkpoint well within this, and the next start needs no crash recovery.
+ */
+export const STOP_GRACE_SECONDS = 60;
+
+/**
+ * The health check's timings, written as terraform-provider-docker reads them back (Go's
+ * time.Duration.String(): `5m0s`, not `300s`), so neither an `up` nor a refresh sees a diff.
+ */
+export const HEALTHCHECK_TIMING = {
+    interval: "2s",
+    timeout: "5s",
+    retries: 5,
+    /** Start period of PostgreSQL nodes and PgBouncer. */
+    startPeriod: "5m0s",
+    /** Start period of the backup scheduler (a first full backup) and a restore (WAL replay). */
+    longStartPeriod: "1h0m0s",
+} as const;
+
+/**
  * Declares a container running the role script. Long-running roles get a health check and the
- * deployment waits until they are healthy; `reconcile-slots` runs once and must exit 0.
+ * deployment waits until they are healthy (at create only: the provider never waits again, see
+ * README "What `pulumi up` checks"); a changed health check replaces the container, since the
+ * provider's in-place update would change only its state. `reconcile-slots` runs once: see
+ * {@link oneShotSucceeded} for how its exit code fails the `up`.
  */
 export function nodeContainer(
     name: string,
@@ -42,7 +67,10 @@ export function nodeContainer(
 ): docker.Container {
     const oneShot = args.role === "reconcile-slots";
     // A backup scheduler's first full backup may take long; a restore replays WAL before it is healthy.
-    const startPeriod = args.role === "backup-scheduler" || args.role === "restore" ? "3600s" : "300s";
+    const startPeriod =
+        args.role === "backup-scheduler" || args.role === "restore"
+            ? HEALTHCHECK_TIMING.longStartPeriod
+            : HEALTHCHECK_TIMING.startPeriod;
     return new docker.Container(
         name,
         {
@@ -76,12 +104,13 @@ export function nodeContainer(
                       restart: "unless-stopped",
                       // PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
                       stopSignal: "SIGINT",
-                      stopTimeout: 60,
+                      stopTimeout: STOP_GRACE_SECONDS,
+                      destroyGraceSeconds: STOP_GRACE_SECONDS,
                       healthcheck: {
                           tests: ["CMD", ROLE_SCRIPT, "health"],
-                          interval: "2s",
-                          timeout: "5s",
-                          retries: 5,
+                          interval: HEALTHCHECK_TIMING.interval,
+                          timeout: HEALTHCHECK_TIMING.timeout,
+                          retries: HEALTHCHECK_TIMING.retries,
                           startPeriod,
                       },
                       wait: true,
@@ -90,6 +119,31 @@ export function nodeContainer(
         },
         // Container names are unique on an engine: the old one must go before its replacement starts.
         // envs carry the secrets: keep them secret in state outputs too (the policy pack checks this).
-        { ...opts, deleteBeforeReplace: true, additionalSecretOutputs: ["envs"] },
+        // The provider updates a changed health check in place, which never reaches the container.
+        {
+            ...opts,
+            deleteBeforeReplace: true,
+            additionalSecretOutputs: ["envs"],
+            ...(oneShot ? {} : { replaceOnChanges: ["healthcheck"] }),
+        },
     );
+}
+
+/**
+ * The one-shot container once it exited 0; fails (with the container's log) otherwise. The
+ * provider waits for an `attach`ed container but never looks at its exit code, and does not run it
+ * again while its inputs stay the same: resources that need the job's work depend on this output
+ * (`dependsOn`), so a failed job fails the `up`, and every later `up` too, until it succeeded.
+ */
+export function oneShotSucceeded(job: docker.Container): pulumi.Output<docker.Container> {
+    return pulumi
+        .all([job.exitCode, job.containerLogs, job.name, job.urn])
+        .apply(([code, logs, name, urn]) => {
+            if (code === 0) return job;
+            throw new pulumi.ResourceError(
+                `one-shot container ${name} exited with code ${code ?? "(none)"}; its log:\n${(logs ?? "").trimEnd() || "(empty)"}\n` +
+                    `It runs again when its inputs change, or with: pulumi up --replace '${urn}'`,
+                job,
+            );
+        });
 }

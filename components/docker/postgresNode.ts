@@ -61,7 +61,10 @@ export class PostgresNode extends pulumi.ComponentResource {
         const volume = new docker.Volume(
             `${name}-data`,
             { name: `${args.containerName}-data`, labels: args.context.labels },
-            { parent: this, retainOnDelete: args.keepData ?? false },
+            // A fixed name: a replacement created first would get this very volume from Docker, and the
+            // old resource's delete would then remove it (or fail, in use). Deleted first instead, and
+            // with keepData (retainOnDelete) the old delete leaves it: the new resource adopts it.
+            { parent: this, deleteBeforeReplace: true, retainOnDelete: args.keepData ?? false },
         );
         this.hostName = args.containerName;
         this.dataVolumeName = volume.name;
@@ -70,7 +73,7 @@ export class PostgresNode extends pulumi.ComponentResource {
             const socket = new docker.Volume(
                 `${name}-run`,
                 { name: `${args.containerName}-run`, labels: args.context.labels },
-                { parent: this },
+                { parent: this, deleteBeforeReplace: true },
             );
             this.socketVolumeName = socket.name;
             volumes.push({ volumeName: socket.name, containerPath: SOCKET_MOUNT });

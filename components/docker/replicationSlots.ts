@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeFile } from "../postgres";
-import { ContainerContext, nodeContainer } from "./nodeContainer";
+import { ContainerContext, nodeContainer, oneShotSucceeded } from "./nodeContainer";
 
 /** Options of {@link ReplicationSlots}. */
 export interface ReplicationSlotsArgs {
@@ -22,8 +22,10 @@ export interface ReplicationSlotsArgs {
  * replica's slot (an orphan slot would keep WAL forever).
  */
 export class ReplicationSlots extends pulumi.ComponentResource {
-    /** The job container; replicas depend on it. */
+    /** The job container. */
     public readonly job: docker.Container;
+    /** The job once it exited 0 (fails with its log otherwise): replicas depend on this. */
+    public readonly succeeded: pulumi.Output<docker.Container>;
 
     constructor(name: string, args: ReplicationSlotsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pgha:docker:ReplicationSlots", name, {}, opts);
@@ -38,6 +40,7 @@ export class ReplicationSlots extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        this.succeeded = oneShotSucceeded(this.job);
         this.registerOutputs({});
     }
 }

@@ -1,4 +1,5 @@
 import { isSecret, RecordedResource, runProgram } from "./support/programMocks";
+import { buildContextDigest } from "../../components/docker/nodeImage";
 
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
@@ -55,7 +56,8 @@ describe("dev stack on Docker", () => {
             ].sort(),
         );
         expect(ofType(resources, "docker:index/network:Network")).toHaveLength(1);
-        expect(ofType(resources, "docker:index/image:Image")).toHaveLength(1);
+        expect(ofType(resources, "docker:index/remoteImage:RemoteImage")).toHaveLength(1);
+        expect(ofType(resources, "docker:index/image:Image")).toHaveLength(0);
         // Five credentials and the SCRAM salt seed; the repository on a volume needs no key.
         expect(ofType(resources, PASSWORD)).toHaveLength(6);
 
@@ -178,7 +180,22 @@ describe("dev stack on Docker", () => {
                     wait: true,
                     restart: "unless-stopped",
                     stopSignal: "SIGINT",
+                    // Deleted (replaced, scaled down, destroyed) with PostgreSQL's fast shutdown, not a kill.
+                    stopTimeout: 60,
+                    destroyGraceSeconds: 60,
                 });
+                // Durations in the form the provider reads back, so no `up` or refresh sees a diff.
+                const long = c.name === "pgha-dev-backup" || c.name.startsWith("pgha-dev-restore");
+                expect([c.name, c.inputs.healthcheck]).toEqual([
+                    c.name,
+                    {
+                        tests: ["CMD", "/etc/pgha/bin/pgha-node", "health"],
+                        interval: "2s",
+                        timeout: "5s",
+                        retries: 5,
+                        startPeriod: long ? "1h0m0s" : "5m0s",
+                    },
+                ]);
             }
         }
     });
@@ -526,17 +543,22 @@ describe("dev stack on Docker", () => {
 
     test("the node image builds FROM the configured base image, postgres:<version> by default", async () => {
         const byDefault = await runProgram("dev");
-        expect(named(byDefault.resources, "pgha-dev-image").inputs).toMatchObject({
-            imageName: "pgha-dev-node:pg16",
-            skipPush: true,
+        // A docker_image (RemoteImage): a refresh finds it gone after a prune, and `up --refresh` builds it again.
+        expect(named(byDefault.resources, "pgha-dev-image").inputs).toEqual({
+            name: "pgha-dev-node:pg16",
             build: {
                 context: "components/docker/image",
-                dockerfile: "components/docker/image/Dockerfile",
-                args: { BASE_IMAGE: "postgres:16" },
+                dockerfile: "Dockerfile",
+                buildArgs: { BASE_IMAGE: "postgres:16" },
             },
+            triggers: { context: buildContextDigest("components/docker/image") },
+            keepLocally: true,
         });
+        expect(buildContextDigest("components/docker/image")).toMatch(/^[0-9a-f]{64}$/);
+        // Containers run the built image by its ID.
+        expect(named(byDefault.resources, "pgha-dev-primary").inputs.image).toBe("sha256:0123456789abcdef");
         const local = await runProgram("dev", { baseImage: "pgha-base:bookworm", postgresVersion: 15 });
-        expect(named(local.resources, "pgha-dev-image").inputs.build.args).toEqual({
+        expect(named(local.resources, "pgha-dev-image").inputs.build.buildArgs).toEqual({
             BASE_IMAGE: "pgha-base:bookworm",
         });
         expect(uploaded(named(local.resources, "pgha-dev-primary"), "/etc/pgha/node.env")).toContain(

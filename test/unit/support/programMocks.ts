@@ -251,8 +251,13 @@ export async function runProgram(
                         if (args.type === "random:index/randomPassword:RandomPassword") {
                             state.result = mockPassword(args.name, args.inputs.length);
                         }
-                        if (args.type === "docker:index/image:Image") {
-                            state.repoDigest = "sha256:0123456789abcdef";
+                        if (args.type === "docker:index/remoteImage:RemoteImage") {
+                            state.imageId = "sha256:0123456789abcdef";
+                        }
+                        // An attached one-shot container as the provider reads it back after it exited 0.
+                        if (args.type === "docker:index/container:Container" && args.inputs.attach) {
+                            state.exitCode = 0;
+                            state.containerLogs = "";
                         }
                         Object.assign(state, tlsState(args.type, args.name));
                         const result = args.type.startsWith("aws:")
