@@ -33,7 +33,8 @@ export const FAULTS_CLUSTER = `pgha-${FAULTS_STACK}`;
  * The stack's config, beside E2E_CONFIG: its own ports; the smallest slot bound the config allows
  * (`maxSlotWalKeepSizeMb` 64, with `walKeepSizeMb` 0 so only the slot keeps WAL for a replica),
  * so a cut-off replica loses its slot after ~64 MB of writes; backups off, because an archiver
- * also holds WAL back and the faults here are about replication.
+ * also holds WAL back and the faults here are about replication; a 60-character database and a
+ * 63-character application role, the longest the config accepts.
  */
 export const FAULTS_CONFIG = {
     "pgha:primaryPort": 25432,
@@ -43,6 +44,9 @@ export const FAULTS_CONFIG = {
     "pgha:maxSlotWalKeepSizeMb": 64,
     "pgha:walKeepSizeMb": 0,
     "pgha:backupEnabled": "false",
+    // The longest names the config accepts (issue 18): PgBouncer's `<database>_ro` entry is 63 bytes.
+    "pgha:databaseName": `faults_${"n".repeat(53)}`,
+    "pgha:appUser": `faults_app_${"u".repeat(52)}`,
 } as const;
 
 /** The replica whose data volume is a small file system (see smallDisk.ts), for the full-disk fault. */
