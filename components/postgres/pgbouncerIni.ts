@@ -48,6 +48,8 @@ export function renderPgbouncerIni(
         `default_pool_size = ${s.poolSize}`,
         `max_client_conn = ${s.maxClientConnections}`,
         "stats_users = pgha_monitor",
+        // The role script closes idle pools of frameworks' test databases through the admin console.
+        "admin_users = pgbouncer_auth",
         "ignore_startup_parameters = extra_float_digits",
         // After a failover, a connection attempt to the dead primary holds the pool until it times out,
         // then the pool waits server_login_retry: both short, so writes resume within a few seconds.

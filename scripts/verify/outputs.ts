@@ -317,8 +317,12 @@ export async function readRawStackOutputs(stack: string, run: PulumiRunner = run
             .split("\n")
             .slice(0, 5)
             .join("\n    ");
+        // A passphrase-protected stack read without a terminal: the CLI cannot ask.
+        const passphrase = /passphrase/i.test(result.stderr)
+            ? "\n  the stack's secrets are passphrase-protected: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (npm run deploy asks once and passes it to every step)"
+            : "";
         throw new InputError(
-            `--stack: \`pulumi ${args.join(" ")}\` failed (exit ${result.exitCode}):\n    ${why || "no output"}`,
+            `--stack: \`pulumi ${args.join(" ")}\` failed (exit ${result.exitCode}):\n    ${why || "no output"}${passphrase}`,
         );
     }
     return parseJson(result.stdout, `the output of \`pulumi stack output\` for stack ${stack}`);

@@ -371,6 +371,25 @@ EOF
   fi
 }
 
+# Frameworks create and drop their test databases through PgBouncer (its fallback entry). PgBouncer
+# keeps a pool's idle server connections, and DROP DATABASE waits only 5 s for other sessions to
+# go: so the idle server connections of any database outside the application's entries that no
+# client uses are closed (RECONNECT, on PgBouncer's admin console as its auth user).
+release_idle_pools() {
+  local db
+  PGPASSFILE="$RUN/admin.pgpass" psql -X -A -F ' ' -h 127.0.0.1 -p 6432 -U pgbouncer_auth -d pgbouncer \
+    -c 'SHOW POOLS' 2>/dev/null \
+    | awk -v app="$PGHA_DATABASE" -v ro="$PGHA_RO_DATABASE" '
+        NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        col["database"] && $col["database"] ~ /^[A-Za-z0-9_]+$/ && $col["database"] != "pgbouncer" &&
+          $col["database"] != app && $col["database"] != ro && $col["cl_active"] == 0 &&
+          $col["cl_waiting"] == 0 && $col["sv_idle"] + $col["sv_used"] > 0 { print $col["database"] }' \
+    | sort -u | while read -r db; do
+      PGPASSFILE="$RUN/admin.pgpass" psql -X -q -h 127.0.0.1 -p 6432 -U pgbouncer_auth -d pgbouncer \
+        -c "RECONNECT $db" >/dev/null 2>&1 || true
+    done
+}
+
 run_pgbouncer() {
   prepare
   local auth_password monitor_password
@@ -378,6 +397,7 @@ run_pgbouncer() {
   secret_to monitor_password monitor
   printf '"pgbouncer_auth" "%s"\n' "$auth_password" | write_private "$RUN/userlist.txt"
   printf '*:*:*:pgha_monitor:%s\n' "$monitor_password" | write_private "$RUN/monitor.pgpass"
+  printf '127.0.0.1:6432:pgbouncer:pgbouncer_auth:%s\n' "$auth_password" | write_private "$RUN/admin.pgpass"
   route_pgbouncer >/dev/null
   log "starting pgbouncer"
   setpriv --reuid=postgres --regid=postgres --init-groups pgbouncer "$PGHA_ETC/pgbouncer.ini" &
@@ -388,6 +408,7 @@ run_pgbouncer() {
     if [ "$(route_pgbouncer)" = changed ]; then
       kill -HUP "$PGBOUNCER_PID" 2>/dev/null || true
     fi
+    release_idle_pools
     sleep 1
   done
   wait "$PGBOUNCER_PID"
