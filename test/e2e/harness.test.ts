@@ -274,3 +274,187 @@ describe("resource options reach the engine (captured by a stack transformation)
         expect(fs.existsSync(optsState)).toBe(false);
     });
 });
+
+describe("what the real Docker provider does, and how the program copes (fixture provider.ts)", () => {
+    const pfx = `${prefix}-p`;
+    const pState = path.join(tmp, "provider-state.json");
+    let base: Record<string, string> = {};
+    const runP = (config: Record<string, string> = {}, extra: Partial<RunProgramOptions> = {}) =>
+        runProgramProcess({
+            stack: "harness",
+            projectRoot: FIXTURE,
+            program: "provider.ts",
+            statePath: pState,
+            outputsPath: path.join(tmp, "provider-outputs.json"),
+            config: { "harnessfx:prefix": pfx, ...base, ...config },
+            ...extra,
+        });
+    const svc = () => docker.getContainer(`${pfx}-svc`).inspect();
+    const lastStop = async () => {
+        const e = await docker
+            .getContainer(`${pfx}-svc`)
+            .exec({ Cmd: ["cat", "/data/last-stop"], AttachStdout: true, AttachStderr: true });
+        const stream = await e.start({});
+        const out = new PassThrough();
+        let text = "";
+        out.on("data", (d: Buffer) => (text += d.toString()));
+        docker.modem.demuxStream(stream, out, new PassThrough());
+        await new Promise((resolve) => stream.on("end", resolve));
+        return text.trim();
+    };
+    const noChange = { created: [], updated: [], replaced: [], deleted: [], gone: [] };
+    let svcId: string;
+
+    afterAll(async () => {
+        if (fs.existsSync(pState)) await runP({}, { destroy: true });
+        for (const c of ["svc", "job", "sick"])
+            await docker
+                .getContainer(`${pfx}-${c}`)
+                .remove({ force: true })
+                .catch(() => undefined);
+        await docker
+            .getVolume(`${pfx}-svcdata`)
+            .remove()
+            .catch(() => undefined);
+    });
+
+    test("row 8: the image builds with BuildKit from a local-only base image; the service is waited for; the job ran", async () => {
+        const result = await runP();
+        expectSuccess(result);
+        expect(result.stderr).toContain(`building ${pfx}-svc:latest with BuildKit`);
+        expect(result.outputs!.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+        expect(result.outputs!.jobExitCode).toBe(0);
+        const info = await svc();
+        svcId = info.Id;
+        expect(info.State.Health?.Status).toBe("healthy");
+        expect(info.Image).toBe(result.outputs!.imageId);
+        // The provider reads the health check back as Go prints durations.
+        expect(result.outputs!.serviceHealthcheck).toEqual({
+            tests: ["CMD", "test", "-f", "/tmp/ready"],
+            interval: "1s",
+            timeout: "2s",
+            startPeriod: "0s",
+            startInterval: "0s",
+            retries: 3,
+        });
+    });
+
+    test("row 5: with durations written as the provider reads them back, a second up and an up after a refresh change nothing", async () => {
+        const second = await runP();
+        expectSuccess(second);
+        expect(second.summary).toMatchObject(noChange);
+        const refreshed = await runP({}, { refresh: true });
+        expectSuccess(refreshed);
+        expect(refreshed.summary).toMatchObject(noChange);
+        expect((await svc()).Id).toBe(svcId);
+    });
+
+    test("rows 5 and 6: a duration written otherwise (1000ms, read back as 1s) is an in-place update after every refresh, which never reaches the container", async () => {
+        const first = await runP({ "harnessfx:interval": "1000ms" });
+        expectSuccess(first);
+        expect(first.summary).toMatchObject({ updated: ["svc"], replaced: [] });
+        expect(first.stderr).toContain(
+            "updating docker:index/container:Container svc in place (healthcheck)",
+        );
+        const again = await runP({ "harnessfx:interval": "1000ms" });
+        expect(again.summary).toMatchObject(noChange);
+        const refreshed = await runP({ "harnessfx:interval": "1000ms" }, { refresh: true });
+        expect(refreshed.summary).toMatchObject({ updated: ["svc"], replaced: [] });
+        // A real change of the health check also changes only the state.
+        const changed = await runP({ "harnessfx:interval": "3s" });
+        expect(changed.summary).toMatchObject({ updated: ["svc"], replaced: [] });
+        const info = await svc();
+        expect(info.Id).toBe(svcId);
+        expect(info.Config.Healthcheck?.Interval).toBe(1e9);
+    });
+
+    test("row 6: restart and destroyGraceSeconds update in place, the restart policy reaches the container; envs (ForceNew) replace", async () => {
+        const updated = await runP({ "harnessfx:restart": "always", "harnessfx:grace": "0" });
+        expectSuccess(updated);
+        expect(updated.summary).toMatchObject({ updated: ["svc"], replaced: [] });
+        const info = await svc();
+        expect(info.Id).toBe(svcId);
+        expect(info.HostConfig.RestartPolicy?.Name).toBe("always");
+        base = { "harnessfx:restart": "always", "harnessfx:grace": "0" };
+    });
+
+    test("row 2: a replacement deletes with destroyGraceSeconds, not stopTimeout: 0 kills at once, a grace period lets the container stop cleanly", async () => {
+        // The old container is deleted with the grace period in its state: 0 (stopTimeout is 30).
+        const killed = await runP({ "harnessfx:message": "two" });
+        expectSuccess(killed);
+        expect(killed.summary).toMatchObject({ replaced: ["svc"] });
+        expect(await lastStop()).toBe("none");
+        base = { "harnessfx:message": "two", "harnessfx:grace": "5" };
+        const graceful = await runP();
+        expect(graceful.summary).toMatchObject({ updated: ["svc"] });
+        const clean = await runP({ "harnessfx:message": "three" });
+        expectSuccess(clean);
+        expect(clean.summary).toMatchObject({ replaced: ["svc"] });
+        expect(await lastStop()).toBe("clean");
+        base = { "harnessfx:message": "three", "harnessfx:grace": "5" };
+        svcId = (await svc()).Id;
+    });
+
+    test("row 7: a plain up never reads live state (a stopped container stays stopped); up --refresh starts it again, not a new one", async () => {
+        await docker.getContainer(`${pfx}-svc`).stop({ t: 5 });
+        const plain = await runP();
+        expectSuccess(plain);
+        expect(plain.summary).toMatchObject(noChange);
+        expect((await svc()).State.Running).toBe(false);
+        const refreshed = await runP({}, { refresh: true });
+        expectSuccess(refreshed);
+        expect(refreshed.summary).toMatchObject({ updated: ["svc"], replaced: [], created: [] });
+        const info = await svc();
+        expect(info.Id).toBe(svcId);
+        expect(info.State.Running).toBe(true);
+    });
+
+    test("row 3: the provider ignores a one-shot job's exit code; the program's oneShotSucceeded fails the up with the job's log, every time until it succeeds", async () => {
+        const failed = await runP({ "harnessfx:jobExit": "3" });
+        expect(failed.code).not.toBe(0);
+        expect(failed.summary?.replaced).toContain("job");
+        expect(failed.stderr).toContain("one-shot container");
+        expect(failed.stderr).toContain("exited with code 3");
+        expect(failed.stderr).toContain("job-output-marker exit 3");
+        expect(failed.stderr).toContain("pulumi up --replace");
+        // The provider does not run it again (same inputs): the next up fails the same way.
+        const again = await runP({ "harnessfx:jobExit": "3" });
+        expect(again.code).not.toBe(0);
+        expect(again.summary?.replaced).toEqual([]);
+        expect(again.stderr).toContain("exited with code 3");
+        const fixed = await runP();
+        expectSuccess(fixed);
+        expect(fixed.outputs!.jobExitCode).toBe(0);
+    });
+
+    test("row 4: wait is checked at create only: a container that never turns healthy fails the first up after waitTimeout, stays in the state, and the next up succeeds without waiting", async () => {
+        const first = await runP({ "harnessfx:sick": "true" });
+        expect(first.code).not.toBe(0);
+        expect(first.stderr).toContain("container failed to be in healthy state");
+        const second = await runP({ "harnessfx:sick": "true" });
+        expectSuccess(second);
+        expect(second.summary).toMatchObject({ updated: ["sick"], created: [], replaced: [] });
+        expect((await docker.getContainer(`${pfx}-sick`).inspect()).State.Health?.Status).toBe("unhealthy");
+        // Only a replacement waits again: the recovery README names.
+        const gone = await runP();
+        expectSuccess(gone);
+        expect(gone.summary?.deleted).toEqual(["sick"]);
+    });
+
+    test("row 1: after a prune (containers and image gone), a plain up sees nothing; up --refresh drops what is gone, builds the image again and deploys", async () => {
+        const image = (await svc()).Image;
+        await docker.getContainer(`${pfx}-svc`).remove({ force: true });
+        await docker.getContainer(`${pfx}-job`).remove({ force: true });
+        await docker.getImage(image).remove({ force: true });
+        const plain = await runP();
+        expectSuccess(plain);
+        expect(plain.summary).toMatchObject(noChange);
+        const refreshed = await runP({}, { refresh: true });
+        expectSuccess(refreshed);
+        expect(sorted(refreshed.summary.gone)).toEqual(["job", "svc", "svcimage"]);
+        expect(sorted(refreshed.summary.created)).toEqual(["job", "svc", "svcimage"]);
+        const info = await svc();
+        expect(info.State.Health?.Status).toBe("healthy");
+        expect(info.Image).toBe(refreshed.outputs!.imageId);
+    });
+});

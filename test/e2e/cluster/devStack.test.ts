@@ -160,8 +160,15 @@ describe("dev stack: a replicated cluster on Docker", () => {
     test("a second `up` with the same config changes nothing", async () => {
         const before = await containerId("pgha-dev-primary");
         const run = await deployDev();
-        expect(run.summary).toMatchObject({ created: [], replaced: [], deleted: [] });
+        expect(run.summary).toMatchObject({ created: [], updated: [], replaced: [], deleted: [] });
         expect(run.summary!.unchanged.length).toBeGreaterThanOrEqual(12);
+        expect(await containerId("pgha-dev-primary")).toBe(before);
+    });
+
+    test("a second `up` after a refresh changes nothing: what the provider reads back (health check durations, mustRun, the image) is what the program declares", async () => {
+        const before = await containerId("pgha-dev-primary");
+        const run = await deployDev({}, { refresh: true });
+        expect(run.summary).toMatchObject({ created: [], updated: [], replaced: [], deleted: [], gone: [] });
         expect(await containerId("pgha-dev-primary")).toBe(before);
     });
 
@@ -191,6 +198,19 @@ describe("dev stack: a replicated cluster on Docker", () => {
         await waitForRowOnReplicas(outputs, token);
         for (const r of ["pgha-dev-replica-1", "pgha-dev-replica-2"]) {
             expect(await logsSince(r, since)).not.toContain("cloning from");
+        }
+        // The old containers were deleted with destroyGraceSeconds (the provider ignores stopTimeout):
+        // PostgreSQL shut down cleanly, so each new start finds a shut-down cluster, not a crashed one.
+        for (const n of ["pgha-dev-primary", "pgha-dev-replica-1", "pgha-dev-replica-2"]) {
+            const log = await logsSince(n, since);
+            expect([n, log]).toEqual([
+                n,
+                expect.stringMatching(/database system was shut down (in recovery )?at/),
+            ]);
+            expect([n, log]).not.toEqual([
+                n,
+                expect.stringMatching(/was interrupted|not properly shut down|automatic recovery/),
+            ]);
         }
         await withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) => {
             expect((await c.query("SHOW max_connections")).rows[0].max_connections).toBe("150");

@@ -6,7 +6,13 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Client, ClientConfig } from "pg";
-import { defaultPaths, REPO_ROOT, runProgramProcess, RunProgramResult } from "../harness/client";
+import {
+    defaultPaths,
+    REPO_ROOT,
+    RunProgramOptions,
+    runProgramProcess,
+    RunProgramResult,
+} from "../harness/client";
 
 /** This machine has no registry: the node image builds on the local Debian image (PostgreSQL 15). */
 export const E2E_CONFIG = {
@@ -50,8 +56,9 @@ export function prepareMachine(): void {
 export async function deployStack(
     stack: string,
     config: Record<string, string | number> = {},
+    extra: Partial<RunProgramOptions> = {},
 ): Promise<RunProgramResult & { outputs: DevOutputs }> {
-    const run = await runProgramProcess({ stack, config: { ...E2E_CONFIG, ...config } });
+    const run = await runProgramProcess({ stack, config: { ...E2E_CONFIG, ...config }, ...extra });
     if (run.code !== 0 || !run.outputs) {
         throw new Error(
             `deploying the ${stack} stack failed (exit ${run.code}):\n${run.stderr.slice(-4000)}`,
@@ -76,8 +83,9 @@ export const DEV_E2E_CONFIG = { "pgha:backupFromReplica": "true" } as const;
 /** One `pulumi up` of the dev stack with the e2e config, DEV_E2E_CONFIG and `config`. */
 export function deployDev(
     config: Record<string, string | number> = {},
+    extra: Partial<RunProgramOptions> = {},
 ): Promise<RunProgramResult & { outputs: DevOutputs }> {
-    return deployStack("dev", { ...DEV_E2E_CONFIG, ...config });
+    return deployStack("dev", { ...DEV_E2E_CONFIG, ...config }, extra);
 }
 
 /** `pulumi destroy` of the dev stack. */
