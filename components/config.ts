@@ -91,6 +91,13 @@ const instanceType = (key: string, example: string) =>
             error: `${key} must be an EC2 instance type such as ${example}`,
         });
 
+/**
+ * `pgha:archiveQueueMaxMb`'s default: WAL the primary keeps for an unreachable backup repository
+ * before pgBackRest drops it (a gap in point-in-time recovery). 4 GiB is 40% of the smallest EC2
+ * data volume the config allows (10 GB); on AWS the bound must stay within half the data volume.
+ */
+export const DEFAULT_ARCHIVE_QUEUE_MAX_MB = 4096;
+
 /** The most replicas a cluster may have (`pgha:replicas`). */
 export const MAX_REPLICAS = 15;
 
@@ -131,6 +138,9 @@ export const configSchema = z
         backupFullIntervalDays: integer("pgha:backupFullIntervalDays", 1, 365).default(7),
         backupRetentionDays: integer("pgha:backupRetentionDays", 1, 3650).default(30),
         archiveTimeoutSeconds: integer("pgha:archiveTimeoutSeconds", 10, 3600).default(60),
+        archiveQueueMaxMb: integer("pgha:archiveQueueMaxMb", 64, 1048576).default(
+            DEFAULT_ARCHIVE_QUEUE_MAX_MB,
+        ),
         backupFromReplica: z
             .boolean({ error: "pgha:backupFromReplica must be true or false" })
             .default(false),
@@ -292,6 +302,13 @@ export const configSchema = z
                 code: "custom",
                 path: ["backupFromReplica"],
                 message: `pgha:backupFromReplica needs pgha:backupEnabled true and at least 1 replica (pgha:backupEnabled is ${c.backupEnabled}, pgha:replicas is ${c.replicas})`,
+            });
+        }
+        if (c.platform === "aws" && c.archiveQueueMaxMb > (c.awsDataVolumeSizeGb * 1024) / 2) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["archiveQueueMaxMb"],
+                message: `pgha:archiveQueueMaxMb (${c.archiveQueueMaxMb}) must be at most half the data volume (pgha:awsDataVolumeSizeGb ${c.awsDataVolumeSizeGb} GB: ${(c.awsDataVolumeSizeGb * 1024) / 2} MB), or WAL waiting for an unreachable repository could fill it`,
             });
         }
         if ((c.awsVpcId === undefined) !== (c.awsSubnetIds.length === 0)) {

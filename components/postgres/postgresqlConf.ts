@@ -27,6 +27,12 @@ export interface PostgresSettings {
     readonly maxSlotWalKeepSizeMb: number;
     /** WAL archiving to the backup repository; absent when backups are off. */
     readonly archive?: { readonly stanza: string; readonly timeoutSeconds: number };
+    /**
+     * With `archive`: WAL (MB) kept for an unreachable repository before pgBackRest drops it
+     * (`archive-push-queue-max`); also set as `pgha.archive_queue_max_mb`, which `npm run health` reads.
+     * Absent: no bound.
+     */
+    readonly archiveQueueMaxMb?: number;
 }
 
 /**
@@ -46,6 +52,10 @@ export const UPSTREAM_CONF = `${NODE_PATHS.run}/upstream.conf`;
  * a former primary can follow a new one without a redeploy.
  */
 export function renderPostgresqlConf(settings: PostgresSettings, node: Pick<NodeSpec, "identity">): string {
+    const queueMax =
+        settings.archiveQueueMaxMb === undefined
+            ? ""
+            : ` --archive-push-queue-max=${settings.archiveQueueMaxMb * 1024 * 1024}`;
     const lines = [
         "# Rendered by pgha. Shared by every node; edit the Pulumi program, not this file.",
         "listen_addresses = '*'",
@@ -82,8 +92,11 @@ export function renderPostgresqlConf(settings: PostgresSettings, node: Pick<Node
         ...(settings.archive
             ? [
                   "archive_mode = on",
-                  `archive_command = 'timeout 120 pgbackrest --stanza=${settings.archive.stanza} archive-push %p'`,
+                  `archive_command = 'timeout 120 pgbackrest --stanza=${settings.archive.stanza}${queueMax} archive-push %p'`,
                   `archive_timeout = ${settings.archive.timeoutSeconds}`,
+                  ...(settings.archiveQueueMaxMb === undefined
+                      ? []
+                      : [`pgha.archive_queue_max_mb = ${settings.archiveQueueMaxMb}`]),
               ]
             : ["archive_mode = off"]),
         "",

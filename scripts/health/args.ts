@@ -51,6 +51,12 @@ export interface HealthOptions {
     /** `--archive-warn` / `--archive-alert`: how long WAL may wait to be archived; relative = multiple of archive_timeout. */
     readonly archiveWarn: Threshold;
     readonly archiveAlert: Threshold;
+    /**
+     * `--archive-queue-warn` / `--archive-queue-alert`: WAL waiting to be archived; relative =
+     * fraction of `pgha.archive_queue_max_mb`, past which pgBackRest drops WAL (a gap in PITR).
+     */
+    readonly archiveQueueWarn: Threshold;
+    readonly archiveQueueAlert: Threshold;
 }
 
 /** The result of parsing: options to run with, or a request for the usage text. */
@@ -77,6 +83,8 @@ export const HEALTH_DEFAULTS = {
     backupIntervalMs: 6 * 3_600_000,
     archiveWarn: relative(2),
     archiveAlert: relative(5),
+    archiveQueueWarn: relative(0.5),
+    archiveQueueAlert: relative(0.8),
 } as const;
 
 /** The text `--help` prints. */
@@ -107,6 +115,9 @@ Thresholds (warn / alert):
   --backup-interval <dur>    the interval (default: the outputs' backup.intervalHours, else 6h)
   --archive-warn <dur|Nx>    how long WAL waits to be archived; Nx = N times archive_timeout (default 2x)
   --archive-alert <dur|Nx>   (default 5x)
+  --archive-queue-warn <size|N%>   WAL waiting to be archived; N% of pgha:archiveQueueMaxMb, the
+                             bound past which pgBackRest drops WAL (a gap in PITR) (default 50%)
+  --archive-queue-alert <size|N%>  (default 80%)
 
 Other options:
   --json                     print { ok, status, clusterName, samples, ..., checks: [{ check, node, status, detail, metrics }] }
@@ -152,7 +163,7 @@ export function parseAgeThreshold(flag: string, raw: string, base: string): Thre
  * Parses `<size>` or `<N>%` (a percentage of max_slot_wal_keep_size).
  * @throws InputError naming `flag`.
  */
-export function parseSizeThreshold(flag: string, raw: string): Threshold {
+export function parseSizeThreshold(flag: string, raw: string, base = "max_slot_wal_keep_size"): Threshold {
     const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(raw.trim());
     if (pct) {
         const n = Number(pct[1]);
@@ -165,7 +176,7 @@ export function parseSizeThreshold(flag: string, raw: string): Threshold {
         }
     }
     throw new InputError(
-        `${flag} must be a size (such as 512MB, 4GB) or a percentage of max_slot_wal_keep_size from 1% to 100% (such as 50%); got ${JSON.stringify(raw)}`,
+        `${flag} must be a size (such as 512MB, 4GB) or a percentage of ${base} from 1% to 100% (such as 50%); got ${JSON.stringify(raw)}`,
     );
 }
 
@@ -202,6 +213,8 @@ export function parseHealthArgs(argv: readonly string[]): ParsedHealthArgs {
         "backup-interval": { type: "string" },
         "archive-warn": { type: "string" },
         "archive-alert": { type: "string" },
+        "archive-queue-warn": { type: "string" },
+        "archive-queue-alert": { type: "string" },
     });
     if (values.help) return { help: true };
     const source = parseSource(values);
@@ -218,9 +231,13 @@ export function parseHealthArgs(argv: readonly string[]): ParsedHealthArgs {
         const raw = values[flag];
         return raw === undefined ? def : parseBytes(`--${flag}`, raw);
     };
-    const size = (flag: "slot-warn" | "slot-alert", def: Threshold) => {
+    const size = (
+        flag: "slot-warn" | "slot-alert" | "archive-queue-warn" | "archive-queue-alert",
+        def: Threshold,
+        base?: string,
+    ) => {
         const raw = values[flag];
-        return raw === undefined ? def : parseSizeThreshold(`--${flag}`, raw);
+        return raw === undefined ? def : parseSizeThreshold(`--${flag}`, raw, base);
     };
     const age = (
         flag: "backup-warn" | "backup-alert" | "archive-warn" | "archive-alert",
@@ -260,6 +277,8 @@ export function parseHealthArgs(argv: readonly string[]): ParsedHealthArgs {
               }),
         archiveWarn: age("archive-warn", D.archiveWarn, "archive_timeout"),
         archiveAlert: age("archive-alert", D.archiveAlert, "archive_timeout"),
+        archiveQueueWarn: size("archive-queue-warn", D.archiveQueueWarn, "pgha:archiveQueueMaxMb"),
+        archiveQueueAlert: size("archive-queue-alert", D.archiveQueueAlert, "pgha:archiveQueueMaxMb"),
     };
     const pairs: [string, number | Threshold, number | Threshold, "ms" | "bytes"][] = [
         ["lag", options.lagWarnMs, options.lagAlertMs, "ms"],
@@ -267,6 +286,7 @@ export function parseHealthArgs(argv: readonly string[]): ParsedHealthArgs {
         ["slot", options.slotWarn, options.slotAlert, "bytes"],
         ["backup", options.backupWarn, options.backupAlert, "ms"],
         ["archive", options.archiveWarn, options.archiveAlert, "ms"],
+        ["archive-queue", options.archiveQueueWarn, options.archiveQueueAlert, "bytes"],
     ];
     for (const [name, warn, alert, unit] of pairs) {
         const w = typeof warn === "number" ? absolute(warn) : warn;

@@ -16,7 +16,9 @@ export const HEALTH_SQL = {
                      (SELECT CASE WHEN setting::bigint < 0 THEN NULL ELSE pg_size_bytes(setting || coalesce(unit, ''))::float8 END
                         FROM pg_settings WHERE name = 'max_slot_wal_keep_size') AS max_slot_wal_keep_bytes,
                      current_setting('archive_mode') AS archive_mode,
-                     (SELECT setting::int FROM pg_settings WHERE name = 'archive_timeout') AS archive_timeout_s`,
+                     (SELECT setting::int FROM pg_settings WHERE name = 'archive_timeout') AS archive_timeout_s,
+                     pg_size_bytes(current_setting('wal_segment_size'))::float8 AS wal_segment_bytes,
+                     pg_size_bytes(nullif(current_setting('pgha.archive_queue_max_mb', true), '') || 'MB')::float8 AS archive_queue_max_bytes`,
     archiver: `SELECT archived_count::float8 AS archived_count, last_archived_wal,
                       extract(epoch FROM now() - last_archived_time)::float8 AS last_archived_age_s,
                       failed_count::float8 AS failed_count, last_failed_wal,

@@ -38,6 +38,10 @@ export interface PrimaryFacts {
     archive_mode: string;
     /** `archive_timeout` in seconds (0: off). */
     archive_timeout_s: number;
+    /** `wal_segment_size` in bytes (16 MB when not read). */
+    wal_segment_bytes?: number;
+    /** `pgha.archive_queue_max_mb` in bytes: WAL pgBackRest keeps for the repository before dropping it; null when unset. */
+    archive_queue_max_bytes?: number | null;
 }
 
 /** `pg_stat_archiver` plus the WAL waiting in `archive_status`, as collect.ts selects them. */
@@ -117,6 +121,8 @@ export type HealthThresholds = Pick<
     | "backupAlert"
     | "archiveWarn"
     | "archiveAlert"
+    | "archiveQueueWarn"
+    | "archiveQueueAlert"
 >;
 
 const RANK: Record<HealthStatus, number> = { OK: 0, WARN: 1, ALERT: 2 };
@@ -533,6 +539,20 @@ export function evaluateArchive(
             : `${a.ready_count} segment${a.ready_count === 1 ? "" : "s"} waiting, the oldest for ${formatMs(waitMs ?? 0)}`
         : "waiting WAL unreadable (pg_ls_archive_statusdir), judged by the last archived age";
     const byWait = judge(waitMs, l, formatMs);
+    // The backlog against the bound past which pgBackRest drops WAL (archive-push-queue-max).
+    const queueMax = p.archive_queue_max_bytes ?? null;
+    const backlogBytes = waitingKnown ? (a.ready_count ?? 0) * (p.wal_segment_bytes ?? 16 * 1024 ** 2) : null;
+    const lq = limits(
+        "archive-queue",
+        t.archiveQueueWarn,
+        t.archiveQueueAlert,
+        queueMax,
+        "bytes",
+        "pgha.archive_queue_max_mb",
+    );
+    const byQueue = judge(backlogBytes, lq, formatBytes);
+    metrics.backlogBytes = backlogBytes;
+    metrics.queueMaxBytes = queueMax;
     const failures: string[] = [];
     if (a.failing)
         failures.push(
@@ -542,10 +562,18 @@ export function evaluateArchive(
         failures.push(
             `${failuresInWindow} failed attempt${failuresInWindow === 1 ? "" : "s"} during the window`,
         );
-    const status = worstHealth(byWait.status, failures.length ? "WARN" : "OK");
+    const status = worstHealth(byWait.status, byQueue.status, failures.length ? "WARN" : "OK");
+    const bound =
+        queueMax === null
+            ? []
+            : [
+                  `backlog ${formatBytes(backlogBytes ?? 0)} of the ${formatBytes(queueMax)} pgBackRest keeps before dropping WAL (a gap in point-in-time recovery)`,
+              ];
     const detail = [
         `${lastArchived}, ${waiting}`,
+        ...bound,
         ...byWait.reasons.map((x) => `waiting ${x}`),
+        ...byQueue.reasons.map((x) => `backlog ${x}`),
         ...failures,
     ].join("; ");
     return line("archive", PRIMARY_NODE, status, detail, metrics);

@@ -242,6 +242,16 @@ describe("stack config validation", () => {
             "pgha:awsAppCidrs must not contain a /0 block",
         ],
         [
+            "AWS archive queue bound above half the data volume",
+            { platform: "aws", "aws:region": "eu-west-1", awsDataVolumeSizeGb: 10, archiveQueueMaxMb: 6000 },
+            "pgha:archiveQueueMaxMb (6000) must be at most half the data volume (pgha:awsDataVolumeSizeGb 10 GB: 5120 MB)",
+        ],
+        [
+            "archive queue bound below one segment's worth",
+            { archiveQueueMaxMb: 16 },
+            "pgha:archiveQueueMaxMb must be an integer from 64 to 1048576, got 16",
+        ],
+        [
             "AWS instance type typo",
             { platform: "aws", "aws:region": "eu-west-1", awsPrimaryInstanceType: "large" },
             "pgha:awsPrimaryInstanceType must be an EC2 instance type such as m7i.large",

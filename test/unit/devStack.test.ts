@@ -407,8 +407,12 @@ describe("dev stack on Docker", () => {
         const primary = named(resources, "pgha-dev-primary");
         const conf = uploaded(primary, "/etc/pgha/postgresql.conf");
         expect(conf).toContain("archive_mode = on");
-        expect(conf).toContain("archive_command = 'timeout 120 pgbackrest --stanza=main archive-push %p'");
+        // WAL kept for an unreachable repository is bounded (pgha:archiveQueueMaxMb, 4096 MB by default).
+        expect(conf).toContain(
+            "archive_command = 'timeout 120 pgbackrest --stanza=main --archive-push-queue-max=4294967296 archive-push %p'",
+        );
         expect(conf).toContain("archive_timeout = 60");
+        expect(conf).toContain("\npgha.archive_queue_max_mb = 4096\n");
         const pgbackrest = uploaded(primary, "/etc/pgbackrest/pgbackrest.conf");
         expect(pgbackrest).toContain("repo1-s3-endpoint=pgha-dev-s3");
         expect(pgbackrest).toContain("repo1-storage-verify-tls=y");

@@ -315,7 +315,7 @@ describe("backups on the prod stack (AWS)", () => {
             expect([node, conf]).toEqual([
                 node,
                 expect.stringContaining(
-                    "\narchive_mode = on\narchive_command = 'timeout 120 pgbackrest --stanza=main archive-push %p'\narchive_timeout = 60\n",
+                    "\narchive_mode = on\narchive_command = 'timeout 120 pgbackrest --stanza=main --archive-push-queue-max=4294967296 archive-push %p'\narchive_timeout = 60\n",
                 ),
             ]);
             // The role script the timer runs has the primary-only entry point.

@@ -46,6 +46,8 @@ describe("parseHealthArgs", () => {
             backupAlert: { kind: "relative", factor: 2 },
             archiveWarn: { kind: "relative", factor: 2 },
             archiveAlert: { kind: "relative", factor: 5 },
+            archiveQueueWarn: { kind: "relative", factor: 0.5 },
+            archiveQueueAlert: { kind: "relative", factor: 0.8 },
         });
     });
 
@@ -84,6 +86,10 @@ describe("parseHealthArgs", () => {
                 "90s",
                 "--archive-alert",
                 "10min",
+                "--archive-queue-warn",
+                "1GB",
+                "--archive-queue-alert",
+                "75%",
             ]),
         ).toEqual({
             source: { kind: "file", path: "out.json" },
@@ -103,6 +109,8 @@ describe("parseHealthArgs", () => {
             backupIntervalMs: 12 * 3_600_000,
             archiveWarn: { kind: "absolute", value: 90_000 },
             archiveAlert: { kind: "absolute", value: 600_000 },
+            archiveQueueWarn: { kind: "absolute", value: GB },
+            archiveQueueAlert: { kind: "relative", factor: 0.75 },
         });
     });
 
@@ -169,6 +177,10 @@ describe("parseHealthArgs", () => {
         ],
         [["--stack", "dev", "--slot-alert", "big"], /--slot-alert must be a size/],
         [
+            ["--stack", "dev", "--archive-queue-warn", "0%"],
+            /--archive-queue-warn must be a size .* or a percentage of pgha:archiveQueueMaxMb from 1% to 100%.*got "0%"/,
+        ],
+        [
             ["--stack", "dev", "--backup-warn", "0x"],
             /--backup-warn must be a duration .* or a multiple of the backup interval/,
         ],
@@ -191,6 +203,10 @@ describe("parseHealthArgs", () => {
             /--lag-warn-bytes 2\.0 GB must not be above --lag-alert-bytes 1\.0 GB/,
         ],
         [["--stack", "dev", "--slot-warn", "90%"], /--slot-warn 90% must not be above --slot-alert 80%/],
+        [
+            ["--stack", "dev", "--archive-queue-warn", "90%"],
+            /--archive-queue-warn 90% must not be above --archive-queue-alert 80%/,
+        ],
         [["--stack", "dev", "--backup-warn", "3x"], /--backup-warn 3x must not be above --backup-alert 2x/],
         [
             ["--stack", "dev", "--archive-warn", "1h", "--archive-alert", "10min"],

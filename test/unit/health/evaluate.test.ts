@@ -480,6 +480,42 @@ describe("evaluateArchive", () => {
         ).toMatchObject({ status: "ALERT", detail: expect.stringMatching(/waiting WAL unreadable/) });
     });
 
+    test.each([
+        [3, "OK", undefined],
+        [4, "WARN", "backlog 64.0 MB >= --archive-queue-warn 50% of pgha.archive_queue_max_mb = 64.0 MB"],
+        [7, "ALERT", "backlog 112 MB >= --archive-queue-alert 80% of pgha.archive_queue_max_mb = 102 MB"],
+    ])(
+        "%d segments waiting of a 128 MB bound (pgha:archiveQueueMaxMb) → %s, before pgBackRest drops WAL",
+        (ready, status, reason) => {
+            const r = evaluateArchive(
+                at({}),
+                at(
+                    { ready_count: ready, oldest_ready_age_s: 10 },
+                    { archive_queue_max_bytes: 128 * MB, wal_segment_bytes: 16 * MB },
+                ),
+                EXPECT,
+                THRESHOLDS,
+            );
+            expect(r.status).toBe(status);
+            expect(r.detail).toContain(
+                "of the 128 MB pgBackRest keeps before dropping WAL (a gap in point-in-time recovery)",
+            );
+            if (reason) expect(r.detail).toContain(reason);
+            expect(r.metrics).toMatchObject({ backlogBytes: ready * 16 * MB, queueMaxBytes: 128 * MB });
+        },
+    );
+
+    test("no bound set (pgha.archive_queue_max_mb absent): the backlog is reported, not judged", () => {
+        const r = evaluateArchive(
+            at({}),
+            at({ ready_count: 400, oldest_ready_age_s: 10 }),
+            EXPECT,
+            THRESHOLDS,
+        );
+        expect(r.status).toBe("OK");
+        expect(r.metrics).toMatchObject({ backlogBytes: 400 * 16 * MB, queueMaxBytes: null });
+    });
+
     test("archive_mode off: ALERT when the outputs have backups, not checked otherwise", () => {
         const off = at({}, { archive_mode: "off" });
         expect(evaluateArchive(off, off, EXPECT, THRESHOLDS)).toMatchObject({

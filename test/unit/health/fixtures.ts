@@ -28,6 +28,8 @@ export const THRESHOLDS: HealthThresholds = {
     backupAlert: HEALTH_DEFAULTS.backupAlert,
     archiveWarn: HEALTH_DEFAULTS.archiveWarn,
     archiveAlert: HEALTH_DEFAULTS.archiveAlert,
+    archiveQueueWarn: HEALTH_DEFAULTS.archiveQueueWarn,
+    archiveQueueAlert: HEALTH_DEFAULTS.archiveQueueAlert,
 };
 
 /** The dev stack's expectations: two replicas, backups on every 6 h (from the outputs). */
