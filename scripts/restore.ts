@@ -2,8 +2,10 @@
  * `npm run restore -- (--stack <name> | --outputs <file>) [--target-time <ISO time>] [--port N] [--json]`:
  * restores the latest backup plus archived WAL (or up to a point in time) into a fresh container
  * and volume beside the cluster, started as a stand-alone primary that does not archive, and
- * prints its endpoint and what it restored. It never touches the running cluster.
- * Exit 0 restored and accepting connections, 1 the restore failed, 2 unusable input.
+ * prints its endpoint and what it restored. It changes nothing in the running cluster, except that
+ * with --target-time it first marks the archive's end on the primary (an empty committed
+ * transaction and a WAL switch: see restore/range.ts), and refuses a time outside the archived range.
+ * Exit 0 restored and accepting connections, 1 the restore failed, 2 unusable input (or a time outside the range).
  */
 import Docker from "dockerode";
 import * as net from "net";
@@ -13,6 +15,8 @@ import type { BackupSettings, ClusterFacts, PostgresSettings } from "../componen
 import { tarOf } from "./docker/containers";
 import { EXIT, InputError } from "./verify/errors";
 import { BackupTarget, loadBackupTarget, parseToolArgs } from "./backup/target";
+import { dockerControl } from "./docker/containers";
+import { archivedRange, checkTargetTime, type ArchiveRange } from "./restore/range";
 
 const USAGE =
     "usage: npm run restore -- (--stack <name> | --outputs <file.json>) [--target-time <ISO 8601 time>] [--port <host port>] [--timeout <seconds>] [--json]\n";
@@ -26,6 +30,8 @@ export interface RestoreResult {
     backupSet?: string;
     lastTransaction?: string;
     seconds: number;
+    /** With --target-time: the range that was available (ISO times; end absent when it could not be marked). */
+    range?: { start?: string; end?: string; endUnknownBecause?: string };
 }
 
 function freePort(): Promise<number> {
@@ -168,11 +174,26 @@ async function main(argv: readonly string[]): Promise<number> {
         );
     }
     const target = await loadBackupTarget(args.source);
+    // A point in time must be within the archived range; marking its end makes a quiet moment reachable.
+    let range: ArchiveRange | undefined;
+    if (targetTime !== undefined) {
+        range = await archivedRange(dockerControl(), target.backupAccess.schedulerContainer);
+        checkTargetTime(new Date(targetTime), range);
+    }
     const iso =
         targetTime === undefined
             ? undefined
             : new Date(targetTime).toISOString().replace("T", " ").replace("Z", "+00");
-    const result = await restore(target, { targetTime: iso, port, timeoutSeconds });
+    const result: RestoreResult = {
+        ...(await restore(target, { targetTime: iso, port, timeoutSeconds })),
+        ...(range && {
+            range: {
+                start: range.start?.toISOString(),
+                end: range.end?.toISOString(),
+                endUnknownBecause: range.endUnknownBecause,
+            },
+        }),
+    };
     process.stdout.write(
         args.values.json
             ? `${JSON.stringify(result)}\n`
