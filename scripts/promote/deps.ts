@@ -6,18 +6,23 @@ import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import type { PromoteDeps } from "./pipeline";
 
 /**
- * Runs `npm run verify -- --stack <name>` in `workDir`, its output on this terminal, and resolves
- * with its exit code. verify-replication reads the stack's outputs itself (with --show-secrets)
- * and never prints a password; running it as a child keeps its exit-code contract the seam.
+ * Runs `npm run verify -- --stack <name>` in `workDir` (through the SSM tunnel, `npx tsx
+ * scripts/prod-tunnel.ts --stack <name> --verify`, when `throughTunnel`), its output on this
+ * terminal, and resolves with its exit code. verify-replication reads the stack's outputs itself
+ * (with --show-secrets) and never prints a password; running it as a child keeps its exit-code
+ * contract the seam.
  */
 export function verifyWithNpm(workDir: string): PromoteDeps["verify"] {
-    return (stackName) =>
+    return (stackName, throughTunnel) =>
         new Promise((resolve) => {
-            const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-            const child = spawn(npm, ["run", "--silent", "verify", "--", "--stack", stackName], {
-                cwd: workDir,
-                stdio: "inherit",
-            });
+            const win = process.platform === "win32";
+            const [command, args] = throughTunnel
+                ? [
+                      win ? "npx.cmd" : "npx",
+                      ["tsx", "scripts/prod-tunnel.ts", "--stack", stackName, "--verify"],
+                  ]
+                : [win ? "npm.cmd" : "npm", ["run", "--silent", "verify", "--", "--stack", stackName]];
+            const child = spawn(command, args, { cwd: workDir, stdio: "inherit", env: process.env });
             child.once("error", (err) => {
                 process.stderr.write(`promote: could not run npm run verify: ${err.message}\n`);
                 resolve(2);

@@ -25,8 +25,12 @@ export type PromoteStack = Pick<Stack, "name" | "outputs" | "getAllConfig" | "pr
 export interface PromoteDeps {
     /** Opens an existing stack of the project (`LocalWorkspace.selectStack`). */
     readonly selectStack: (stackName: string) => Promise<PromoteStack>;
-    /** Runs verify-replication on a stack and returns its exit code (0 ok, 1 check failed, 2 unusable input). */
-    readonly verify: (stackName: string) => Promise<number>;
+    /**
+     * Runs verify-replication on a stack and returns its exit code (0 ok, 1 check failed, 2 unusable
+     * input); `throughTunnel` (a stack on AWS, whose nodes have private addresses only) runs it
+     * through the SSM tunnel (`scripts/prod-tunnel.ts --verify`).
+     */
+    readonly verify: (stackName: string, throughTunnel: boolean) => Promise<number>;
     /** Asks a yes/no question on the terminal; resolves true only for an explicit yes. */
     readonly confirm: (question: string) => Promise<boolean>;
     /** Whether there is a person at a terminal to ask. */
@@ -58,6 +62,8 @@ interface Run {
     /** Values never to print: secret outputs and secret config values seen so far. */
     readonly secrets: Set<string>;
     prod?: PromoteStack;
+    /** The prod stack's platform, from its config (gate 2). */
+    prodPlatform?: string;
 }
 
 /** One step of the pipeline. */
@@ -108,9 +114,13 @@ export function rawConfig(config: ConfigMap): Record<string, string> {
     return Object.fromEntries(Object.entries(config).map(([key, v]) => [key, v.value]));
 }
 
-async function verifyGate(run: Run, stackName: string): Promise<void> {
-    run.deps.log(`running npm run verify -- --stack ${stackName}`);
-    const code = await run.deps.verify(stackName);
+async function verifyGate(run: Run, stackName: string, throughTunnel = false): Promise<void> {
+    run.deps.log(
+        throughTunnel
+            ? `running npx tsx scripts/prod-tunnel.ts --stack ${stackName} --verify (the nodes have private addresses only)`
+            : `running npm run verify -- --stack ${stackName}`,
+    );
+    const code = await run.deps.verify(stackName, throughTunnel);
     if (code !== 0) {
         throw new GateFailure(
             `verify-replication on stack ${stackName} exited ${code} (${VERIFY_MEANING[code] ?? "unexpected exit code"})`,
@@ -148,6 +158,7 @@ const GATES: readonly Gate[] = [
             for (const v of Object.values(config)) if (v.secret) collectSecrets(v.value, run.secrets);
             try {
                 const c = parseClusterConfig(rawConfig(config));
+                run.prodPlatform = c.platform;
                 const where = c.platform === "aws" ? `aws ${c.awsRegion}` : c.platform;
                 run.deps.log(
                     `${run.options.prod} config: platform ${where}, ${c.replicas} replica${c.replicas === 1 ? "" : "s"}, synchronousMode ${c.synchronousMode}`,
@@ -200,7 +211,7 @@ const GATES: readonly Gate[] = [
     },
     {
         title: (o) => `prod stack ${o.prod} verified`,
-        run: (run) => verifyGate(run, run.options.prod),
+        run: (run) => verifyGate(run, run.options.prod, run.prodPlatform === "aws"),
     },
 ];
 

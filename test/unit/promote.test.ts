@@ -116,8 +116,8 @@ function fake(o: FakeOptions = {}): Fake {
                 throw new Error(`stack '${name}' not found\nmore detail`);
             return stack(name);
         },
-        verify: async (name) => {
-            f.calls.push(`verify ${name}`);
+        verify: async (name, throughTunnel) => {
+            f.calls.push(`verify ${name}${throughTunnel ? " through the SSM tunnel" : ""}`);
             return o.verify?.[name] ?? 0;
         },
         confirm: async (question) => {
@@ -142,7 +142,7 @@ const ALL_GATES = [
     "config prod",
     "preview prod",
     "up prod",
-    "verify prod",
+    "verify prod through the SSM tunnel",
 ];
 
 describe("npm run promote: the happy path", () => {
@@ -174,7 +174,7 @@ describe("npm run promote: the happy path", () => {
             ...ALL_GATES.slice(0, 6),
             'confirm: Deploy the changes above to stack prod? Type "yes" to continue: ',
             "up prod",
-            "verify prod",
+            "verify prod through the SSM tunnel",
         ]);
     });
 
@@ -182,7 +182,12 @@ describe("npm run promote: the happy path", () => {
         const f = fake({ stacks: ["staging", "org/pgha/live"] });
         expect(await promote(["-y", "--dev", "staging", "--prod", "org/pgha/live"], f.deps)).toBe(EXIT.ok);
         expect(f.calls).toEqual(
-            ALL_GATES.map((c) => c.replace(/dev$/, "staging").replace(/prod$/, "org/pgha/live")),
+            ALL_GATES.map((c) =>
+                c
+                    .replace(/dev$/, "staging")
+                    .replace(/prod$/, "org/pgha/live")
+                    .replace("verify prod ", "verify org/pgha/live "),
+            ),
         );
     });
 
