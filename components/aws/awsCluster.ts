@@ -211,6 +211,7 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
                       retentionDays: config.backupRetentionDays,
                       fullIntervalDays: config.backupFullIntervalDays,
                       nodeRoleId: nodeRole.role.id,
+                      keepOnDestroy: config.keepDataOnDestroy,
                   },
                   { parent: this },
               )

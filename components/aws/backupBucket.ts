@@ -46,6 +46,11 @@ export interface BackupBucketArgs {
     readonly kmsKeyArn?: pulumi.Input<string>;
     /** Whether `pulumi destroy` may delete the bucket with every backup version in it. Defaults to false. */
     readonly forceDestroy?: boolean;
+    /**
+     * Keep the bucket, its settings and the created KMS key when the stack is destroyed
+     * (`retainOnDelete`): the backups stay readable. Defaults to false.
+     */
+    readonly retainOnDestroy?: boolean;
     /** Tags of the bucket and of the created KMS key. */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -250,6 +255,9 @@ export class BackupBucket extends pulumi.ComponentResource {
         const forceDestroy = args.forceDestroy ?? false;
         this.prefix = prefix;
         this.repoPath = repoPathFor(prefix);
+        // Retained, the bucket keeps its encryption, versioning, lifecycle and access settings and its
+        // key: a deleted setting would leave a bucket of backups less protected, a deleted key unreadable.
+        const child = { parent: this, retainOnDelete: args.retainOnDestroy ?? false };
 
         if (args.kmsKeyArn !== undefined) {
             this.kmsKeyArn = pulumi.output(args.kmsKeyArn);
@@ -262,23 +270,19 @@ export class BackupBucket extends pulumi.ComponentResource {
                     deletionWindowInDays: 30,
                     tags: args.tags,
                 },
-                { parent: this },
+                child,
             );
             // A prefix, not a fixed name: aliases are unique per account and region, stacks are not.
-            new aws.kms.Alias(
-                `${name}-key`,
-                { namePrefix: `alias/${name}-`, targetKeyId: key.keyId },
-                { parent: this },
-            );
+            new aws.kms.Alias(`${name}-key`, { namePrefix: `alias/${name}-`, targetKeyId: key.keyId }, child);
             this.kmsKeyArn = key.arn;
         }
 
-        this.bucket = new aws.s3.Bucket(name, { forceDestroy, tags: args.tags }, { parent: this });
+        this.bucket = new aws.s3.Bucket(name, { forceDestroy, tags: args.tags }, child);
         const bucket = this.bucket.bucket;
         const versioning = new aws.s3.BucketVersioning(
             `${name}-versioning`,
             { bucket, versioningConfiguration: { status: "Enabled" } },
-            { parent: this },
+            child,
         );
         new aws.s3.BucketServerSideEncryptionConfiguration(
             `${name}-encryption`,
@@ -294,7 +298,7 @@ export class BackupBucket extends pulumi.ComponentResource {
                     },
                 ],
             },
-            { parent: this },
+            child,
         );
         const publicAccess = new aws.s3.BucketPublicAccessBlock(
             `${name}-public-access`,
@@ -305,12 +309,12 @@ export class BackupBucket extends pulumi.ComponentResource {
                 ignorePublicAcls: true,
                 restrictPublicBuckets: true,
             },
-            { parent: this },
+            child,
         );
         new aws.s3.BucketOwnershipControls(
             `${name}-ownership`,
             { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
-            { parent: this },
+            child,
         );
         // After the public access block: S3 rejects concurrent changes of a bucket's policy settings.
         new aws.s3.BucketPolicy(
@@ -319,13 +323,13 @@ export class BackupBucket extends pulumi.ComponentResource {
                 bucket,
                 policy: this.bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicyDocument(arn))),
             },
-            { parent: this, dependsOn: [publicAccess] },
+            { ...child, dependsOn: [publicAccess] },
         );
         // After versioning: noncurrent-version rules on a bucket not yet versioned are rejected.
         new aws.s3.BucketLifecycleConfiguration(
             `${name}-lifecycle`,
             { bucket, rules: backupLifecycleRules(args.retentionDays, noncurrentVersionDays, prefix) },
-            { parent: this, dependsOn: [versioning] },
+            { ...child, dependsOn: [versioning] },
         );
 
         this.bucketName = bucket;

@@ -14,6 +14,8 @@ export interface ClusterBackupsArgs {
     readonly fullIntervalDays: number;
     /** Id (name) of the nodes' IAM role, which gets the bucket's access policy. */
     readonly nodeRoleId: pulumi.Input<string>;
+    /** `pgha:keepDataOnDestroy`: `pulumi destroy` keeps the bucket and its KMS key. Defaults to true. */
+    readonly keepOnDestroy?: boolean;
 }
 
 /**
@@ -36,8 +38,9 @@ export function bucketRetentionDays(retentionDays: number, fullIntervalDays: num
 /**
  * The backups of a cluster on AWS: its {@link BackupBucket} (the repository under `<cluster>/`),
  * and the inline policy `<name>-node-access` on the nodes' role, which may list, read, write and
- * delete only under that prefix of this bucket and use only the bucket's KMS key. The bucket is
- * kept on `pulumi destroy` while it holds backups (`forceDestroy` false).
+ * delete only under that prefix of this bucket and use only the bucket's KMS key. `pulumi destroy`
+ * keeps the bucket, its settings and its KMS key (`keepOnDestroy`, retainOnDelete); without that,
+ * destroy stops at a bucket that holds backups (`forceDestroy` false).
  * @throws Error synchronously, before anything is created, when the retention is out of range.
  */
 export class ClusterBackups extends pulumi.ComponentResource {
@@ -53,6 +56,7 @@ export class ClusterBackups extends pulumi.ComponentResource {
             retentionDays: bucketRetentionDays(args.retentionDays, args.fullIntervalDays),
             prefix,
             tags: clusterTags(args.clusterName, "backup", "backups"),
+            retainOnDestroy: args.keepOnDestroy ?? true,
         };
         // Before super(): a rejected configuration must not even register the component.
         validateBackupBucketArgs(name, bucketArgs);

@@ -150,6 +150,40 @@ describe("BackupBucket", () => {
         expect(backups.repoPath).toBe("/pgbackrest");
     });
 
+    test("retainOnDestroy keeps the bucket, every setting of it and its KMS key on delete (backups stay readable); default deletes", async () => {
+        const retained = async (name: string, retainOnDestroy?: boolean) => {
+            const options: Record<string, boolean | undefined> = {};
+            const capture: pulumi.ResourceTransformation = (a) => {
+                options[`${a.type} ${a.name}`] = (a.opts as pulumi.CustomResourceOptions).retainOnDelete;
+                return undefined;
+            };
+            const b = new mod.BackupBucket(
+                name,
+                { retentionDays: 14, ...(retainOnDestroy === undefined ? {} : { retainOnDestroy }) },
+                { transformations: [capture] },
+            );
+            await value(b.accessPolicyJson);
+            await declared();
+            return options;
+        };
+        const kept = await retained("pgha-kept-backups", true);
+        expect(kept).toEqual({
+            [`${COMPONENT} pgha-kept-backups`]: undefined,
+            [`${KEY} pgha-kept-backups-key`]: true,
+            [`${ALIAS} pgha-kept-backups-key`]: true,
+            [`${BUCKET} pgha-kept-backups`]: true,
+            [`${VERSIONING} pgha-kept-backups-versioning`]: true,
+            [`${ENCRYPTION} pgha-kept-backups-encryption`]: true,
+            [`${PUBLIC_ACCESS} pgha-kept-backups-public-access`]: true,
+            [`${OWNERSHIP} pgha-kept-backups-ownership`]: true,
+            [`${POLICY} pgha-kept-backups-tls-only`]: true,
+            [`${LIFECYCLE} pgha-kept-backups-lifecycle`]: true,
+        });
+        const dropped = await retained("pgha-dropped-backups");
+        expect(Object.entries(dropped).filter(([, retain]) => retain)).toEqual([]);
+        expect(Object.keys(dropped)).toHaveLength(10);
+    });
+
     test("the bucket policy denies every request not made over TLS, on the bucket and its objects", async () => {
         new mod.BackupBucket("tls", { retentionDays: 30 });
         const policy = one(await declared(), POLICY);
