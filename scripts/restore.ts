@@ -17,6 +17,7 @@ import { EXIT, InputError } from "./verify/errors";
 import { BackupTarget, loadBackupTarget, parseToolArgs } from "./backup/target";
 import { dockerControl } from "./docker/containers";
 import { archivedRange, checkTargetTime, type ArchiveRange } from "./restore/range";
+import { findWalGap, type WalGap } from "./restore/gap";
 
 const USAGE =
     "usage: npm run restore -- (--stack <name> | --outputs <file.json>) [--target-time <ISO 8601 time>] [--port <host port>] [--timeout <seconds>] [--json]\n";
@@ -30,6 +31,8 @@ export interface RestoreResult {
     backupSet?: string;
     lastTransaction?: string;
     seconds: number;
+    /** A latest-state restore that stopped before the archive's newest segment: WAL is missing between. */
+    walGap?: WalGap;
     /** With --target-time: the range that was available (ISO times; end absent when it could not be marked). */
     range?: { start?: string; end?: string; endUnknownBecause?: string };
 }
@@ -129,6 +132,22 @@ export async function restore(
         lastTransaction: /last completed transaction was at log time ([0-9: .+-]+)/.exec(logs)?.[1]?.trim(),
         seconds: (Date.now() - started) / 1000,
     };
+    if (opts.targetTime === undefined) {
+        const info = await dockerControl(docker).exec(
+            name,
+            [
+                "pgbackrest",
+                "--stanza=main",
+                "--output=json",
+                "--log-level-console=off",
+                "--log-level-stderr=off",
+                "info",
+            ],
+            { user: "postgres" },
+        );
+        const gap = info.exitCode === 0 ? findWalGap(logs, info.output) : undefined;
+        if (gap) result.walGap = gap;
+    }
     // The restored server answers the cluster's roles; make sure it does before saying so.
     const client = new Client({
         host: "127.0.0.1",
@@ -200,6 +219,11 @@ async function main(argv: readonly string[]): Promise<number> {
             : [
                   `restored ${result.target} from backup set ${result.backupSet ?? "?"} in ${result.seconds.toFixed(1)} s`,
                   `last restored transaction: ${result.lastTransaction ?? "unknown"}`,
+                  ...(result.walGap
+                      ? [
+                            `WARNING: WAL is missing after segment ${result.walGap.restoredThrough}, though the archive has up to ${result.walGap.archiveHas}: recovery stopped at the gap (pgBackRest drops WAL past pgha:archiveQueueMaxMb while the repository is unreachable). This is the state before the gap; a backup taken after it restores past it.`,
+                        ]
+                      : []),
                   `server: postgresql://${result.endpoint.host}:${result.endpoint.port} (container ${result.container}, volume ${result.volume})`,
                   `remove it with: docker rm -f ${result.container} && docker volume rm ${result.volume}`,
                   "",
