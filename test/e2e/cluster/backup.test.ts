@@ -2,8 +2,11 @@
  * Backups that restore, for real: rows written, a backup taken, more rows, a noted time, more rows;
  * then restores to the latest state and to the noted time into fresh containers, compared exactly.
  * Then the S3 server is stopped: the backup fails visibly, archiving fails and catches up once it is
- * back, with no WAL gap (a restore has every row written during the outage). Figures go to
- * .e2e/backup-figures.json.
+ * back. While it is down, the WAL kept for it is bounded (pgha:archiveQueueMaxMb, 128 MB here):
+ * `npm run health` warns, then alerts, then pgBackRest drops WAL past the bound instead of filling
+ * the disk, and a restore before the next backup misses what was dropped. Point-in-time restores
+ * to a quiet moment (nothing committed after it) and to the archive's end are exact; a time
+ * outside the archived range is refused up front. Figures go to .e2e/backup-figures.json.
  */
 import Docker from "dockerode";
 import { execFile } from "child_process";
@@ -21,6 +24,7 @@ import {
     withClient,
 } from "../support/devCluster";
 import { REPO_ROOT } from "../harness/client";
+import { containerLogsSince, psqlAsPostgres } from "../support/docker";
 
 jest.setTimeout(600_000);
 const docker = new Docker();
@@ -87,7 +91,7 @@ async function switchAndWaitArchived(timeoutMs = 60_000): Promise<number> {
 }
 
 async function tool(
-    script: "backup" | "restore",
+    script: "backup" | "restore" | "health",
     ...args: string[]
 ): Promise<{ code: number; json: any; stderr: string }> {
     try {
@@ -112,7 +116,12 @@ async function tool(
     }
 }
 
-async function restoreAndSnapshot(...args: string[]): Promise<{ snapshot: Snapshot; seconds: number }> {
+async function restoreAndSnapshot(...args: string[]): Promise<{
+    snapshot: Snapshot;
+    seconds: number;
+    range?: { start?: string; end?: string };
+    walGap?: { restoredThrough: string; archiveHas: string };
+}> {
     const result = await tool("restore", ...args);
     expect([result.code, result.stderr.slice(-2000)]).toEqual([0, expect.any(String)]);
     restored.push(result.json.container);
@@ -129,7 +138,7 @@ async function restoreAndSnapshot(...args: string[]): Promise<{ snapshot: Snapsh
             return (await c.query(SNAPSHOT)).rows[0] as Snapshot;
         },
     );
-    return { snapshot, seconds: result.json.seconds };
+    return { snapshot, seconds: result.json.seconds, range: result.json.range, walGap: result.json.walGap };
 }
 
 let scheduler: string;
@@ -239,6 +248,49 @@ describe("backups to S3 that restore", () => {
         figures.restorePointInTimeSeconds = seconds;
     });
 
+    test("a restore to a quiet moment (nothing committed after it) has exactly the rows committed before it", async () => {
+        await insertRows(500, "quiet");
+        const quiet = await onPrimary(async (c) => (await c.query(SNAPSHOT)).rows[0] as Snapshot);
+        await new Promise((r) => setTimeout(r, 1500));
+        const t = new Date().toISOString();
+        // Nothing is committed after t: before the tool marked the archive's end, recovery ran out of
+        // WAL and failed with "recovery ended before configured recovery target was reached".
+        const result = await restoreAndSnapshot("--target-time", t);
+        expect(result.snapshot).toEqual(quiet);
+        expect(Date.parse(result.range!.end!)).toBeGreaterThan(Date.parse(t));
+        figures.restoreQuietMomentSeconds = result.seconds;
+        latest = quiet;
+    });
+
+    test("a restore to the archive's end (the time it reports) has exactly the latest rows", async () => {
+        await insertRows(300, "end");
+        latest = await onPrimary(async (c) => (await c.query(SNAPSHOT)).rows[0]);
+        const first = await tool("restore", "--target-time", "2000-01-01T00:00:00Z");
+        expect(first.code).toBe(2);
+        const end = /to (\S+) \(the archive's end, marked now\)/.exec(first.stderr)?.[1];
+        expect(first.stderr).toMatch(
+            /--target-time 2000-01-01T00:00:00Z is before the oldest backup ended: the available range is \S+ \(the oldest backup's end\) to \S+ \(the archive's end, marked now\)/,
+        );
+        const { snapshot } = await restoreAndSnapshot("--target-time", end!);
+        expect(snapshot).toEqual(latest);
+    });
+
+    test("a time after the archive's end is refused up front, naming the available range", async () => {
+        const future = new Date(Date.now() + 3_600_000).toISOString();
+        const restores = () =>
+            docker.listContainers({
+                all: true,
+                filters: { label: [`pgha.cluster=${outputs.clusterName}`, "pgha.role=restore"] },
+            });
+        const before = (await restores()).length;
+        const r = await tool("restore", "--target-time", future);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(
+            /is after the archive's end: the available range is \S+ \(the oldest backup's end\) to/,
+        );
+        expect(await restores()).toHaveLength(before);
+    });
+
     test("with no replica's pgBackRest server up, a backup is taken from the primary and restores exactly", async () => {
         const servers = outputs.replicaEndpoints.map((r) => `${outputs.clusterName}-${r.name}-pgbackrest`);
         await Promise.all(servers.map((name) => docker.getContainer(name).stop({ t: 1 })));
@@ -316,16 +368,94 @@ describe("backups to S3 that restore", () => {
         );
     });
 
-    test("once S3 is back, archiving catches up with no WAL gap and backups succeed again", async () => {
+    test("with S3 down, the WAL kept for it is bounded: health warns, then alerts, then pgBackRest drops WAL past pgha:archiveQueueMaxMb", async () => {
+        const MB = 1024 ** 2;
+        const BOUND = 128 * MB; // DEV_E2E_CONFIG's pgha:archiveQueueMaxMb
+        const SEGMENT = 16 * MB;
+        const primary = `${outputs.clusterName}-primary`;
+        const since = Date.now();
+        const ready = () =>
+            withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) =>
+                Number(
+                    (
+                        await c.query(
+                            "SELECT count(*) AS n FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'",
+                        )
+                    ).rows[0].n,
+                ),
+            );
+        const walBytes = () =>
+            withClient(connectAsMonitor(outputs, outputs.primaryEndpoint), async (c) =>
+                Number((await c.query("SELECT sum(size) AS b FROM pg_ls_waldir()")).rows[0].b),
+            );
+        // Completes segments (a few rows, then a WAL switch) until `segments` wait, at most `segments` more.
+        const fill = async (segments: number) => {
+            for (let i = 0; i < segments && (await ready()) < segments; i++) {
+                await insertRows(100, "backlog");
+                await psqlAsPostgres(primary, "SELECT pg_switch_wal()");
+            }
+        };
+        const archiveHealth = async () => {
+            const h = await tool("health");
+            return (h.json.checks as { check: string; status: string; detail: string }[]).find(
+                (c) => c.check === "archive",
+            )!;
+        };
+        const atStart = await ready();
+        expect(atStart * SEGMENT).toBeLessThan(BOUND / 2);
+        await fill(4);
+        const warned = await archiveHealth();
+        expect(warned.detail).toContain(
+            "of the 128 MB pgBackRest keeps before dropping WAL (a gap in point-in-time recovery)",
+        );
+        expect(warned.detail).toMatch(
+            /backlog \S+ MB >= --archive-queue-warn 50% of pgha.archive_queue_max_mb = 64\.0 MB/,
+        );
+        expect(warned.detail).not.toMatch(/--archive-queue-alert/);
+        await fill(7);
+        const alerted = await archiveHealth();
+        expect(alerted.status).toBe("ALERT");
+        expect(alerted.detail).toMatch(
+            /backlog \S+ MB >= --archive-queue-alert 80% of pgha.archive_queue_max_mb = 102 MB/,
+        );
+        // Past the bound: the next archive attempt drops WAL instead of keeping it for the repository.
+        await fill(11);
+        figures.archiveBacklogPeakMb = ((await ready()) * SEGMENT) / MB;
+        const dropping = Date.now();
+        await waitFor(
+            "pgBackRest dropping WAL past the bound",
+            async () => ((await ready()) * SEGMENT <= BOUND ? true : undefined),
+            240_000,
+            1000,
+        );
+        figures.archiveDropAfterSeconds = (Date.now() - dropping) / 1000;
+        figures.archiveBacklogAfterDropMb = ((await ready()) * SEGMENT) / MB;
+        figures.pgWalAfterDropMb = Math.round((await walBytes()) / MB);
+        expect(await containerLogsSince(primary, since)).toMatch(/dropped WAL file '[0-9A-F]{24}'/);
+    });
+
+    test("once S3 is back, archiving resumes; a restore stops at the WAL dropped during the outage, and the next backup restores exactly", async () => {
         const outageEnded = Date.now();
         await docker.getContainer(`${outputs.clusterName}-s3`).start();
         latest = await onPrimary(async (c) => (await c.query(SNAPSHOT)).rows[0]);
-        await switchAndWaitArchived(120_000);
+        await switchAndWaitArchived(180_000);
         figures.archiveCatchUpSeconds = (Date.now() - outageEnded) / 1000;
-        const { snapshot } = await restoreAndSnapshot();
-        expect(snapshot).toEqual(latest);
+        // The dropped segments are a gap: recovery ends at it, before the rows written after it.
+        const gapped = await restoreAndSnapshot();
+        expect(gapped.snapshot.rows).toBeLessThan(latest.rows);
+        // ...and the restore says so: WAL is missing after where it stopped, the archive has more.
+        expect(gapped.walGap).toEqual({
+            restoredThrough: expect.stringMatching(/^[0-9A-F]{16}$/),
+            archiveHas: expect.stringMatching(/^[0-9A-F]{16}$/),
+        });
+        figures.rowsMissingAfterGap = latest.rows - gapped.snapshot.rows;
         const backup = await tool("backup", "--type", "diff");
         expect(backup.code).toBe(0);
+        latest = await onPrimary(async (c) => (await c.query(SNAPSHOT)).rows[0]);
+        await switchAndWaitArchived();
+        const complete = await restoreAndSnapshot();
+        expect(complete.snapshot).toEqual(latest);
+        expect(complete.walGap).toBeUndefined();
         await waitFor(
             "the scheduler healthy again",
             async () => ((await schedulerHealth()) === "healthy" ? true : undefined),

@@ -77,8 +77,12 @@ export async function destroyStack(stack: string): Promise<void> {
     }
 }
 
-/** The dev stack's own e2e config: its backups copy data files from a replica (the other stacks' from the primary). */
-export const DEV_E2E_CONFIG = { "pgha:backupFromReplica": "true" } as const;
+/**
+ * The dev stack's own e2e config: its backups copy data files from a replica (the other stacks'
+ * from the primary); WAL kept for an unreachable repository is bounded at 128 MB (8 segments), so
+ * the S3 outage test (cluster/backup.test.ts) passes the bound in seconds.
+ */
+export const DEV_E2E_CONFIG = { "pgha:backupFromReplica": "true", "pgha:archiveQueueMaxMb": 128 } as const;
 
 /** One `pulumi up` of the dev stack with the e2e config, DEV_E2E_CONFIG and `config`. */
 export function deployDev(
