@@ -75,6 +75,11 @@ export const dockerNetwork = dockerCluster?.networkName;
 export const inNetworkWriteConnectionString = inNetworkConnectionString(config.databaseName);
 /** Docker: the read-only connection from a container on `dockerNetwork`, through PgBouncer. */
 export const inNetworkReadConnectionString = inNetworkConnectionString(readOnlyDatabase);
+/**
+ * AWS: where an application places itself (VPC, private subnets, PgBouncer's security group to
+ * reference, the S3 endpoint); absent on Docker.
+ */
+export const awsNetwork = cluster instanceof AwsPostgresCluster ? cluster.placement : undefined;
 /** The monitoring role used by `npm run verify` (member of pg_monitor). */
 export const monitorUser = "pgha_monitor";
 export const monitorPassword = pulumi.secret(secrets.passwords.monitor);

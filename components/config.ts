@@ -183,6 +183,15 @@ export const configSchema = z
             .default([]),
         awsVpcCidr: cidr("pgha:awsVpcCidr").default("10.42.0.0/16"),
         awsAvailabilityZones: integer("pgha:awsAvailabilityZones", 2, 6).default(3),
+        awsNatGateways: oneOf("pgha:awsNatGateways", ["single", "perZone"]).default("single"),
+        awsS3EndpointRouteTableIds: z
+            .array(
+                z.string().regex(/^rtb-[0-9a-f]+$/, {
+                    error: "pgha:awsS3EndpointRouteTableIds entries must look like rtb-0123abcd",
+                }),
+                { error: "pgha:awsS3EndpointRouteTableIds must be a list of route table ids" },
+            )
+            .default([]),
         awsPrimaryInstanceType: instanceType("pgha:awsPrimaryInstanceType", "m7i.large").default("m7i.large"),
         awsReplicaInstanceType: instanceType("pgha:awsReplicaInstanceType", "m7i.large").default("m7i.large"),
         awsPgbouncerInstanceType: instanceType("pgha:awsPgbouncerInstanceType", "t3.small").default(
@@ -317,6 +326,22 @@ export const configSchema = z
                 path: ["awsVpcId"],
                 message:
                     "pgha:awsVpcId and pgha:awsSubnetIds go together: set both to use an existing VPC, or neither to create one",
+            });
+        }
+        if (c.awsVpcId === undefined && c.awsS3EndpointRouteTableIds.length > 0) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["awsS3EndpointRouteTableIds"],
+                message:
+                    "pgha:awsS3EndpointRouteTableIds is for an existing VPC (pgha:awsVpcId): the VPC this program creates gets an S3 gateway endpoint on its own route tables",
+            });
+        }
+        if (c.awsVpcId !== undefined && c.awsNatGateways !== "single") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["awsNatGateways"],
+                message:
+                    'pgha:awsNatGateways is for the VPC this program creates: with pgha:awsVpcId the existing VPC\'s NAT gateways are used, leave it "single"',
             });
         }
         if (c.awsSubnetIds.length === 1) {

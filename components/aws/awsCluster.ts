@@ -15,7 +15,7 @@ import { assertNitroInstanceType, DebianArch, instanceArchitecture, latestDebian
 import { BackupTlsSecretName, BackupTlsSecrets } from "./backupTlsSecrets";
 import { ClusterBackups } from "./clusterBackups";
 import { CredentialStore } from "./credentialStore";
-import { ClusterNetwork, VpcChoice } from "./network";
+import { AppPlacement, ClusterNetwork, VpcChoice } from "./network";
 import { NodeInstance } from "./nodeInstance";
 import { NodeReservation } from "./nodeReservation";
 import { NodeRole } from "./nodeRole";
@@ -79,6 +79,8 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
     public readonly instanceIds: pulumi.Output<Record<string, string>>;
     /** The pgBackRest settings every node shares (the bucket is known once created); absent when backups are off. */
     public readonly backup?: pulumi.Output<BackupSettings>;
+    /** Where an application places itself: VPC, private subnets, PgBouncer's security group. */
+    public readonly placement: pulumi.Output<AppPlacement>;
     /** The backup repository's bucket and key ARNs and the nodes' instance ids; absent when backups are off. */
     public readonly backupAccess?: pulumi.Output<AwsBackupAccess>;
 
@@ -98,13 +100,27 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
             assertNitroInstanceType("pgha:awsPgbouncerInstanceType", config.awsPgbouncerInstanceType);
         }
         const vpc: VpcChoice = config.awsVpcId
-            ? { kind: "existing", vpcId: config.awsVpcId, subnetIds: config.awsSubnetIds }
-            : { kind: "new", cidr: config.awsVpcCidr, availabilityZones: config.awsAvailabilityZones };
+            ? {
+                  kind: "existing",
+                  vpcId: config.awsVpcId,
+                  subnetIds: config.awsSubnetIds,
+                  s3EndpointRouteTableIds: config.awsS3EndpointRouteTableIds,
+              }
+            : {
+                  kind: "new",
+                  cidr: config.awsVpcCidr,
+                  availabilityZones: config.awsAvailabilityZones,
+                  natGateways: config.awsNatGateways,
+              };
         const nodes = clusterNodes(config.replicas);
         // Backups copy the data files from a replica through every PostgreSQL node's pgBackRest TLS server.
         const backupFromReplica = config.backupEnabled && config.backupFromReplica;
 
-        const network = new ClusterNetwork(`${name}-network`, { clusterName: name, vpc }, { parent: this });
+        const network = new ClusterNetwork(
+            `${name}-network`,
+            { clusterName: name, region, vpc, appCidrs: config.awsAppCidrs },
+            { parent: this },
+        );
         const groups = new ClusterSecurityGroups(
             `${name}-sg`,
             {
@@ -357,6 +373,26 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
             host,
             port: PGBOUNCER_PORT,
         }));
+        this.placement = pulumi
+            .all([
+                network.vpcId,
+                network.vpcCidr,
+                pulumi.all(subnets.map((s) => s.id)),
+                pulumi.all(subnets.map((s) => s.availabilityZone)),
+                pulumi.all(network.privateRouteTableIds),
+                groups.pgbouncer.id,
+                network.s3Endpoint?.id,
+            ])
+            .apply(([vpcId, vpcCidr, privateSubnetIds, zones, tables, pgbouncerGroup, s3EndpointId]) => ({
+                vpcId,
+                vpcCidr,
+                privateSubnetIds,
+                availabilityZones: zones,
+                privateRouteTableIds: tables,
+                pgbouncerSecurityGroupId: pgbouncerGroup,
+                appCidrs: [...config.awsAppCidrs],
+                ...(s3EndpointId ? { s3EndpointId } : {}),
+            }));
         const instances: Record<string, NodeInstance> = {
             primary,
             ...Object.fromEntries(replicas.map((r, i) => [nodes.replicas[i].name, r])),
@@ -394,6 +430,7 @@ export class AwsPostgresCluster extends pulumi.ComponentResource implements Clus
             replicaEndpoints: this.replicaEndpoints,
             pgbouncerEndpoint: this.pgbouncerEndpoint,
             instanceIds: this.instanceIds,
+            placement: this.placement,
         });
     }
 }

@@ -63,3 +63,57 @@ export function vpcLayout(vpcCidr: string, count: number): VpcLayout {
         public: block(2 ** SUBNET_NEWBITS - 1),
     };
 }
+
+/** The most public subnets (one per NAT gateway, so per zone): blocks 15 down to 10, never the 6 private ones. */
+const MAX_PUBLIC_SUBNETS = 6;
+
+/**
+ * The public subnets of the VPC this program creates, one per NAT gateway in zone order: block 15
+ * (the single NAT gateway's, {@link VpcLayout.public}), then 14, 13 and so on down to block 10.
+ * @throws Error when count is not 1 to 6.
+ */
+export function publicSubnets(vpcCidr: string, count: number): string[] {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_PUBLIC_SUBNETS) {
+        throw new Error(`the VPC holds 1 to ${MAX_PUBLIC_SUBNETS} public subnets, got ${count}`);
+    }
+    const vpc = parseCidr(vpcCidr);
+    const prefix = vpc.prefix + SUBNET_NEWBITS;
+    const last = 2 ** SUBNET_NEWBITS - 1;
+    return Array.from(
+        { length: count },
+        (_, i) => `${formatIpv4(vpc.base + (last - i) * 2 ** (32 - prefix))}/${prefix}`,
+    );
+}
+
+/**
+ * A range of the VPC this program creates that it never uses, for the application's subnets: blocks
+ * 8 and 9 of the 16 (the private subnets take blocks 0 to 5 at most, pgha:awsAvailabilityZones being
+ * at most 6, and the public ones blocks 15 down to 10). `10.42.128.0/19` in `10.42.0.0/16`.
+ */
+export function applicationRange(vpcCidr: string): string {
+    const vpc = parseCidr(vpcCidr);
+    const blockSize = 2 ** (32 - vpc.prefix - SUBNET_NEWBITS);
+    return `${formatIpv4(vpc.base + 8 * blockSize)}/${vpc.prefix + SUBNET_NEWBITS - 1}`;
+}
+
+/** Whether two IPv4 blocks share an address. */
+export function overlaps(a: string, b: string): boolean {
+    const [x, y] = [parseCidr(a), parseCidr(b)];
+    const end = (c: Ipv4Block) => c.base + 2 ** (32 - c.prefix);
+    return x.base < end(y) && y.base < end(x);
+}
+
+/**
+ * The warning `pgha:awsAppCidrs` deserves in the VPC this program creates: a block that overlaps
+ * the NAT gateways' public subnets (such as the whole VPC) admits what is placed there, where no
+ * application belongs. Undefined when there is nothing to say.
+ */
+export function appCidrsWarning(
+    appCidrs: readonly string[],
+    publicBlocks: readonly string[],
+): string | undefined {
+    const bad = appCidrs.filter((c) => publicBlocks.some((p) => overlaps(c, p)));
+    return bad.length === 0
+        ? undefined
+        : `pgha:awsAppCidrs ${bad.join(", ")} overlaps the NAT gateways' public subnet${publicBlocks.length > 1 ? "s" : ""} (${publicBlocks.join(", ")}), where no application belongs: list the application's own subnets, e.g. in the range the stack leaves free for them`;
+}

@@ -34,7 +34,10 @@ describe("stack config validation", () => {
             platform: "aws",
             awsRegion: "eu-west-1",
             synchronousMode: "any1",
-            awsAppCidrs: ["10.42.0.0/16"],
+            // The range of the new VPC left to the application (components/aws/cidr.ts applicationRange), not the whole VPC.
+            awsAppCidrs: ["10.42.128.0/19"],
+            awsNatGateways: "single",
+            awsS3EndpointRouteTableIds: [],
         });
     });
 

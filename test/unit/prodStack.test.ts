@@ -50,6 +50,7 @@ const T = {
     document: "aws:ssm/document:Document",
     association: "aws:ssm/association:Association",
     bucket: "aws:s3/bucket:Bucket",
+    endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
 } as const;
 
 /** Types AWS cannot tag; every other AWS resource must carry the cluster's tags. */
@@ -327,7 +328,8 @@ describe("prod stack on AWS EC2", () => {
             [
                 ["postgres", "tcp", 5432, 5432, "postgres"],
                 ["postgres", "tcp", 5432, 5432, "pgbouncer"],
-                ["pgbouncer", "tcp", 6432, 6432, "10.42.0.0/16"],
+                // Pulumi.prod.yaml: the range of the VPC the stack leaves to the application, not the whole VPC.
+                ["pgbouncer", "tcp", 6432, 6432, "10.42.128.0/19"],
                 ["pgbouncer", "tcp", 6432, 6432, "sg-0a99"],
             ].sort(),
         );
@@ -728,7 +730,8 @@ describe("prod stack on AWS EC2", () => {
     test("every taggable AWS resource carries Name, pgha:cluster, pgha:role and pgha:stack", async () => {
         const { resources } = await prod({ awsAppSecurityGroupIds: ["sg-0a99"] });
         const aws = resources.filter((r) => r.custom && r.type.startsWith("aws:"));
-        expect(aws).toHaveLength(70);
+        // 70, and the S3 gateway endpoint.
+        expect(aws).toHaveLength(71);
         for (const r of aws.filter((x) => !UNTAGGABLE.has(x.type))) {
             expect([r.type, r.name, r.inputs.tags]).toEqual([
                 r.type,
@@ -780,7 +783,20 @@ describe("prod stack on AWS EC2", () => {
                 }),
             }),
             backupAccess: expect.objectContaining({ platform: "aws", etc: "/etc/pgha/backup" }),
+            awsNetwork: {
+                vpcId: named(resources, T.vpc, "pgha-prod-network-vpc").id,
+                vpcCidr: "10.42.0.0/16",
+                privateSubnetIds: [1, 2, 3].map(
+                    (i) => named(resources, T.subnet, `pgha-prod-network-private-${i}`).id,
+                ),
+                availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+                privateRouteTableIds: [named(resources, T.routeTable, "pgha-prod-network-private").id],
+                pgbouncerSecurityGroupId: named(resources, T.sg, "pgha-prod-sg-pgbouncer").id,
+                appCidrs: ["10.42.128.0/19"],
+                s3EndpointId: named(resources, T.endpoint, "pgha-prod-network-s3").id,
+            },
         });
+        expect((values.awsNetwork as { s3EndpointId: string }).s3EndpointId).toMatch(/^vpce-0[0-9a-f]{16}$/);
         for (const [key, output] of Object.entries(outputs)) {
             const secret = ["writeConnectionString", "readConnectionString", "monitorPassword"].includes(key);
             expect([key, output.secret]).toEqual([key, secret]);

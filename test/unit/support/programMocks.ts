@@ -128,6 +128,7 @@ const AWS_ID_PREFIX: Record<string, string> = {
     "aws:ec2/natGateway:NatGateway": "nat-",
     "aws:ec2/internetGateway:InternetGateway": "igw-",
     "aws:ec2/routeTable:RouteTable": "rtb-",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
 };
 
 /** What the AWS provider computes and the mocks must make up: ids, ARNs, auto-names, private IPs. */
