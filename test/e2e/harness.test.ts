@@ -111,6 +111,9 @@ test("the first run creates everything, in dependsOn order", async () => {
     expect(outputs.settings).toEqual({ message: "hello", withExtra: true });
     expect(outputs.networkName).toBe(`${prefix}-net`);
     expect(outputs.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // Row 8: pulumi-docker's Image builds with BuildKit for the host platform (its Check forces it);
+    // the local-only base image (pgha-base:bookworm) resolves on this engine all the same.
+    expect(result.stderr).toMatch(new RegExp(`building ${prefix}-image:latest with BuildKit for linux/`));
     expect(outputs.firstPort).toEqual(expect.any(Number));
     password = outputs.secretPassword as string;
     expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
@@ -231,6 +234,10 @@ describe("resource options reach the engine (captured by a stack transformation)
 
     afterAll(async () => {
         if (fs.existsSync(optsState)) await runOptions({ "harnessfx:protected": "false" }, { destroy: true });
+        await docker
+            .getContainer(`${optsPrefix}-onnet`)
+            .remove({ force: true })
+            .catch(() => undefined);
         for (const suffix of ["createfirst", "deletefirst", "kept", "guarded"])
             await docker
                 .getVolume(`${optsPrefix}-${suffix}`)
@@ -241,7 +248,7 @@ describe("resource options reach the engine (captured by a stack transformation)
     test("additionalSecretOutputs makes an output secret; the first run creates everything", async () => {
         const result = await runOptions({ "harnessfx:protected": "true" });
         expectSuccess(result);
-        expect(result.summary.created).toHaveLength(9);
+        expect(result.summary.created).toHaveLength(10);
         first = result.outputs!;
         expect(first.hiddenIsSecret).toBe(true);
         expect(first.plainIsSecret).toBe(false);
@@ -271,10 +278,16 @@ describe("resource options reach the engine (captured by a stack transformation)
                 await new Promise((r) => setTimeout(r, 50));
             }
         })();
+        const onnet = (await docker.getContainer(`${optsPrefix}-onnet`).inspect()).Id;
         const result = await runOptions({ "harnessfx:generation": "2" });
         running = false;
         await watch;
         expect(most).toEqual({ netcf: 2, netdf: 1 });
+        // The container on the delete-first network was deleted before it, and created again on the new one.
+        expect(result.stderr).toContain("deleting docker:index/container:Container onnet first");
+        const after = await docker.getContainer(`${optsPrefix}-onnet`).inspect();
+        expect(after.Id).not.toBe(onnet);
+        expect(Object.keys(after.NetworkSettings.Networks)).toEqual([`${optsPrefix}-netdf`]);
         expectSuccess(result);
         const outputs = result.outputs!;
         expect(outputs.ignoredResult).toBe(first.ignoredResult);

@@ -243,6 +243,7 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
             const why = plan.kind === "replace" ? plan.replaceKeys.join(", ") : "";
             if (deleteFirst) {
                 this.log(`replacing ${args.type} ${args.name} (${why}): deleting the old one first`);
+                await this.deleteDependents(key);
                 await this.deleteEntry(key, previous);
             } else {
                 this.log(`replacing ${args.type} ${args.name} (${why}): creating the new one first`);
@@ -374,6 +375,40 @@ export class DockerEngineMocks implements pulumi.runtime.Mocks {
             }
         }
         if (errors.length) throw new Error(errors.join("\n"));
+    }
+
+    /**
+     * Before a delete-first replacement, Pulumi deletes the resources that depend on it and would
+     * be replaced by the change (step_generator.go, calculateDependentReplacements): here, those
+     * with an input from it that their provider cannot update in place, and their own such
+     * dependents, in reverse creation order. They are created again when they register.
+     */
+    private async deleteDependents(key: string): Promise<void> {
+        const condemned = new Set([key]);
+        const order: [string, StateEntry][] = [];
+        for (let grew = true; grew;) {
+            grew = false;
+            for (const [k, e] of Object.entries(this.state.resources)) {
+                if (condemned.has(k)) continue;
+                const handler = this.handlers[e.type];
+                const replacedBy = Object.entries(e.options?.propertyDependencies ?? {}).some(
+                    ([input, deps]) =>
+                        deps.some((d) => condemned.has(d)) &&
+                        !(handler?.updatable === "all" || (handler?.updatable?.has(input) ?? false)),
+                );
+                if (replacedBy) {
+                    condemned.add(k);
+                    order.push([k, e]);
+                    grew = true;
+                }
+            }
+        }
+        for (const [k, e] of order.sort(([, a], [, b]) => b.seq - a.seq)) {
+            this.log(
+                `deleting ${e.type} ${e.name} first: it depends on ${key}, which is replaced delete-first`,
+            );
+            await this.deleteEntry(k, e);
+        }
     }
 
     /** Deletes one object (unless retainOnDelete) and drops it from the state, or from the pending deletes. */

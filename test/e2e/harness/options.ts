@@ -21,6 +21,12 @@ export interface CapturedOptions {
     additionalSecretOutputs?: string[];
     /** Deleting or replacing the resource is an error. */
     protect?: boolean;
+    /**
+     * Property dependencies, as the engine records them: input name → state keys of the custom
+     * resources its value came from. A deleteBeforeReplace replacement deletes first the dependents
+     * whose dependent input the provider cannot update in place.
+     */
+    propertyDependencies?: Record<string, string[]>;
 }
 
 /** Options that change what the engine does and that the e2e engine does not implement: using one is an error. */
@@ -62,6 +68,7 @@ export class OptionsCapture {
                 retainOnDelete: opts.retainOnDelete,
                 additionalSecretOutputs: nonEmpty(opts.additionalSecretOutputs),
                 protect: opts.protect,
+                propertyDependencies: propertyDependencies(args.props),
             }),
         );
         return undefined;
@@ -79,6 +86,33 @@ export class OptionsCapture {
             );
         return options;
     }
+}
+
+/** The custom resources each input's value depends on (through Outputs), as state keys. */
+function propertyDependencies(props: Record<string, unknown>): Record<string, string[]> | undefined {
+    const found: Record<string, string[]> = {};
+    for (const [name, value] of Object.entries(props ?? {})) {
+        const keys = new Set<string>();
+        collectResources(value, keys, new Set());
+        if (keys.size) found[name] = [...keys].sort();
+    }
+    return Object.keys(found).length ? found : undefined;
+}
+
+function collectResources(value: unknown, keys: Set<string>, seen: Set<unknown>): void {
+    if (typeof value !== "object" || value === null || seen.has(value)) return;
+    seen.add(value);
+    if (pulumi.Output.isInstance(value)) {
+        // Output.resources() is the SDK's own record of where a value came from (internal, synchronous).
+        const resources = (value as unknown as { resources(): Set<pulumi.Resource> }).resources();
+        for (const r of resources) {
+            const res = r as unknown as { __pulumiType?: string; __name?: string };
+            if (pulumi.CustomResource.isInstance(r) && res.__pulumiType && res.__name)
+                keys.add(stateKey(res.__pulumiType, res.__name));
+        }
+        return;
+    }
+    for (const v of Array.isArray(value) ? value : Object.values(value)) collectResources(v, keys, seen);
 }
 
 /** The key of a resource in the engine's state. */
