@@ -5,13 +5,13 @@
 import type { Policies } from "@pulumi/policy";
 import { ebsEncrypted, imdsV2Required, noPublicInstances } from "./ec2";
 import { dockerDatabasePortsLocal, noPublicDatabasePorts } from "./network";
-import { prodHasBackupBucket, prodHasReplica } from "./prodStack";
+import { prodBackupsSkipNat, prodHasBackupBucket, prodHasReplica } from "./prodStack";
 import { s3DefaultEncryption, s3PublicAccessBlocked } from "./s3";
 import { dockerSecretEnvsMarked, secretInputsMarked } from "./secrets";
 
 export { ebsEncrypted, imdsV2Required, noPublicInstances } from "./ec2";
 export { dockerDatabasePortsLocal, noPublicDatabasePorts } from "./network";
-export { prodHasBackupBucket, prodHasReplica } from "./prodStack";
+export { prodBackupsSkipNat, prodHasBackupBucket, prodHasReplica } from "./prodStack";
 export { s3DefaultEncryption, s3PublicAccessBlocked } from "./s3";
 export { dockerSecretEnvsMarked, secretInputsMarked } from "./secrets";
 
@@ -26,6 +26,7 @@ export const policies: Policies = [
     s3PublicAccessBlocked,
     prodHasReplica,
     prodHasBackupBucket,
+    prodBackupsSkipNat,
     dockerSecretEnvsMarked,
     secretInputsMarked,
 ];

@@ -1,6 +1,7 @@
 /**
  * Checks of the whole prod stack: the AWS platform (pgha:platform "aws") must run at least one
- * streaming replica, and should have a backup bucket.
+ * streaming replica, should have a backup bucket, and must not send its backups through a NAT
+ * gateway it creates.
  *
  * A policy does not see the stack's config, so "the prod stack" is recognised by what it declares:
  * any `aws:` resource makes it the AWS platform (the Docker dev stack declares none). Nodes are
@@ -62,6 +63,43 @@ export function backupBucketCheck(resources: readonly PolicyResource[]): StackCh
     };
 }
 
+/** Whether a VPC endpoint's inputs are an S3 gateway endpoint (`com.amazonaws.<region>.s3`, type Gateway). */
+function isS3GatewayEndpoint(props: Record<string, unknown>): boolean {
+    return (
+        /^com\.amazonaws\.[a-z0-9-]+\.s3$/.test(String(props.serviceName)) &&
+        props.vpcEndpointType === "Gateway"
+    );
+}
+
+/**
+ * An AWS stack that creates a NAT gateway and a backup bucket also creates an S3 gateway endpoint,
+ * so WAL and backups reach the bucket without the NAT gateway's per-GB charge. Not applicable to a
+ * stack that creates no NAT gateway (an existing VPC's routes are not the stack's to judge).
+ */
+export function backupsSkipNatCheck(resources: readonly PolicyResource[]): StackCheck {
+    if (!isAwsStack(resources)) return NOT_AWS;
+    const nats = resources.filter((r) => r.type === TYPES.natGateway).length;
+    const buckets = resources.filter((r) => BUCKET_TYPES.includes(r.type)).length;
+    if (nats === 0 || buckets === 0) {
+        return {
+            applicable: false,
+            reason: "the stack creates no NAT gateway or no backup bucket: no backup traffic of its own crosses a NAT gateway",
+        };
+    }
+    const endpoints = resources.filter((r) => r.type === TYPES.vpcEndpoint && isS3GatewayEndpoint(r.props));
+    return {
+        applicable: true,
+        violations:
+            endpoints.length > 0
+                ? []
+                : [
+                      `the AWS stack creates ${nats} NAT gateway${nats > 1 ? "s" : ""} and a backup bucket but no S3 gateway endpoint ` +
+                          "(com.amazonaws.<region>.s3, type Gateway): WAL and backups would cross the NAT gateway, paid per GB. " +
+                          "Attach one to the private route tables (components/aws/network.ts does)",
+                  ],
+    };
+}
+
 function report(
     check: StackCheck,
     args: StackValidationArgs,
@@ -90,4 +128,14 @@ export const prodHasBackupBucket: StackPolicy = {
     enforcementLevel: "advisory",
     validateStack: (args, reportViolation) =>
         report(backupBucketCheck(args.resources), args, reportViolation),
+};
+
+/** Mandatory: backups of an AWS stack that creates a NAT gateway go through an S3 gateway endpoint. */
+export const prodBackupsSkipNat: StackPolicy = {
+    name: "prod-backups-skip-nat",
+    description:
+        "An AWS stack that creates a NAT gateway and a backup bucket creates an S3 gateway endpoint, so backups never cross the NAT gateway.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, reportViolation) =>
+        report(backupsSkipNatCheck(args.resources), args, reportViolation),
 };

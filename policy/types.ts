@@ -25,6 +25,8 @@ export const TYPES = {
     bucketSse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     bucketSseV2: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
     dockerContainer: "docker:index/container:Container",
+    natGateway: "aws:ec2/natGateway:NatGateway",
+    vpcEndpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
 } as const;
 
 /** S3 bucket types (aws 7 keeps both `Bucket` and the deprecated `BucketV2`). */

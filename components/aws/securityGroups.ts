@@ -25,8 +25,9 @@ export interface ClusterSecurityGroupsArgs {
  * - `pgbouncer`: 6432 from the application's CIDR blocks and security groups only.
  *
  * No group admits port 22: nodes are reached through SSM Session Manager. Egress is 5432 to the
- * PostgreSQL nodes and HTTPS/HTTP to the internet (through the NAT gateway): apt repositories,
- * Secrets Manager, KMS, SSM and S3 (the SSM agent package). AWS removes the default allow-all
+ * PostgreSQL nodes and HTTPS/HTTP to the internet: apt repositories, Secrets Manager, KMS and SSM
+ * through the NAT gateway, the region's S3 (backups, the SSM agent package) through the S3
+ * gateway endpoint's route, which the same 443 rule covers. AWS removes the default allow-all
  * egress rule of a group the provider creates.
  */
 export class ClusterSecurityGroups extends pulumi.ComponentResource {

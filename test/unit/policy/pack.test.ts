@@ -28,6 +28,7 @@ describe("the policy pack", () => {
             "s3-public-access-blocked": "mandatory",
             "prod-has-replica": "mandatory",
             "prod-has-backup-bucket": "advisory",
+            "prod-backups-skip-nat": "mandatory",
             "docker-secret-envs-marked-secret": "mandatory",
             "secret-inputs-marked-secret": "mandatory",
         });
