@@ -117,7 +117,7 @@ export class ClusterNetwork extends pulumi.ComponentResource {
     public readonly vpcCidr: pulumi.Output<string>;
     /** Node subnets, one per zone for a new VPC; their count is known before deployment. */
     public readonly nodeSubnets: NodeSubnet[];
-    /** What the nodes' egress needs (the private subnets' route through the NAT gateway): nodes install packages at boot. */
+    /** What the nodes' egress needs (the private subnets' routes through the NAT gateways, the S3 endpoint): nodes install packages at boot. */
     public readonly egress: pulumi.Resource[];
     /** The node subnets' route tables this stack created, in zone order (one shared with a single NAT gateway); empty for an existing VPC. */
     public readonly privateRouteTableIds: pulumi.Output<string>[];
