@@ -94,7 +94,9 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
 
         // Backups: a repository on a Docker volume by default; a local S3-compatible server when
         // pgha:backupS3Image names one; a real bucket when pgha:backupS3Endpoint is set.
-        // pgha:keepDataOnDestroy keeps data and repository volumes when the stack is destroyed.
+        // pgha:keepDataOnDestroy keeps the primary's data volume and the repository when the stack is
+        // destroyed. Replicas' volumes are clones: kept, a stale one would be adopted by the replica
+        // of that name at the next scale-up or deploy and could not stream; a new one is cloned.
         const keep = { retainOnDelete: config.keepDataOnDestroy };
         const repositoryVolume =
             config.backupEnabled &&
@@ -191,7 +193,7 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                     containerName: containerName(node.name),
                     hostPort: hostPort(node),
                     shareSocket: node.role === "primary" && this.backup !== undefined,
-                    keepData: config.keepDataOnDestroy,
+                    keepData: config.keepDataOnDestroy && node.role === "primary",
                     // Every node archives once it is the primary: all mount the repository.
                     extraVolumes: repositoryMounts,
                     ...withSecrets(

@@ -45,12 +45,19 @@ async function volumesRetained(extra: Record<string, string>): Promise<Record<st
 }
 
 describe("pgha:keepDataOnDestroy on Docker", () => {
-    test("by default the data volumes and the repository volume are retained on delete, the socket volume is not", async () => {
+    test("by default the primary's data volume and the repository volume are retained on delete; replicas' clones and the socket volume are not", async () => {
         expect(await volumesRetained({})).toEqual({
             "<cluster>-backups": true,
             "<cluster>-primary-data": true,
             "<cluster>-primary-run": undefined,
+            "<cluster>-replica-1-data": false,
+        });
+        // After a failover the primary is replica-1: its volume is the one kept.
+        expect(await volumesRetained({ "pgha:primaryNode": "replica-1" })).toEqual({
+            "<cluster>-backups": true,
+            "<cluster>-primary-data": false,
             "<cluster>-replica-1-data": true,
+            "<cluster>-replica-1-run": undefined,
         });
     });
 
@@ -59,7 +66,7 @@ describe("pgha:keepDataOnDestroy on Docker", () => {
             "<cluster>-s3-data": true,
             "<cluster>-primary-data": true,
             "<cluster>-primary-run": undefined,
-            "<cluster>-replica-1-data": true,
+            "<cluster>-replica-1-data": false,
         });
     });
 

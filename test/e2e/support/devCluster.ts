@@ -19,6 +19,8 @@ export const E2E_CONFIG = {
     "pgha:baseImage": "pgha-base:bookworm",
     "pgha:postgresVersion": 15,
     "pgha:backupS3Image": "pgha-s3:local",
+    // Each run starts from nothing: no volume of an earlier run is adopted.
+    "pgha:keepDataOnDestroy": "false",
 } as const;
 
 export const PATHS = defaultPaths(REPO_ROOT, "dev");
