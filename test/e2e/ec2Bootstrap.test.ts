@@ -737,12 +737,15 @@ describe("EC2 bootstrap in containers: backups (pgBackRest settings and the back
                             node,
                             "pgha_monitor",
                             "postgres",
-                            "SELECT current_setting('archive_mode') AS mode, current_setting('archive_command') AS command",
+                            "SELECT current_setting('archive_mode') AS mode, current_setting('archive_command') AS command, current_setting('pgha.archive_queue_max_mb') AS queue_max_mb",
                         )
                     )[0],
                 ).toEqual({
                     mode: "on",
-                    command: "timeout 120 pgbackrest --stanza=main archive-push %p",
+                    // WAL kept for an unreachable repository is bounded (pgha:archiveQueueMaxMb, 4096 MB).
+                    command:
+                        "timeout 120 pgbackrest --stanza=main --archive-push-queue-max=4294967296 archive-push %p",
+                    queue_max_mb: "4096",
                 });
             }
             expect(await prod.calls("pgbouncer")).not.toContain("systemctl enable --now pgha-backup.timer");
