@@ -376,17 +376,19 @@ EOF
 # go: so the idle server connections of any database outside the application's entries that no
 # client uses are closed (RECONNECT, on PgBouncer's admin console as its auth user).
 release_idle_pools() {
-  local db
-  PGPASSFILE="$RUN/admin.pgpass" psql -X -A -F ' ' -h 127.0.0.1 -p 6432 -U pgbouncer_auth -d pgbouncer \
+  # Fields split on the ASCII unit separator, so a database name may hold spaces or punctuation;
+  # RECONNECT takes it as a quoted identifier (embedded double quotes doubled).
+  local sep=$'\x1f' db
+  PGPASSFILE="$RUN/admin.pgpass" psql -X -A -F "$sep" -h 127.0.0.1 -p 6432 -U pgbouncer_auth -d pgbouncer \
     -c 'SHOW POOLS' 2>/dev/null \
-    | awk -v app="$PGHA_DATABASE" -v ro="$PGHA_RO_DATABASE" '
+    | awk -F "$sep" -v app="$PGHA_DATABASE" -v ro="$PGHA_RO_DATABASE" '
         NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-        col["database"] && $col["database"] ~ /^[A-Za-z0-9_]+$/ && $col["database"] != "pgbouncer" &&
+        col["database"] && NF > 1 && $col["database"] != "pgbouncer" &&
           $col["database"] != app && $col["database"] != ro && $col["cl_active"] == 0 &&
           $col["cl_waiting"] == 0 && $col["sv_idle"] + $col["sv_used"] > 0 { print $col["database"] }' \
-    | sort -u | while read -r db; do
+    | sort -u | while IFS= read -r db; do
       PGPASSFILE="$RUN/admin.pgpass" psql -X -q -h 127.0.0.1 -p 6432 -U pgbouncer_auth -d pgbouncer \
-        -c "RECONNECT $db" >/dev/null 2>&1 || true
+        -c "RECONNECT \"${db//\"/\"\"}\"" >/dev/null 2>&1 || true
     done
 }
 
