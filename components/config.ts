@@ -72,9 +72,11 @@ const ipv4 = (key: string) =>
         });
 
 const cidr = (key: string) =>
-    z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12]\d|3[0-2])$/, {
-        error: `${key} must be IPv4 CIDR blocks such as 10.0.0.0/16`,
-    });
+    z
+        .string({ error: `${key} must be IPv4 CIDR blocks such as 10.0.0.0/16` })
+        .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12]\d|3[0-2])$/, {
+            error: `${key} must be IPv4 CIDR blocks such as 10.0.0.0/16`,
+        });
 
 const imageReference = (key: string, example: string) =>
     z.string({ error: `${key} must be a string` }).refine(isImageReference, {
@@ -100,6 +102,9 @@ export const DEFAULT_ARCHIVE_QUEUE_MAX_MB = 4096;
 
 /** The most replicas a cluster may have (`pgha:replicas`). */
 export const MAX_REPLICAS = 15;
+
+/** The widest application range `pgha:awsAppCidrs` admits: no block shorter than /8 (`0.0.0.0/1` is half the internet). */
+export const MIN_APP_CIDR_PREFIX = 8;
 
 /** The schema of every `pgha:*` key, with its default. Pulumi.yaml documents the same keys. */
 export const configSchema = z
@@ -151,9 +156,12 @@ export const configSchema = z
         keepDataOnDestroy: z.boolean({ error: "pgha:keepDataOnDestroy must be true or false" }).default(true),
         backupS3Endpoint: z
             .string()
-            .regex(/^[a-z0-9.-]+(:\d{1,5})?$/, {
-                error: "pgha:backupS3Endpoint must be a host name with an optional port, such as s3.eu-west-1.amazonaws.com (no scheme: TLS is always used)",
-            })
+            .regex(
+                /^[a-z0-9.-]+(:([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5]))?$/,
+                {
+                    error: "pgha:backupS3Endpoint must be a host name with an optional port, such as s3.eu-west-1.amazonaws.com (no scheme: TLS is always used)",
+                },
+            )
             .optional(),
         backupS3Bucket: z
             .string()
@@ -168,7 +176,7 @@ export const configSchema = z
         backupS3AccessKey: z.string().optional(),
         backupS3SecretKey: z.string().optional(),
         awsVpcId: z
-            .string()
+            .string({ error: "pgha:awsVpcId must look like vpc-0123abcd" })
             .regex(/^vpc-[0-9a-f]+$/, { error: "pgha:awsVpcId must look like vpc-0123abcd" })
             .optional(),
         awsSubnetIds: z
@@ -201,7 +209,7 @@ export const configSchema = z
             .boolean({ error: "pgha:awsPgbouncerColocated must be true or false" })
             .default(false),
         awsAmiId: z
-            .string()
+            .string({ error: "pgha:awsAmiId must look like ami-0123abcd" })
             .regex(/^ami-[0-9a-f]+$/, { error: "pgha:awsAmiId must look like ami-0123abcd" })
             .optional(),
         awsDataVolumeSizeGb: integer("pgha:awsDataVolumeSizeGb", 10, 16384).default(100),
@@ -298,6 +306,44 @@ export const configSchema = z
                     "pgha:backupS3Endpoint needs pgha:backupS3AccessKey and pgha:backupS3SecretKey (set the secret with `pulumi config set --secret`)",
             });
         }
+        if (c.platform === "docker" && c.backupS3Endpoint !== undefined && c.backupS3Bucket === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["backupS3Bucket"],
+                message:
+                    "pgha:backupS3Endpoint needs pgha:backupS3Bucket: name your own bucket (there is no default name on a real S3 service)",
+            });
+        }
+        if (c.platform === "docker" && c.backupS3Endpoint === undefined) {
+            const unused = (["backupS3Bucket", "backupS3AccessKey", "backupS3SecretKey"] as const).filter(
+                (k) => c[k] !== undefined,
+            );
+            if (unused.length > 0) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: [unused[0]],
+                    message: `${unused.map((k) => `pgha:${k}`).join(", ")} would be ignored: they are for a real bucket, set with pgha:backupS3Endpoint`,
+                });
+            }
+        }
+        if (c.platform === "aws") {
+            const dockerOnly = (
+                [
+                    "backupS3Image",
+                    "backupS3Endpoint",
+                    "backupS3Bucket",
+                    "backupS3AccessKey",
+                    "backupS3SecretKey",
+                ] as const
+            ).filter((k) => c[k] !== undefined);
+            if (dockerOnly.length > 0) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: [dockerOnly[0]],
+                    message: `${dockerOnly.map((k) => `pgha:${k}`).join(", ")} apply to pgha:platform "docker" only: on "aws" the stack creates its own bucket`,
+                });
+            }
+        }
         if (c.backupS3Image !== undefined && c.backupS3Endpoint !== undefined) {
             ctx.addIssue({
                 code: "custom",
@@ -351,12 +397,14 @@ export const configSchema = z
                 message: "pgha:awsSubnetIds needs at least 2 private subnets in different availability zones",
             });
         }
-        if (c.awsAppCidrs.some((cidrBlock) => cidrBlock.endsWith("/0"))) {
+        const wide = c.awsAppCidrs.filter(
+            (cidrBlock) => Number(cidrBlock.split("/")[1]) < MIN_APP_CIDR_PREFIX,
+        );
+        if (wide.length > 0) {
             ctx.addIssue({
                 code: "custom",
                 path: ["awsAppCidrs"],
-                message:
-                    "pgha:awsAppCidrs must not contain a /0 block: the database is never reachable from the internet",
+                message: `pgha:awsAppCidrs must not contain a block wider than /${MIN_APP_CIDR_PREFIX} (got ${wide.join(", ")}): the database is never reachable from the internet, and /0 split into halves is still the internet`,
             });
         }
         // The S3 bucket's lifecycle safety net must outlast the oldest backup pgBackRest keeps (components/aws/clusterBackups.ts).
@@ -446,7 +494,9 @@ export function parseClusterConfig(all: Record<string, string>, namespace = "pgh
         }
     }
     const result = configSchema.safeParse(raw, { reportInput: true });
-    const problems = result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, prefix));
+    const problems = result.success
+        ? []
+        : result.error.issues.map((issue) => withKey(describeIssue(issue, prefix), issue, prefix));
     const awsRegion = all["aws:region"];
     if (raw.platform === "aws" && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(awsRegion ?? "")) {
         problems.push(
@@ -482,6 +532,12 @@ function describeIssue(issue: z.core.$ZodIssue, prefix: string): string {
             : issue.message;
     }
     return `${prefix}${issue.path.join(".")}: ${issue.message}`;
+}
+
+/** A message that does not name its key (zod's own, e.g. for a wrong type) gets the key in front. */
+function withKey(message: string, issue: z.core.$ZodIssue, prefix: string): string {
+    const key = issue.path.filter((p) => typeof p === "string").join(".");
+    return message.includes(prefix) || key === "" ? message : `${prefix}${key}: ${message}`;
 }
 
 function allowedKeys(path: PropertyKey[], prefix: string): string {

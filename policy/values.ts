@@ -77,7 +77,14 @@ export function tagsOf(props: unknown): Record<string, unknown> {
     return {};
 }
 
-/** Whether a CIDR block is the whole address space of its family (`0.0.0.0/0`, `::/0`). */
+/**
+ * Whether a CIDR block is internet-wide: the whole address space of its family (`0.0.0.0/0`,
+ * `::/0`) or a block so wide that a few of them cover it (IPv4 shorter than /8, IPv6 shorter than
+ * /16: `0.0.0.0/1` and `128.0.0.0/1` together are `0.0.0.0/0`).
+ */
 export function isInternet(cidr: unknown): boolean {
-    return typeof cidr === "string" && /\/0+$/.test(cidr.trim());
+    if (typeof cidr !== "string") return false;
+    const [address, prefix] = cidr.trim().split("/");
+    if (prefix === undefined || !/^\d+$/.test(prefix)) return false;
+    return Number(prefix) < (address.includes(":") ? 16 : 8);
 }

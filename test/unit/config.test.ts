@@ -242,7 +242,52 @@ describe("stack config validation", () => {
         [
             "AWS app CIDR open to the internet",
             { platform: "aws", "aws:region": "eu-west-1", awsAppCidrs: ["0.0.0.0/0"] },
-            "pgha:awsAppCidrs must not contain a /0 block",
+            "pgha:awsAppCidrs must not contain a block wider than /8 (got 0.0.0.0/0)",
+        ],
+        [
+            "AWS app CIDRs that together are the internet",
+            { platform: "aws", "aws:region": "eu-west-1", awsAppCidrs: ["0.0.0.0/1", "128.0.0.0/1"] },
+            "pgha:awsAppCidrs must not contain a block wider than /8 (got 0.0.0.0/1, 128.0.0.0/1)",
+        ],
+        [
+            "S3 endpoint without a bucket",
+            { backupS3Endpoint: "s3.example.com", backupS3AccessKey: "a", backupS3SecretKey: "b" },
+            "pgha:backupS3Endpoint needs pgha:backupS3Bucket",
+        ],
+        [
+            "S3 endpoint port out of range",
+            {
+                backupS3Endpoint: "s3.example.com:99999",
+                backupS3Bucket: "b-1",
+                backupS3AccessKey: "a",
+                backupS3SecretKey: "b",
+            },
+            "pgha:backupS3Endpoint must be a host name with an optional port",
+        ],
+        [
+            "S3 bucket and keys without an endpoint",
+            { backupS3Bucket: "mine", backupS3AccessKey: "a", backupS3SecretKey: "b" },
+            "pgha:backupS3Bucket, pgha:backupS3AccessKey, pgha:backupS3SecretKey would be ignored",
+        ],
+        [
+            "a local S3 server on AWS",
+            { platform: "aws", "aws:region": "eu-west-1", backupS3Image: "s3:1" },
+            'pgha:backupS3Image apply to pgha:platform "docker" only',
+        ],
+        [
+            "a number as the VPC id",
+            {
+                platform: "aws",
+                "aws:region": "eu-west-1",
+                awsVpcId: 10,
+                awsSubnetIds: ["subnet-1", "subnet-2"],
+            },
+            "pgha:awsVpcId must look like vpc-0123abcd",
+        ],
+        [
+            "a number as an app CIDR",
+            { platform: "aws", "aws:region": "eu-west-1", awsAppCidrs: [10] },
+            "pgha:awsAppCidrs must be IPv4 CIDR blocks",
         ],
         [
             "AWS archive queue bound above half the data volume",

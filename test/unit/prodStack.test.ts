@@ -851,6 +851,6 @@ describe("prod stack on AWS EC2", () => {
         const cidr = await fail({ awsVpcCidr: "10.0.0.0/8" });
         expect(cidr?.message).toContain("pgha:awsVpcCidr must be a /16 to /24 block");
         const open = await fail({ awsAppCidrs: ["0.0.0.0/0"] });
-        expect(open?.message).toContain("pgha:awsAppCidrs must not contain a /0 block");
+        expect(open?.message).toContain("pgha:awsAppCidrs must not contain a block wider than /8");
     });
 });

@@ -96,6 +96,26 @@ describe("no-public-database-ports (mandatory)", () => {
         ]);
     });
 
+    test("fails a security group that opens 6432 to the internet in two halves", () => {
+        expect(
+            validate(noPublicDatabasePorts, TYPES.securityGroup, "pgha-prod-sg-pgbouncer", {
+                vpcId: "vpc-0123abcd",
+                ingress: [
+                    {
+                        protocol: "tcp",
+                        fromPort: 6432,
+                        toPort: 6432,
+                        cidrBlocks: ["0.0.0.0/1", "128.0.0.0/1"],
+                    },
+                    { protocol: "tcp", fromPort: 6432, toPort: 6432, cidrBlocks: ["10.0.0.0/8"] },
+                ],
+            }),
+        ).toEqual([
+            "security group pgha-prod-sg-pgbouncer ingress[0] opens port 6432 to 0.0.0.0/1 and 128.0.0.0/1: the database is never reachable from the internet: " +
+                "admit only the application's networks or security groups (pgha:awsAppCidrs, pgha:awsAppSecurityGroupIds)",
+        ]);
+    });
+
     test("fails an all-protocols ingress rule from ::/0, naming both ports", () => {
         const [message] = validate(noPublicDatabasePorts, TYPES.securityGroupIngressRule, "anything", {
             ipProtocol: "-1",
