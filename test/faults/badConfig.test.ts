@@ -158,6 +158,20 @@ const CASES: BadConfig[] = [
         expect: ["pgha:backupS3Endpoint needs pgha:backupS3AccessKey and pgha:backupS3SecretKey"],
     },
     {
+        what: "S3 endpoint without a bucket",
+        config: {
+            "pgha:backupS3Endpoint": "s3.eu-west-1.amazonaws.com",
+            "pgha:backupS3AccessKey": "AKIA0000",
+            "pgha:backupS3SecretKey": "not-a-secret",
+        },
+        expect: ["pgha:backupS3Endpoint needs pgha:backupS3Bucket"],
+    },
+    {
+        what: "S3 bucket and keys without an endpoint (they would be ignored)",
+        config: { "pgha:backupS3Bucket": "mine", "pgha:backupS3AccessKey": "AKIA0000" },
+        expect: ["pgha:backupS3Bucket, pgha:backupS3AccessKey would be ignored"],
+    },
+    {
         what: "S3 endpoint with a scheme",
         config: { "pgha:backupS3Endpoint": "https://s3.example.com" },
         expect: ["pgha:backupS3Endpoint must be a host name with an optional port"],
