@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Destroys a stack. On Docker it first removes what `npm run restore` left beside the cluster
 # (restore containers and their volumes: they sit on the cluster network, which could not be
-# removed otherwise). The nodes' data volumes and the backup repository stay unless
+# removed otherwise), and stops before the destroy when a container that is not the cluster's
+# (an app) is still on the cluster network. The nodes' data volumes and the backup repository stay unless
 # pgha:keepDataOnDestroy is false. Usage: npm run destroy -- <stack> [pulumi destroy flags...]
 set -euo pipefail
 stack=${1:?usage: npm run destroy -- <stack> [pulumi destroy flags]}
