@@ -67,11 +67,16 @@ function engineIsLocal(): boolean {
 }
 
 /** Whether `port` can be bound on `address` right now. */
-export function canBind(address: string, port: number): Promise<boolean> {
+export async function canBind(address: string, port: number): Promise<boolean> {
+    return (await bindError(address, port)) === undefined;
+}
+
+/** Why listening on `address:port` fails here (`EADDRINUSE`, `EADDRNOTAVAIL`, ...), or undefined when it works. */
+export function bindError(address: string, port: number): Promise<string | undefined> {
     return new Promise((resolve) => {
         const server = net.createServer();
-        server.once("error", () => resolve(false));
-        server.listen({ port, host: address, exclusive: true }, () => server.close(() => resolve(true)));
+        server.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        server.listen({ port, host: address, exclusive: true }, () => server.close(() => resolve(undefined)));
     });
 }
 
@@ -106,8 +111,17 @@ export async function checkPorts(
     docker: Docker,
 ): Promise<PreflightProblem[]> {
     const address = config.bindAddress;
-    const published = await publishedPorts(docker, address, clusterName);
     const local = engineIsLocal();
+    // An address this machine does not have fails every port alike: name the key that is wrong.
+    if (local && (await bindError(address, 0)) === "EADDRNOTAVAIL") {
+        return [
+            {
+                key: "pgha:bindAddress",
+                message: `pgha:bindAddress: ${address} is not an address of this machine, so no port can be published on it; use 127.0.0.1 (the default), 0.0.0.0 or one of this machine's addresses, e.g. \`pulumi config set pgha:bindAddress 127.0.0.1 --stack ${stack}\``,
+            },
+        ];
+    }
+    const published = await publishedPorts(docker, address, clusterName);
     const wanted = hostPorts(config);
     const configured = new Set(wanted.flatMap(({ port, count }) => range(port, count)));
     const holder = async (port: number): Promise<string | undefined> => {

@@ -3,7 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseClusterConfig } from "../../../components/config";
-import { hostPorts, imagesToPull } from "../../../scripts/preflight/checks";
+import * as net from "net";
+import type Docker from "dockerode";
+import { checkPorts, hostPorts, imagesToPull } from "../../../scripts/preflight/checks";
 import { configValues } from "../../../scripts/preflight";
 
 const config = (extra: Record<string, string> = {}) =>
@@ -31,6 +33,46 @@ describe("preflight: what a Docker deploy needs", () => {
             "pgha:primaryPort",
             "pgha:pgbouncerPort",
         ]);
+    });
+
+    const noContainers = { listContainers: async () => [] } as unknown as Docker;
+
+    test("a bind address this machine does not have is one problem naming pgha:bindAddress, not every port", async () => {
+        const problems = await checkPorts(
+            config({ "pgha:bindAddress": "192.0.2.1" }),
+            "pgha-dev",
+            "dev",
+            noContainers,
+        );
+        expect(problems).toEqual([
+            {
+                key: "pgha:bindAddress",
+                message: expect.stringContaining(
+                    "pgha:bindAddress: 192.0.2.1 is not an address of this machine",
+                ),
+            },
+        ]);
+    });
+
+    test("a port another program holds on 127.0.0.1 names its key and suggests a free port", async () => {
+        const server = net.createServer();
+        await new Promise<void>((resolve) => server.listen({ port: 0, host: "127.0.0.1" }, resolve));
+        const port = (server.address() as net.AddressInfo).port;
+        try {
+            const problems = await checkPorts(
+                config({ "pgha:primaryPort": String(port) }),
+                "pgha-dev",
+                "dev",
+                noContainers,
+            );
+            expect(problems.map((p) => p.key)).toEqual(["pgha:primaryPort"]);
+            expect(problems[0].message).toContain(
+                `port ${port} on 127.0.0.1 is taken by another program on this machine`,
+            );
+            expect(problems[0].message).toMatch(/pulumi config set pgha:primaryPort \d+ --stack dev/);
+        } finally {
+            await new Promise((resolve) => server.close(resolve));
+        }
     });
 
     test("`pulumi config --json` entries become the strings the program receives", () => {
