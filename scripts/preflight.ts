@@ -47,7 +47,18 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`preflight: --stack is required\n${USAGE}`);
         return 2;
     }
-    const result = await runPulumi(["config", "--json", "--stack", stack]);
+    let result;
+    try {
+        result = await runPulumi(["config", "--json", "--stack", stack]);
+    } catch (err) {
+        const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+        process.stderr.write(
+            missing
+                ? "preflight: needs the Pulumi CLI, but `pulumi` was not found on PATH: install it (https://www.pulumi.com/docs/install/) and log in\n"
+                : `preflight: \`pulumi config --json --stack ${stack}\` failed: ${(err as Error).message}\n`,
+        );
+        return 2;
+    }
     if (result.exitCode !== 0) {
         const passphrase = /passphrase/i.test(result.stderr)
             ? "\n  the stack's secrets are passphrase-protected: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE"
