@@ -306,13 +306,20 @@ describe("a newcomer's first day", () => {
                 'psql "$base/app_test" -tAc "SELECT \'rows:\' || count(*) FROM t"',
                 'psql "$base/postgres" -v ON_ERROR_STOP=1 -qc "DROP DATABASE app_test"',
                 "psql \"$base/postgres\" -tAc \"SELECT 'left:' || count(*) FROM pg_database WHERE datname = 'app_test'\"",
+                // A name that needs quoting: PgBouncer must release its idle pool for the DROP too.
+                `psql "$base/postgres" -v ON_ERROR_STOP=1 -qc 'CREATE DATABASE "app-test"'`,
+                `psql "$base/app-test" -tAc "SELECT 'quoted:' || current_database()"`,
+                `psql "$base/postgres" -v ON_ERROR_STOP=1 -qc 'DROP DATABASE "app-test"'`,
+                `psql "$base/postgres" -tAc "SELECT 'quotedleft:' || count(*) FROM pg_database WHERE datname = 'app-test'"`,
             ].join("\n"),
         );
-        expect(out.split("\n").filter((l) => /^(write|read|rows|left):/.test(l))).toEqual([
+        expect(out.split("\n").filter((l) => /^(write|read|rows|left|quoted|quotedleft):/.test(l))).toEqual([
             "write:true",
             "read:true",
             "rows:2",
             "left:0",
+            "quoted:app-test",
+            "quotedleft:0",
         ]);
     }, 120_000);
 
