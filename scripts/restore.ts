@@ -16,7 +16,7 @@ import { tarOf } from "./docker/containers";
 import { EXIT, InputError } from "./verify/errors";
 import { BackupTarget, loadBackupTarget, parseToolArgs } from "./backup/target";
 import { dockerControl } from "./docker/containers";
-import { archivedRange, checkTargetTime, type ArchiveRange } from "./restore/range";
+import { archivedRange, checkTargetTime, PGBACKREST_INFO_JSON, type ArchiveRange } from "./restore/range";
 import { findWalGap, type WalGap } from "./restore/gap";
 
 const USAGE =
@@ -133,18 +133,7 @@ export async function restore(
         seconds: (Date.now() - started) / 1000,
     };
     if (opts.targetTime === undefined) {
-        const info = await dockerControl(docker).exec(
-            name,
-            [
-                "pgbackrest",
-                "--stanza=main",
-                "--output=json",
-                "--log-level-console=off",
-                "--log-level-stderr=off",
-                "info",
-            ],
-            { user: "postgres" },
-        );
+        const info = await dockerControl(docker).exec(name, PGBACKREST_INFO_JSON, { user: "postgres" });
         const gap = info.exitCode === 0 ? findWalGap(logs, info.output) : undefined;
         if (gap) result.walGap = gap;
     }

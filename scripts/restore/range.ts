@@ -15,6 +15,16 @@
 import type { ContainerControl } from "../docker/containers";
 import { InputError } from "../verify/errors";
 
+/** `pgbackrest info` of the stanza as JSON, with nothing else on stdout or stderr. */
+export const PGBACKREST_INFO_JSON = [
+    "pgbackrest",
+    "--stanza=main",
+    "--output=json",
+    "--log-level-console=off",
+    "--log-level-stderr=off",
+    "info",
+];
+
 /** Where a point-in-time restore can go. */
 export interface ArchiveRange {
     /** The stop time of the oldest backup: the earliest consistent state. Undefined: no backup. */
@@ -107,18 +117,7 @@ export async function archivedRange(control: ContainerControl, scheduler: string
         if (check.exitCode === 0) end = new Date(markedAt * 1000);
         else endUnknownBecause = `pgbackrest check failed: ${check.output.trim().slice(0, 300)}`;
     }
-    const info = await control.exec(
-        scheduler,
-        [
-            "pgbackrest",
-            "--stanza=main",
-            "--output=json",
-            "--log-level-console=off",
-            "--log-level-stderr=off",
-            "info",
-        ],
-        AS_POSTGRES,
-    );
+    const info = await control.exec(scheduler, PGBACKREST_INFO_JSON, AS_POSTGRES);
     if (info.exitCode !== 0) throw new Error(`pgbackrest info failed: ${info.output.trim().slice(0, 500)}`);
     return { start: oldestBackupStop(info.output), end, endUnknownBecause };
 }
