@@ -620,6 +620,13 @@ describe("EC2 bootstrap in containers: primary, 2 replicas, PgBouncer on its own
                     )
                 )[0];
             expect(await where("app")).toEqual({ node: "primary", standby: false });
+            // PgBouncer starts with reads on the primary and moves them to the replicas once its
+            // routing loop (every second) sees them stream: wait for that, with a generous bound.
+            await waitFor(
+                "the read-only entry on a replica",
+                async () => ((await where("app_ro")).standby === true ? true : undefined),
+                30_000,
+            );
             expect(await where("app_ro")).toEqual({
                 node: expect.stringMatching(/^replica_[12]$/),
                 standby: true,

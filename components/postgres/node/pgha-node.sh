@@ -376,11 +376,13 @@ EOF
 # go: so the idle server connections of any database outside the application's entries that no
 # client uses are closed (RECONNECT, on PgBouncer's admin console as its auth user).
 release_idle_pools() {
-  # Fields split on the ASCII unit separator, so a database name may hold spaces or punctuation;
-  # RECONNECT takes it as a quoted identifier (embedded double quotes doubled).
-  local sep=$'\x1f' db
-  PGPASSFILE="$RUN/admin.pgpass" psql -X -A -F "$sep" -h 127.0.0.1 -p 6432 -U pgbouncer_auth -d pgbouncer \
-    -c 'SHOW POOLS' 2>/dev/null \
+  # Best effort, never fatal to the routing loop: the console may not answer yet (PgBouncer just
+  # started) or be busy. Fields split on the ASCII unit separator, so a database name may hold
+  # spaces or punctuation; RECONNECT takes it as a quoted identifier (embedded quotes doubled).
+  local sep=$'\x1f' pools db
+  pools=$(PGPASSFILE="$RUN/admin.pgpass" psql -X -A -F "$sep" -h 127.0.0.1 -p 6432 -U pgbouncer_auth \
+    -d pgbouncer -c 'SHOW POOLS' 2>/dev/null) || return 0
+  printf '%s\n' "$pools" \
     | awk -F "$sep" -v app="$PGHA_DATABASE" -v ro="$PGHA_RO_DATABASE" '
         NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
         col["database"] && NF > 1 && $col["database"] != "pgbouncer" &&
@@ -390,6 +392,7 @@ release_idle_pools() {
       PGPASSFILE="$RUN/admin.pgpass" psql -X -q -h 127.0.0.1 -p 6432 -U pgbouncer_auth -d pgbouncer \
         -c "RECONNECT \"${db//\"/\"\"}\"" >/dev/null 2>&1 || true
     done
+  return 0
 }
 
 run_pgbouncer() {
