@@ -25,6 +25,7 @@ import * as path from "path";
 import { PassThrough } from "stream";
 import Docker from "dockerode";
 import { Client } from "pg";
+import { FakeImds } from "./support/fakeImds";
 import * as tar from "tar-stream";
 import {
     awsBackupSettings,
@@ -265,6 +266,7 @@ class Ec2Cluster {
                     Labels: { [LABEL]: "1" },
                     IPAM: { Config: [{ Subnet: this.subnet, Gateway: `10.213.${third}.1` }] },
                 });
+                await imds.serve(this.subnet, `10.213.${third}.1`);
                 this.nodes.forEach((n, i) => (this.ip[n] = `10.213.${third}.${10 + i}`));
                 return;
             } catch (e) {
@@ -537,6 +539,7 @@ const colocated = new Ec2Cluster(
     { postgres: { primary: 45436, "replica-1": 45437 }, pgbouncer: 45438 },
 );
 const verifyScript = path.join(REPO_ROOT, "scripts/verify-replication.ts");
+const imds = new FakeImds();
 
 beforeAll(async () => {
     execFileSync("bash", [path.join(REPO_ROOT, "scripts/e2e/prepare.sh")], { stdio: "inherit" });
@@ -550,6 +553,7 @@ afterAll(async () => {
     if (process.env.PGHA_E2E_KEEP !== "1") {
         await removeContainers(false);
     }
+    await imds.close();
     fs.rmSync(tmp, { recursive: true, force: true });
     console.log(`[ec2Bootstrap] timings (s since start): ${JSON.stringify(timings)}`);
 });
@@ -919,4 +923,10 @@ describe("EC2 bootstrap in containers: PgBouncer co-located on the primary, 1 re
             expect(result.code).toBe(0);
             expect(result.stdout).toMatch(/OK: cluster pgha-colo, \d+ PASS, 0 WARN, 0 FAIL/);
         }));
+});
+
+describe("EC2 bootstrap in containers: the instance metadata service", () => {
+    test("pgBackRest's instance-metadata requests were answered on this machine (403), none left it", () => {
+        expect(imds.requests.some((r) => r.includes("/latest/"))).toBe(true);
+    });
 });
