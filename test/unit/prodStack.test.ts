@@ -15,6 +15,7 @@ import {
     runProgram,
 } from "./support/programMocks";
 import {
+    defaultAwsNetwork,
     named,
     ofType,
     prod,
@@ -783,18 +784,7 @@ describe("prod stack on AWS EC2", () => {
                 }),
             }),
             backupAccess: expect.objectContaining({ platform: "aws", etc: "/etc/pgha/backup" }),
-            awsNetwork: {
-                vpcId: named(resources, T.vpc, "pgha-prod-network-vpc").id,
-                vpcCidr: "10.42.0.0/16",
-                privateSubnetIds: [1, 2, 3].map(
-                    (i) => named(resources, T.subnet, `pgha-prod-network-private-${i}`).id,
-                ),
-                availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
-                privateRouteTableIds: [named(resources, T.routeTable, "pgha-prod-network-private").id],
-                pgbouncerSecurityGroupId: named(resources, T.sg, "pgha-prod-sg-pgbouncer").id,
-                appCidrs: ["10.42.128.0/19"],
-                s3EndpointId: named(resources, T.endpoint, "pgha-prod-network-s3").id,
-            },
+            awsNetwork: defaultAwsNetwork(resources),
         });
         expect((values.awsNetwork as { s3EndpointId: string }).s3EndpointId).toMatch(/^vpce-0[0-9a-f]{16}$/);
         for (const [key, output] of Object.entries(outputs)) {

@@ -53,3 +53,28 @@ export function secretValues(stack = "prod"): string[] {
         return [password, scramSha256Verifier(password, deriveSalt(seed, c))];
     });
 }
+
+/**
+ * The `awsNetwork` output the default prod stack must give (new VPC, 3 zones, one NAT), built from
+ * the ids the mocks handed out: the expected value two suites assert.
+ */
+export function defaultAwsNetwork(resources: RecordedResource[]): Record<string, unknown> {
+    return {
+        vpcId: named(resources, "aws:ec2/vpc:Vpc", "pgha-prod-network-vpc").id,
+        vpcCidr: "10.42.0.0/16",
+        privateSubnetIds: [1, 2, 3].map(
+            (i) => named(resources, "aws:ec2/subnet:Subnet", `pgha-prod-network-private-${i}`).id,
+        ),
+        availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+        privateRouteTableIds: [
+            named(resources, "aws:ec2/routeTable:RouteTable", "pgha-prod-network-private").id,
+        ],
+        pgbouncerSecurityGroupId: named(
+            resources,
+            "aws:ec2/securityGroup:SecurityGroup",
+            "pgha-prod-sg-pgbouncer",
+        ).id,
+        appCidrs: ["10.42.128.0/19"],
+        s3EndpointId: named(resources, "aws:ec2/vpcEndpoint:VpcEndpoint", "pgha-prod-network-s3").id,
+    };
+}
