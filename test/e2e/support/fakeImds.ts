@@ -14,27 +14,25 @@ import type { AddressInfo } from "net";
 export const METADATA_ADDRESS = "169.254.169.254";
 
 export class FakeImds {
-    private server?: http.Server;
-    private port = 0;
+    /** One server per test network, listening on that network's gateway address only. */
+    private readonly servers: http.Server[] = [];
     private readonly rules: string[][] = [];
     /** Requests answered, by `METHOD path`. */
     readonly requests: string[] = [];
 
-    /** Sends `subnet`'s metadata requests to the stand-in, reached through the network's `gateway`. */
+    /** Sends `subnet`'s metadata requests to a stand-in listening on the network's `gateway`. */
     async serve(subnet: string, gateway: string): Promise<void> {
-        if (!this.server) {
-            const server = http.createServer((req, res) => {
-                this.requests.push(`${req.method} ${req.url}`);
-                res.writeHead(403, { "content-type": "text/plain" });
-                res.end("no instance role in this test\n");
-            });
-            await new Promise<void>((resolve, reject) => {
-                server.once("error", reject);
-                server.listen(0, "0.0.0.0", resolve);
-            });
-            this.server = server;
-            this.port = (server.address() as AddressInfo).port;
-        }
+        const server = http.createServer((req, res) => {
+            this.requests.push(`${req.method} ${req.url}`);
+            res.writeHead(403, { "content-type": "text/plain" });
+            res.end("no instance role in this test\n");
+        });
+        await new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(0, gateway, resolve);
+        });
+        this.servers.push(server);
+        const port = (server.address() as AddressInfo).port;
         const rule = [
             "PREROUTING",
             "-s",
@@ -48,7 +46,7 @@ export class FakeImds {
             "-j",
             "DNAT",
             "--to-destination",
-            `${gateway}:${this.port}`,
+            `${gateway}:${port}`,
         ];
         execFileSync("iptables", ["-t", "nat", "-I", ...rule]);
         this.rules.push(rule);
@@ -62,8 +60,8 @@ export class FakeImds {
                 // already gone
             }
         }
-        const server = this.server;
-        this.server = undefined;
-        if (server) await new Promise((resolve) => server.close(resolve));
+        for (const server of this.servers.splice(0)) {
+            await new Promise((resolve) => server.close(resolve));
+        }
     }
 }
