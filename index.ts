@@ -53,6 +53,10 @@ export const pgbouncerEndpoint = cluster.pgbouncerEndpoint;
 export const databaseName = config.databaseName;
 export const readOnlyDatabaseName = readOnlyDatabase;
 export const synchronousMode = config.synchronousMode;
+/** Under `any1`: true, writes wait while no replica can confirm them; false, the leader goes on alone. */
+export const synchronousStrict = config.synchronousStrict;
+/** `manual` (`npm run failover` promotes) or `automatic` (Patroni fails over by itself). */
+export const failover = config.failover;
 /** The application's read-write connection, through PgBouncer to the primary. */
 export const writeConnectionString = connectionString(
     config.appUser,

@@ -132,6 +132,9 @@ export const configSchema = z
             })
             .default("primary"),
         synchronousMode: oneOf("pgha:synchronousMode", ["off", "any1"]).default("off"),
+        failover: oneOf("pgha:failover", ["manual", "automatic"]).default("manual"),
+        synchronousStrict: z.boolean({ error: "pgha:synchronousStrict must be true or false" }).default(true),
+        readMaxLagMb: integer("pgha:readMaxLagMb", 1, 1048576).default(16),
         maxConnections: integer("pgha:maxConnections", 20, 10000).default(200),
         poolMode: oneOf("pgha:poolMode", ["session", "transaction", "statement"]).default("transaction"),
         poolSize: integer("pgha:poolSize", 1, 1000).default(20),
@@ -250,6 +253,38 @@ export const configSchema = z
                 path: ["primaryNode"],
                 message:
                     'pgha:primaryNode must be "primary" on platform aws: failover on EC2 is not supported yet',
+            });
+        }
+        if (c.failover === "automatic" && c.platform === "aws") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["failover"],
+                message:
+                    'pgha:failover "automatic" is for platform docker for now: the EC2 stack does not run Patroni yet',
+            });
+        }
+        if (c.failover === "automatic" && c.primaryNode !== "primary") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["primaryNode"],
+                message:
+                    'pgha:primaryNode must stay "primary" with pgha:failover "automatic": Patroni chooses the leader, and a redeploy never moves it',
+            });
+        }
+        if (!c.synchronousStrict && c.synchronousMode !== "any1") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["synchronousStrict"],
+                message:
+                    'pgha:synchronousStrict false would be ignored: it applies to pgha:synchronousMode "any1" only',
+            });
+        }
+        if (c.synchronousStrict === false && c.failover !== "automatic") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["synchronousStrict"],
+                message:
+                    'pgha:synchronousStrict false needs pgha:failover "automatic": without Patroni nothing lifts the synchronous requirement when no replica confirms',
             });
         }
         if (c.maxSlotWalKeepSizeMb < c.walKeepSizeMb) {

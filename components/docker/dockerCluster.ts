@@ -17,12 +17,20 @@ import {
     secretFileName,
     slotsPlan,
     STANZA,
+    etcdMemberCount,
+    etcdMemberPlan,
+    PATRONI_PATHS,
+    PatroniFacts,
+    patroniNodePlan,
+    patroniPgbouncerPlan,
 } from "../postgres";
 import { ClusterConfig, MAX_REPLICAS } from "../config";
 import { ReplicationSecrets } from "../secrets/replicationSecrets";
 import { BackupTlsCertificates } from "../secrets/backupTlsCertificates";
 import { ClusterEndpoints } from "../endpoints";
+import { PatroniSecrets } from "../secrets/patroniSecrets";
 import { BackupScheduler } from "./backupScheduler";
+import { EtcdCluster } from "./etcdCluster";
 import { BackupStore } from "./backupStore";
 import { ClusterNetwork } from "./network";
 import { ContainerContext } from "./nodeContainer";
@@ -74,7 +82,11 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
 
         const image = new NodeImage(
             `${name}-image`,
-            { baseImage: config.baseImage, imageName: `${name}-node:pg${config.postgresVersion}` },
+            {
+                baseImage: config.baseImage,
+                imageName: `${name}-node:pg${config.postgresVersion}`,
+                withPatroni: config.failover === "automatic",
+            },
             { parent: this },
         );
         const network = new ClusterNetwork(
@@ -166,7 +178,29 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
         };
         // On Docker the secrets ship as container environment (Pulumi secrets), apart from the
         // readable config files; the primary gets verifiers only.
+        // Automatic failover: Patroni runs every PostgreSQL node, etcd members hold the DCS.
+        const automatic = config.failover === "automatic";
+        const patroniSecrets = automatic
+            ? new PatroniSecrets(`${name}-patroni`, { parent: this })
+            : undefined;
+        const patroni: PatroniFacts | undefined = automatic
+            ? {
+                  scope: name,
+                  etcdHosts: Array.from({ length: etcdMemberCount(nodes.all.length) }, (_, i) =>
+                      containerName(`etcd-${i + 1}`),
+                  ),
+                  sync: { mode: config.synchronousMode, strict: config.synchronousStrict },
+              }
+            : undefined;
         const secretValue = (need: SecretNeed): pulumi.Output<string> => {
+            if (
+                need.credential === "patroni_api" ||
+                need.credential === "etcd_root" ||
+                need.credential === "etcd_patroni"
+            ) {
+                if (!patroniSecrets) throw new Error(`no Patroni secrets for ${need.credential}`);
+                return patroniSecrets.passwords[need.credential];
+            }
             if (need.credential === "pgbackrest_server_key" || need.credential === "pgbackrest_client_key") {
                 if (!backupTls) throw new Error(`no pgBackRest TLS certificates for ${need.credential}`);
                 return need.credential === "pgbackrest_server_key"
@@ -184,6 +218,23 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
             secretEnvs: plan.secrets.map((need) => secretEnv(secretFileName(need), secretValue(need))),
         });
 
+        const etcd = patroni
+            ? new EtcdCluster(
+                  `${name}-etcd`,
+                  {
+                      context,
+                      members: patroni.etcdHosts.map((host) => ({
+                          containerName: host,
+                          ...withSecrets(etcdMemberPlan(facts, patroni, host)),
+                      })),
+                  },
+                  { parent: this },
+              )
+            : undefined;
+        const nodePlan = (node: NodeSpec) =>
+            patroni
+                ? patroniNodePlan(facts, patroni, node, containerName(node.name))
+                : postgresNodePlan(facts, node, { self: containerName(node.name), primary: primaryHost });
         const postgresNode = (node: NodeSpec, dependsOn: pulumi.Input<pulumi.Resource>[]) =>
             new PostgresNode(
                 `${name}-${node.name}`,
@@ -196,31 +247,31 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                     keepData: config.keepDataOnDestroy && node.role === "primary",
                     // Every node archives once it is the primary: all mount the repository.
                     extraVolumes: repositoryMounts,
-                    ...withSecrets(
-                        postgresNodePlan(facts, node, {
-                            self: containerName(node.name),
-                            primary: primaryHost,
-                        }),
-                    ),
+                    ...withSecrets(nodePlan(node)),
+                    ...(patroni ? { run: { role: "patroni" as const, script: PATRONI_PATHS.script } } : {}),
                     ...(backupTls && node.role === "replica"
                         ? { backupServer: withSecrets(backupServerPlan(facts, node)) }
                         : {}),
                 },
                 { parent: this, dependsOn },
             );
-        const primary = postgresNode(nodes.primary, []);
-        const slots = new ReplicationSlots(
-            `${name}-slots`,
-            {
-                context,
-                containerName: containerName("slots"),
-                ...withSecrets(slotsPlan(facts, nodes.replicas, primaryHost)),
-            },
-            { parent: this, dependsOn: [primary.container] },
-        );
+        // Under Patroni the first node bootstraps the cluster once etcd runs, the others clone from
+        // the leader, and Patroni keeps a slot per member: no slot job.
+        const primary = postgresNode(nodes.primary, etcd ? etcd.containers : []);
+        const slots = patroni
+            ? undefined
+            : new ReplicationSlots(
+                  `${name}-slots`,
+                  {
+                      context,
+                      containerName: containerName("slots"),
+                      ...withSecrets(slotsPlan(facts, nodes.replicas, primaryHost)),
+                  },
+                  { parent: this, dependsOn: [primary.container] },
+              );
         // A failed slot job fails the `up` here, before any replica clones (the provider ignores its exit code).
         const replicas = nodes.replicas.map((node) =>
-            postgresNode(node, [primary.container, slots.succeeded]),
+            postgresNode(node, slots ? [primary.container, slots.succeeded] : [primary.container]),
         );
         if (this.backup) {
             // From a replica, the first backup waits for the replicas and their servers to be up.
@@ -248,6 +299,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                 },
             );
         }
+        const pgbouncerSettings = {
+            ...config,
+            readOnlyDatabaseName: `${config.databaseName}_ro`,
+            primaryHost,
+            replicaHosts: replicas.map((r) => r.hostName),
+        };
         new Pgbouncer(
             `${name}-pgbouncer`,
             {
@@ -255,13 +312,11 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                 containerName: containerName("pgbouncer"),
                 hostPort: config.pgbouncerPort,
                 ...withSecrets(
-                    pgbouncerPlan(facts, {
-                        ...config,
-                        readOnlyDatabaseName: `${config.databaseName}_ro`,
-                        primaryHost,
-                        replicaHosts: replicas.map((r) => r.hostName),
-                    }),
+                    patroni
+                        ? patroniPgbouncerPlan(facts, pgbouncerSettings, config.readMaxLagMb * 1024 * 1024)
+                        : pgbouncerPlan(facts, pgbouncerSettings),
                 ),
+                ...(patroni ? { script: PATRONI_PATHS.script } : {}),
             },
             { parent: this, dependsOn: [primary.container, ...replicas.map((r) => r.container)] },
         );
@@ -274,7 +329,8 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements C
                 name: node.name,
                 host,
                 port: hostPort(node),
-                slotName: node.slotName,
+                // Patroni names a member's slot after the member (its application_name).
+                slotName: patroni ? node.identity : node.slotName,
                 applicationName: node.identity,
             })),
         );

@@ -20,6 +20,8 @@ export interface NodeContainerArgs {
     readonly containerName: string;
     /** Role passed to the role script. */
     readonly role: NodeRole;
+    /** The script the container runs (entrypoint and health check); default the role script. */
+    readonly script?: string;
     /** Files shipped into the container before it starts; none of them secret. */
     readonly files: NodeFile[];
     /** Secrets as `PGHA_SECRET_<NAME>=value`, each a Pulumi secret. */
@@ -66,6 +68,7 @@ export function nodeContainer(
     opts: pulumi.CustomResourceOptions,
 ): docker.Container {
     const oneShot = args.role === "reconcile-slots";
+    const script = args.script ?? ROLE_SCRIPT;
     // A backup scheduler's first full backup may take long; a restore replays WAL before it is healthy.
     const startPeriod =
         args.role === "backup-scheduler" || args.role === "restore"
@@ -77,7 +80,7 @@ export function nodeContainer(
             name: args.containerName,
             hostname: args.containerName,
             image: ctx.image,
-            entrypoints: [ROLE_SCRIPT],
+            entrypoints: [script],
             command: [args.role],
             envs: args.secretEnvs,
             labels: [...ctx.labels, { label: "pgha.role", value: args.role }],
@@ -103,11 +106,13 @@ export function nodeContainer(
                 : {
                       restart: "unless-stopped",
                       // PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
-                      stopSignal: "SIGINT",
+                      // Patroni (and etcd) shut down on SIGTERM: Patroni stops PostgreSQL fast and
+                      // gives up the leader key, so a replica takes over at once.
+                      stopSignal: args.role === "patroni" || args.role === "etcd" ? "SIGTERM" : "SIGINT",
                       stopTimeout: STOP_GRACE_SECONDS,
                       destroyGraceSeconds: STOP_GRACE_SECONDS,
                       healthcheck: {
-                          tests: ["CMD", ROLE_SCRIPT, "health"],
+                          tests: ["CMD", script, "health"],
                           interval: HEALTHCHECK_TIMING.interval,
                           timeout: HEALTHCHECK_TIMING.timeout,
                           retries: HEALTHCHECK_TIMING.retries,

@@ -11,6 +11,8 @@ export const NODE_IMAGE_CONTEXT = "components/docker/image";
 export interface NodeImageArgs {
     /** Image to build FROM, e.g. `postgres:16` (the BASE_IMAGE build argument). */
     readonly baseImage: string;
+    /** Also install Patroni and etcd where the base image lacks them (automatic failover). Default false. */
+    readonly withPatroni?: boolean;
     /** Local tag of the built image. */
     readonly imageName: string;
     /** Build context; default {@link NODE_IMAGE_CONTEXT}. */
@@ -60,7 +62,10 @@ export class NodeImage extends pulumi.ComponentResource {
                 build: {
                     context,
                     dockerfile: "Dockerfile",
-                    buildArgs: { BASE_IMAGE: args.baseImage },
+                    buildArgs: {
+                        BASE_IMAGE: args.baseImage,
+                        ...(args.withPatroni ? { WITH_PATRONI: "1" } : {}),
+                    },
                 },
                 triggers: { context: buildContextDigest(context) },
                 keepLocally: true,

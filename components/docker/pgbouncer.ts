@@ -15,6 +15,8 @@ export interface PgbouncerArgs {
     readonly files: NodeFile[];
     /** Secrets as environment variables (see secretEnv). */
     readonly secretEnvs: pulumi.Input<string>[];
+    /** The script it runs: pgha-patroni when it follows Patroni's leader; default the role script. */
+    readonly script?: string;
 }
 
 /** PgBouncer on Docker, with the read-write entry to the primary and the read-only one to the replicas. */
@@ -30,6 +32,7 @@ export class Pgbouncer extends pulumi.ComponentResource {
             {
                 containerName: args.containerName,
                 role: "pgbouncer",
+                script: args.script,
                 files: args.files,
                 secretEnvs: args.secretEnvs,
                 publish: { internal: PGBOUNCER_PORT, external: args.hostPort },

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { NodeFile, NodeSpec, POSTGRES_PORT } from "../postgres";
+import { NodeFile, NodeRole, NodeSpec, POSTGRES_PORT } from "../postgres";
 import { ContainerContext, nodeContainer } from "./nodeContainer";
 
 /** Where a node's data volume is mounted (PGDATA is a directory below it). */
@@ -29,6 +29,8 @@ export interface PostgresNodeArgs {
     readonly keepData?: boolean;
     /** More volumes for the node's container only, e.g. the backup repository. */
     readonly extraVolumes?: { volumeName: pulumi.Input<string>; containerPath: string }[];
+    /** The container's role and script, when not the node's own role under the role script (Patroni). */
+    readonly run?: { readonly role: NodeRole; readonly script: string };
     /** Rendered files: role script, node.env, postgresql.conf, pg_hba.conf. */
     readonly files: NodeFile[];
     /** Secrets as environment variables (see secretEnv). */
@@ -83,7 +85,8 @@ export class PostgresNode extends pulumi.ComponentResource {
             args.context,
             {
                 containerName: args.containerName,
-                role: args.node.role,
+                role: args.run?.role ?? args.node.role,
+                script: args.run?.script,
                 files: args.files,
                 secretEnvs: args.secretEnvs,
                 publish: { internal: POSTGRES_PORT, external: args.hostPort },

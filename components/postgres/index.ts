@@ -6,3 +6,5 @@ export * from "./scram";
 export * from "./nodeFiles";
 export * from "./rolePlans";
 export * from "./pgbackrestConf";
+export * from "./patroniConf";
+export * from "./patroniPlans";

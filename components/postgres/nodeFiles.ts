@@ -21,13 +21,24 @@ export type NodeRole =
     | "reconcile-slots"
     | "backup-scheduler"
     | "backup-server"
-    | "restore";
+    | "restore"
+    | "patroni"
+    | "etcd";
 
 /** The role script, shared by every platform (components/postgres/node/pgha-node.sh). */
 export function roleScript(): NodeFile {
     return {
         path: ROLE_SCRIPT,
         content: fs.readFileSync(path.join(__dirname, "node", "pgha-node.sh"), "utf8"),
+        executable: true,
+    };
+}
+
+/** The roles of automatic failover (components/postgres/node/pgha-patroni.sh), which sources the role script. */
+export function patroniScript(): NodeFile {
+    return {
+        path: `${NODE_PATHS.etc}/bin/pgha-patroni`,
+        content: fs.readFileSync(path.join(__dirname, "node", "pgha-patroni.sh"), "utf8"),
         executable: true,
     };
 }

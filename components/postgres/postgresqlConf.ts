@@ -51,7 +51,11 @@ export const UPSTREAM_CONF = `${NODE_PATHS.run}/upstream.conf`;
  * from node.env, or from the topology a failover recorded), so a replica can be promoted as is and
  * a former primary can follow a new one without a redeploy.
  */
-export function renderPostgresqlConf(settings: PostgresSettings, node: Pick<NodeSpec, "identity">): string {
+export function renderPostgresqlConf(
+    settings: PostgresSettings,
+    node: Pick<NodeSpec, "identity">,
+    options: { underPatroni?: boolean } = {},
+): string {
     const queueMax =
         settings.archiveQueueMaxMb === undefined
             ? ""
@@ -105,6 +109,19 @@ export function renderPostgresqlConf(settings: PostgresSettings, node: Pick<Node
         "log_replication_commands = on",
         "log_min_duration_statement = 1000",
     ];
+    if (options.underPatroni) {
+        // Patroni sets cluster_name to the cluster's scope: the node's own name is pgha.node.
+        return (
+            lines
+                .map((line) => (line.startsWith("cluster_name = ") ? `pgha.node = '${node.identity}'` : line))
+                .filter((line) => !PATRONI_MANAGED.has(line.split(" = ")[0]))
+                .join("\n")
+                .replace(
+                    "# Rendered by pgha.",
+                    "# Rendered by pgha; Patroni includes it and sets what it manages.",
+                ) + "\n"
+        );
+    }
     lines.push(
         "",
         "# Upstream, while this node is a replica (written at start-up; absent on the primary)",
@@ -112,6 +129,26 @@ export function renderPostgresqlConf(settings: PostgresSettings, node: Pick<Node
     );
     return lines.join("\n") + "\n";
 }
+
+/**
+ * Settings Patroni sets itself (its command line, its postgresql.conf, its recovery settings) or
+ * takes from the DCS (patroniConf.ts): a node under Patroni leaves them out of the rendered file.
+ */
+const PATRONI_MANAGED = new Set([
+    "listen_addresses",
+    "port",
+    "max_connections",
+    "hba_file",
+    "wal_level",
+    "wal_log_hints",
+    "max_wal_senders",
+    "max_replication_slots",
+    "wal_keep_size",
+    "max_slot_wal_keep_size",
+    "hot_standby",
+    "recovery_target_timeline",
+    "synchronous_standby_names",
+]);
 
 /** Renders pg_hba.conf: SCRAM only; replication only for the replicator from the cluster's networks. */
 export function renderPgHba(clusterCidrs: readonly string[], clientCidrs: readonly string[]): string {

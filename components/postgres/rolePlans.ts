@@ -17,7 +17,15 @@ import type { CredentialName } from "../secrets/replicationSecrets";
 
 /** Secrets a node may need: a cluster credential, the backup repository's shared S3 key, or a pgBackRest TLS key. */
 export type SecretName =
-    CredentialName | "s3_key" | "s3_key_secret" | "pgbackrest_server_key" | "pgbackrest_client_key";
+    | CredentialName
+    | "s3_key"
+    | "s3_key_secret"
+    | "pgbackrest_server_key"
+    | "pgbackrest_client_key"
+    | PatroniSecretName;
+
+/** Secrets of automatic failover: Patroni's REST API user, etcd's root and Patroni's etcd user. */
+export type PatroniSecretName = "patroni_api" | "etcd_root" | "etcd_patroni";
 
 /** A secret a role needs in /etc/pgha/secrets: the password itself, or only its SCRAM verifier. */
 export interface SecretNeed {
@@ -68,7 +76,7 @@ const S3_KEY_SECRETS: readonly SecretNeed[] = [
  * pgbackrest.conf and the S3 key, for every role that archives, backs up or restores; with
  * `replicaBackup`, also the TLS files a pgBackRest server or the backup reaching one needs.
  */
-function backupParts(facts: ClusterFacts, replicaBackup: ReplicaBackupRole = {}): RolePlan {
+export function backupParts(facts: ClusterFacts, replicaBackup: ReplicaBackupRole = {}): RolePlan {
     if (!facts.backup) {
         return { files: [], secrets: [] };
     }
@@ -116,11 +124,16 @@ function requireBackupTls(facts: ClusterFacts): BackupTlsCertificatePems {
     return facts.backupTls;
 }
 
-function merge(...plans: RolePlan[]): RolePlan {
+export function merge(...plans: RolePlan[]): RolePlan {
     return { files: plans.flatMap((p) => p.files), secrets: plans.flatMap((p) => p.secrets) };
 }
 
-function env(node: string, role: string, pgMajor: number, extra: Record<string, string> = {}): NodeFile {
+export function roleEnv(
+    node: string,
+    role: string,
+    pgMajor: number,
+    extra: Record<string, string> = {},
+): NodeFile {
     return nodeEnvFile({
         PGHA_NODE: node,
         PGHA_ROLE: role,
@@ -153,7 +166,7 @@ export function postgresNodePlan(facts: ClusterFacts, node: NodeSpec, hosts: Nod
     return merge(backupParts(facts), {
         files: [
             roleScript(),
-            env(node.identity, node.role, facts.pgMajor, {
+            roleEnv(node.identity, node.role, facts.pgMajor, {
                 PGHA_HOST: hosts.self,
                 PGHA_PRIMARY_HOST: hosts.primary,
                 PGHA_SLOT: node.slotName,
@@ -174,7 +187,7 @@ export function pgbouncerPlan(facts: ClusterFacts, settings: PgbouncerSettings):
     return {
         files: [
             roleScript(),
-            env("pgbouncer", "pgbouncer", facts.pgMajor, pgbouncerEnv(settings)),
+            roleEnv("pgbouncer", "pgbouncer", facts.pgMajor, pgbouncerEnv(settings)),
             configFile("pgbouncer.ini", renderPgbouncerIni(settings)),
         ],
         secrets: [
@@ -190,7 +203,7 @@ export function slotsPlan(facts: ClusterFacts, replicas: readonly NodeSpec[], pr
     return {
         files: [
             roleScript(),
-            env("slots", "reconcile-slots", facts.pgMajor, {
+            roleEnv("slots", "reconcile-slots", facts.pgMajor, {
                 PGHA_PRIMARY_HOST: primaryHost,
                 PGHA_EXPECTED_SLOTS: slots,
             }),
@@ -218,7 +231,7 @@ export function backupSchedulerPlan(
     return merge(backupParts(facts, { standbyHosts }), {
         files: [
             roleScript(),
-            env("backup", "backup-scheduler", facts.pgMajor, {
+            roleEnv("backup", "backup-scheduler", facts.pgMajor, {
                 PGHA_DATABASE: databaseName,
                 PGHA_BACKUP_INTERVAL_HOURS: String(facts.backup.intervalHours),
                 PGHA_BACKUP_FULL_INTERVAL_DAYS: String(facts.backup.fullIntervalDays),
@@ -254,7 +267,7 @@ export function backupServerPlan(facts: ClusterFacts, node: Pick<NodeSpec, "iden
  */
 export function sharedConfBackupServerPlan(facts: ClusterFacts, node: Pick<NodeSpec, "identity">): RolePlan {
     return {
-        files: [roleScript(), env(`${node.identity}-pgbackrest`, "backup-server", facts.pgMajor)],
+        files: [roleScript(), roleEnv(`${node.identity}-pgbackrest`, "backup-server", facts.pgMajor)],
         secrets: [{ credential: "pgbackrest_server_key", form: "password" }],
     };
 }
@@ -271,7 +284,7 @@ export function restorePlan(facts: ClusterFacts, targetTime?: string): RolePlan 
     return merge(backupParts(facts), {
         files: [
             roleScript(),
-            env(
+            roleEnv(
                 "restore",
                 "restore",
                 facts.pgMajor,

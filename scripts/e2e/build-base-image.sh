@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
-# Builds the local base image `pgha-base:bookworm` from Debian's packages, for machines that
-# cannot pull from a registry: debootstrap a bookworm rootfs, install PostgreSQL 15, PgBouncer,
-# pgBackRest and the client tools into it, then `docker import` it.
-# Users with registry access never need this: the node image builds FROM postgres:16 by default.
+# Builds a local base image from Debian's packages, for machines that cannot pull from a registry:
+# debootstrap a rootfs, install PostgreSQL, PgBouncer, pgBackRest and the client tools into it,
+# then `docker import` it. Usage: build-base-image.sh [bookworm|trixie]
+#   bookworm  pgha-base:bookworm, PostgreSQL 15 (the EC2 bootstrap tests, which boot Debian 12 user data)
+#   trixie    pgha-base:trixie, PostgreSQL 17 with Patroni 4.0.7 and etcd 3.5 (automatic failover)
+# Users with registry access never need this: the node image builds FROM postgres:17 by default.
 set -euo pipefail
 
-IMAGE=${PGHA_BASE_IMAGE:-pgha-base:bookworm}
-PACKAGES="postgresql-15 postgresql-client-15 pgbouncer pgbackrest curl openssl ca-certificates procps"
-# What the tests rely on; an older image without one of them is rebuilt.
-REQUIRED_COMMANDS="postgres pgbouncer pgbackrest curl openssl"
+SUITE=${1:-bookworm}
+case "$SUITE" in
+  bookworm)
+    PG_MAJOR=15
+    PACKAGES="postgresql-15 postgresql-client-15 pgbouncer pgbackrest curl openssl ca-certificates procps"
+    REQUIRED_COMMANDS="postgres pgbouncer pgbackrest curl openssl"
+    ;;
+  trixie)
+    PG_MAJOR=17
+    # python3-etcd: Patroni's etcd3 client builds on it (patroni/dcs/etcd.py imports etcd).
+    PACKAGES="postgresql-17 postgresql-client-17 pgbouncer pgbackrest patroni python3-etcd etcd-server etcd-client curl openssl ca-certificates procps iproute2"
+    REQUIRED_COMMANDS="postgres pgbouncer pgbackrest patroni patronictl etcd etcdctl curl openssl"
+    ;;
+  *) echo "[build-base-image] usage: build-base-image.sh [bookworm|trixie], got '$SUITE'" >&2; exit 2 ;;
+esac
+IMAGE=${PGHA_BASE_IMAGE:-pgha-base:$SUITE}
+# What the tests rely on is REQUIRED_COMMANDS; an older image without one of them is rebuilt.
 
 log() { printf '[build-base-image] %s\n' "$*" >&2; }
 
@@ -37,9 +52,9 @@ root=$(mktemp -d /tmp/pgha-rootfs.XXXXXX)
 cleanup() { umount "$root/proc" 2>/dev/null || true; rm -rf "$root"; }
 trap cleanup EXIT
 
-log "debootstrap bookworm into $root"
-debootstrap --variant=minbase bookworm "$root" "$mirror" >/tmp/pgha-debootstrap.log 2>&1 \
-  || { tail -n 30 /tmp/pgha-debootstrap.log >&2; exit 1; }
+log "debootstrap $SUITE into $root"
+debootstrap --variant=minbase "$SUITE" "$root" "$mirror" >"/tmp/pgha-debootstrap-$SUITE.log" 2>&1 \
+  || { tail -n 30 "/tmp/pgha-debootstrap-$SUITE.log" >&2; exit 1; }
 
 # No service may start inside the chroot while packages install.
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
@@ -52,14 +67,14 @@ log "installing $PACKAGES"
 mount -t proc proc "$root/proc"
 # shellcheck disable=SC2086 # $PACKAGES is a list of package names, split on purpose
 chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PACKAGES \
-  >/tmp/pgha-base-apt.log 2>&1 || { tail -n 30 /tmp/pgha-base-apt.log >&2; exit 1; }
+  >"/tmp/pgha-base-apt-$SUITE.log" 2>&1 || { tail -n 30 "/tmp/pgha-base-apt-$SUITE.log" >&2; exit 1; }
 umount "$root/proc"
 chroot "$root" apt-get clean
 rm -rf "$root"/var/lib/apt/lists/* "$root/usr/sbin/policy-rc.d"
 
 log "importing $root as $IMAGE"
 tar -C "$root" -c . | docker import \
-  --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change "ENV PATH=/usr/lib/postgresql/$PG_MAJOR/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --change 'ENV LANG=C.UTF-8' \
   --change 'CMD ["bash"]' - "$IMAGE" >/dev/null
 log "built $IMAGE"

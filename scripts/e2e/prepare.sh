@@ -4,5 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/ensure-docker.sh"
-bash "$here/build-base-image.sh"
+bash "$here/build-base-image.sh" bookworm
+# Debian 13: PostgreSQL 17 with Patroni 4 and etcd, for automatic failover.
+bash "$here/build-base-image.sh" trixie
 bash "$here/build-s3-image.sh"

@@ -6,6 +6,7 @@ import { runCommand } from "../verify/main";
 import { loadOutputsWithRaw, outputSecrets, runPulumi, type PulumiRunner } from "../verify/outputs";
 import { FAILOVER_USAGE, parseFailoverArgs, parseRejoinArgs, REJOIN_USAGE } from "./args";
 import { failover, OpsDeps, rejoin } from "./run";
+import { patroniSwitchover } from "./patroni";
 import { configCommand, membersOf, outputsAfter } from "./topology";
 
 /** What the commands talk to; tests replace any of it. */
@@ -44,6 +45,26 @@ export function failoverMain(argv: readonly string[], deps: CommandDeps = defaul
         const { outputs, raw } = await loadOutputsWithRaw(options.source, deps.runPulumi);
         secrets.push(...outputSecrets(outputs));
         const members = membersOf(outputs);
+        if ((raw as { failover?: string }).failover === "automatic") {
+            // Patroni fails over by itself; what is left to do by hand is a planned switchover.
+            const nodes = [members.primary, ...members.replicas].map((m) => m.name);
+            try {
+                const r = await patroniSwitchover(outputs.clusterName, nodes, deps.ops(), {
+                    to: options.to,
+                    timeoutMs: options.timeoutMs,
+                });
+                deps.stdout(
+                    options.json
+                        ? `${JSON.stringify({ ok: true, ...r }, null, 2)}\n`
+                        : `switchover: ${r.newPrimary} leads (was ${r.oldPrimary}); every member healthy after ${r.healthyMs} ms\n`,
+                );
+                return EXIT.ok;
+            } catch (err) {
+                if (err instanceof InputError) throw err;
+                deps.stderr(`failover: FAILED: ${(err as Error).message}\n`);
+                return EXIT.checkFailed;
+            }
+        }
         let result;
         try {
             result = await failover(outputs, members, deps.ops(), {

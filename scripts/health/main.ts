@@ -1,6 +1,7 @@
 import { EXIT } from "../verify/errors";
 import { pgConnector, type ConnectOptions, type Connect } from "../verify/db";
 import { defaultDeps as verifyDeps, runCommand, type MainDeps } from "../verify/main";
+import { withCurrentLeader } from "../verify/leader";
 import { loadOutputsWithRaw, outputSecrets } from "../verify/outputs";
 import { HEALTH_DEFAULTS, HEALTH_USAGE, parseHealthArgs, type HealthOptions } from "./args";
 import { collectSamples, HEALTH_APPLICATION_NAME } from "./collect";
@@ -65,10 +66,14 @@ export async function main(argv: readonly string[], deps: HealthDeps = defaultHe
             return EXIT.ok;
         }
         const { options } = parsed;
-        const { outputs, raw } = await loadOutputsWithRaw(options.source, deps.runPulumi);
-        secrets.push(...outputSecrets(outputs));
+        const loaded = await loadOutputsWithRaw(options.source, deps.runPulumi);
+        const raw = loaded.raw;
+        secrets.push(...outputSecrets(loaded.outputs));
+        const connect = deps.connector(options);
+        // Under Patroni the leader moves by itself: sample the cluster as it is now.
+        const { outputs } = await withCurrentLeader(loaded.outputs, connect);
         const samples = await collectSamples(outputs, options, secrets, {
-            connect: deps.connector(options),
+            connect,
             sleep: deps.sleep,
             now: deps.now,
         });

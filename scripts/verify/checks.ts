@@ -100,13 +100,15 @@ function describeWalsender(r: ReplicationRow): string {
 /**
  * `streaming`: every expected replica has exactly one walsender (by application_name) in state
  * `streaming` with the `sync_state` of the synchronousMode. Walsenders of nobody expected are
- * listed as information.
+ * listed as information. Under `any1` with no replica confirming, a line on the primary says what
+ * writes do meanwhile: wait (`strict`, a FAIL) or go on alone (a WARN).
  */
 export function evaluateStreaming(
     replicas: readonly ReplicaEndpoint[],
     rows: readonly ReplicationRow[],
     mode: "off" | "any1",
     synchronousStandbyNames: string,
+    strict = true,
 ): CheckResult[] {
     const out: CheckResult[] = [];
     const wantSync = expectedSyncState(mode);
@@ -178,6 +180,26 @@ export function evaluateStreaming(
     if (replicas.length === 0) {
         out.push(
             result("streaming", PRIMARY_NODE, "WARN", "the outputs list no replicas: nothing replicates"),
+        );
+    }
+    const confirming = rows.filter(
+        (row) => expected.has(row.application_name) && row.sync_state === wantSync,
+    );
+    if (mode === "any1" && replicas.length > 0 && confirming.length === 0) {
+        out.push(
+            strict
+                ? result(
+                      "streaming",
+                      PRIMARY_NODE,
+                      "FAIL",
+                      "no replica can confirm a commit: writes wait until one streams again (synchronousMode any1, synchronousStrict true)",
+                  )
+                : result(
+                      "streaming",
+                      PRIMARY_NODE,
+                      "WARN",
+                      "no replica confirms commits: the primary acknowledges writes alone until one streams again, and a failover meanwhile can lose them (synchronousMode any1, synchronousStrict false)",
+                  ),
         );
     }
     return out;

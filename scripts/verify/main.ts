@@ -4,6 +4,7 @@ import { EXIT, InputError } from "./errors";
 import { loadOutputs, outputSecrets, runPulumi, type PulumiRunner } from "./outputs";
 import { redact } from "./redact";
 import { exitCodeOf, renderJson, renderTable } from "./report";
+import { withCurrentLeader } from "./leader";
 import { runChecks } from "./run";
 
 /** What {@link main} talks to; tests replace any of it. */
@@ -41,7 +42,10 @@ export async function main(argv: readonly string[], deps: MainDeps = defaultDeps
         const { options } = parsed;
         const outputs = await loadOutputs(options.source, deps.runPulumi);
         secrets.push(...outputSecrets(outputs));
-        const report = await runChecks(outputs, options, deps.connector(options));
+        const connect = deps.connector(options);
+        // Under Patroni the leader moves by itself: check the cluster as it is now.
+        const { outputs: current } = await withCurrentLeader(outputs, connect);
+        const report = await runChecks(current, options, connect);
         deps.stdout(options.json ? renderJson(report, secrets) : renderTable(report, secrets));
         return exitCodeOf(report);
     });

@@ -43,8 +43,8 @@ const replicaSchema = z.object(
         host,
         port,
         slotName: named(
-            "a physical slot name starting with pgha_ (a-z, 0-9, _; at most 63 characters)",
-            /^pgha_[a-z0-9_]{1,58}$/,
+            "a physical slot name such as pgha_replica_1, or replica_1 under Patroni (a-z, 0-9, _; at most 63 characters)",
+            /^[a-z0-9_]{1,63}$/,
         ),
         applicationName: named(
             "the replica's application_name such as replica_1 (letters, digits, -, _, .)",
@@ -69,6 +69,10 @@ export const clusterOutputsSchema = z.object(
         platform: z.enum(["docker", "aws"], { error: 'must be one of "docker", "aws"' }),
         /** Which node is the primary; absent in outputs of stacks from before failover existed. */
         primaryNode: named('a node name such as "primary" or "replica-1"', NAME).default("primary"),
+        /** Who moves the primary: `npm run failover` (manual) or Patroni (automatic); absent before Patroni. */
+        failover: z
+            .enum(["manual", "automatic"], { error: 'must be one of "manual", "automatic"' })
+            .default("manual"),
         primaryEndpoint: endpointSchema,
         replicaEndpoints: z.array(replicaSchema, {
             error: "must be an array of { name, host, port, slotName, applicationName }",
@@ -77,6 +81,8 @@ export const clusterOutputsSchema = z.object(
         databaseName: named("a database name such as app", IDENTIFIER),
         readOnlyDatabaseName: named("a PgBouncer database name such as app_ro", IDENTIFIER),
         synchronousMode: z.enum(["off", "any1"], { error: 'must be one of "off", "any1"' }),
+        /** Under any1, whether writes wait while no replica confirms (true) or go on alone; absent before Patroni. */
+        synchronousStrict: z.boolean({ error: "must be true or false" }).default(true),
         writeConnectionString: connectionString,
         readConnectionString: connectionString,
         monitorUser: named("a role name such as pgha_monitor", IDENTIFIER),

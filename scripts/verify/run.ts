@@ -36,7 +36,7 @@ type Conn = { ok: true; db: Db } | { ok: false; error: string };
 
 /** The queries of the checks; `replication` and `slots` (on the primary) are shared with `npm run health`. */
 export const SQL = {
-    identity: `SELECT pg_is_in_recovery() AS in_recovery, current_setting('cluster_name') AS cluster_name,
+    identity: `SELECT pg_is_in_recovery() AS in_recovery, coalesce(current_setting('pgha.node', true), current_setting('cluster_name')) AS cluster_name,
                       current_setting('server_version') AS server_version,
                       current_setting('synchronous_standby_names') AS synchronous_standby_names`,
     replication: `SELECT pid, coalesce(application_name, '') AS application_name, state, sync_state, host(client_addr) AS client_addr,
@@ -51,7 +51,7 @@ export const SQL = {
                     pg_last_wal_receive_lsn() IS DISTINCT FROM pg_last_wal_replay_lsn() AS behind,
                     extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS since_last_replay_s`,
     canaryCleanup: `DELETE FROM pgha.canary WHERE written_at < now() - interval '10 minutes'`,
-    canaryInsert: `INSERT INTO pgha.canary (token) VALUES ($1) RETURNING id::text AS id, current_setting('cluster_name') AS cluster_name`,
+    canaryInsert: `INSERT INTO pgha.canary (token) VALUES ($1) RETURNING id::text AS id, coalesce(current_setting('pgha.node', true), current_setting('cluster_name')) AS cluster_name`,
     canarySeen: `SELECT 1 AS seen FROM pgha.canary WHERE token = $1`,
     backendPid: `SELECT pg_backend_pid() AS pid`,
     waitEvent: `SELECT wait_event FROM pg_stat_activity WHERE pid = $1`,
@@ -185,7 +185,15 @@ export async function runChecks(
                 }
                 try {
                     walsenders = await primary.db.query<ReplicationRow>(SQL.replication);
-                    results.push(...evaluateStreaming(replicas, walsenders, outputs.synchronousMode, ssn));
+                    results.push(
+                        ...evaluateStreaming(
+                            replicas,
+                            walsenders,
+                            outputs.synchronousMode,
+                            ssn,
+                            outputs.synchronousStrict,
+                        ),
+                    );
                 } catch (err) {
                     for (const r of replicas)
                         fail(

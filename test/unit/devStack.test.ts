@@ -289,6 +289,8 @@ describe("dev stack on Docker", () => {
             databaseName: "app",
             readOnlyDatabaseName: "app_ro",
             synchronousMode: "off",
+            synchronousStrict: true,
+            failover: "manual",
             writeConnectionString: expect.stringMatching(
                 /^postgresql:\/\/app:pw[a-z0-9]+@127\.0\.0\.1:6432\/app$/i,
             ),

@@ -771,6 +771,8 @@ describe("prod stack on AWS EC2", () => {
             databaseName: "app",
             readOnlyDatabaseName: "app_ro",
             synchronousMode: "any1",
+            synchronousStrict: true,
+            failover: "manual",
             writeConnectionString: `postgresql://app:${mockPassword("pgha-prod-secrets-app")}@${ip("pgbouncer")}:6432/app`,
             readConnectionString: `postgresql://app:${mockPassword("pgha-prod-secrets-app")}@${ip("pgbouncer")}:6432/app_ro`,
             monitorUser: "pgha_monitor",

@@ -151,6 +151,40 @@ describe("streaming", () => {
         );
     });
 
+    test.each([
+        [
+            true,
+            "FAIL",
+            /no replica can confirm a commit: writes wait until one streams again \(synchronousMode any1, synchronousStrict true\)/,
+        ],
+        [false, "WARN", /acknowledges writes alone until one streams again.*synchronousStrict false/],
+    ] as const)(
+        "any1, no replica confirming, synchronousStrict %s: the primary's line is a %s saying what writes do",
+        (strict, status, detail) => {
+            const results = evaluateStreaming(
+                REPLICAS,
+                [walsender("replica_2", { sync_state: "async" })],
+                "any1",
+                "",
+                strict,
+            );
+            expect(results.filter((r) => r.node === "primary")).toEqual([
+                expect.objectContaining({
+                    check: "streaming",
+                    status,
+                    detail: expect.stringMatching(detail),
+                }),
+            ]);
+        },
+    );
+
+    test("any1 with one replica confirming: no line on the primary", () => {
+        const rows = [walsender("replica_2", { sync_state: "quorum" })];
+        expect(
+            evaluateStreaming(REPLICAS, rows, "any1", "", true).filter((r) => r.node === "primary"),
+        ).toEqual([]);
+    });
+
     test("no replicas in the outputs is a warning", () => {
         expect(evaluateStreaming([], [], "off", "")).toEqual([
             expect.objectContaining({ node: "primary", status: "WARN" }),

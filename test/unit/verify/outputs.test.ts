@@ -103,9 +103,9 @@ describe("parseClusterOutputs", () => {
             /replicaEndpoints\[0\]\.port must be an integer port from 1 to 65535, got 70000/,
         ],
         [
-            "replica slot without pgha_",
-            (o) => (o.replicaEndpoints[0].slotName = "replica_1"),
-            /replicaEndpoints\[0\]\.slotName must be a physical slot name starting with pgha_/,
+            "replica slot not a slot name",
+            (o) => (o.replicaEndpoints[0].slotName = "replica-1"),
+            /replicaEndpoints\[0\]\.slotName must be a physical slot name such as pgha_replica_1, or replica_1 under Patroni/,
         ],
         [
             "replica applicationName missing",
@@ -201,7 +201,7 @@ describe("parseClusterOutputs", () => {
         const raw = validOutputs();
         delete raw.clusterName;
         raw.primaryEndpoint.port = "x";
-        raw.replicaEndpoints[0].slotName = "nope";
+        raw.replicaEndpoints[0].slotName = "no-pe";
         raw.synchronousMode = "sync";
         raw.monitorPassword = "";
         const text = problemsOf(raw);

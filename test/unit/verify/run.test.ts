@@ -161,7 +161,9 @@ describe("runChecks with a fake cluster", () => {
         const raw = validOutputs();
         raw.synchronousMode = "any1";
         const bad = await runChecks(parseClusterOutputs(raw), options, fakeCluster(healthy()).connect);
+        // Both async: neither confirms, so the primary's line says writes wait (strict by default).
         expect(bad.checks.filter((c) => c.status === "FAIL").map((c) => `${c.check}/${c.node}`)).toEqual([
+            "streaming/primary",
             "streaming/replica-1",
             "streaming/replica-2",
         ]);
