@@ -637,9 +637,10 @@ health() {
     primary) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = f ] ;;
     replica) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = t ] ;;
     restore) [ "$(as_pg psql -X -tAq -d postgres -c 'SELECT pg_is_in_recovery()')" = f ] ;;
-    # Its admin console as the stats user: a probe that names no database would make PgBouncer log
-    # "no such database" at every check (pg_isready stops at the password request).
-    pgbouncer) pg_isready -q -h 127.0.0.1 -p 6432 -d pgbouncer -U pgha_monitor -t 2 ;;
+    # Its admin console as a user of its auth_file, which gets the password request at once
+    # (pg_isready stops there). A user it must look up by auth_query (the default, root) made
+    # PgBouncer 1.18 ask the primary for a database "root" and never answer within the timeout.
+    pgbouncer) pg_isready -q -h 127.0.0.1 -p 6432 -d pgbouncer -U pgbouncer_auth -t 2 ;;
     backup-server) as_pg pgbackrest server-ping localhost ;;
     backup-scheduler) [ -e "$RUN/scheduler-ready" ] && [ "$(cat "$RUN/last-backup-status" 2>/dev/null)" != failed ] ;;
     *) die "no health check for role $role" ;;
