@@ -32,6 +32,11 @@ new primary (no new base backup), PgBouncer's read-write entry moves, and the ne
 recorded: \`pulumi config set pgha:primaryNode\` with --stack; with --outputs the file is rewritten
 and the config command printed.
 
+On a cluster with \`pgha:failover automatic\`, Patroni fails over by itself; this command is then a
+planned switchover (\`patronictl switchover\`, to --to or to Patroni's choice) inside a PgBouncer
+PAUSE of the read-write entry: the app's statements wait in PgBouncer for the new leader instead
+of failing (resumed after 60 s whatever happens to this command).
+
   --to <replica>     the replica to promote (default: the one that received the most WAL)
   --json             print the result as JSON
   --timeout <dur>    bound of each wait (default 60s)

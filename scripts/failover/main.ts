@@ -52,11 +52,14 @@ export function failoverMain(argv: readonly string[], deps: CommandDeps = defaul
                 const r = await patroniSwitchover(outputs.clusterName, nodes, deps.ops(), {
                     to: options.to,
                     timeoutMs: options.timeoutMs,
+                    // PgBouncer holds the app's writes while the leader changes (Docker's container name).
+                    pool: { container: `${outputs.clusterName}-pgbouncer`, database: outputs.databaseName },
                 });
+                const held = r.pausedMs === undefined ? "" : `; PgBouncer held writes ${r.pausedMs} ms`;
                 deps.stdout(
                     options.json
                         ? `${JSON.stringify({ ok: true, ...r }, null, 2)}\n`
-                        : `switchover: ${r.newPrimary} leads (was ${r.oldPrimary}); every member healthy after ${r.healthyMs} ms\n`,
+                        : `switchover: ${r.newPrimary} leads (was ${r.oldPrimary}); every member healthy after ${r.healthyMs} ms${held}\n`,
                 );
                 return EXIT.ok;
             } catch (err) {

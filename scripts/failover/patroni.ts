@@ -1,5 +1,6 @@
 import type { ContainerControl } from "../docker/containers";
 import { InputError } from "../verify/errors";
+import { pauseEntry, PoolEntry, resumeEntry, waitUntilRoutedTo } from "./pgbouncerPause";
 
 /** A member as Patroni's GET /cluster lists it. */
 export interface PatroniMember {
@@ -24,7 +25,12 @@ export interface SwitchoverResult {
     readonly newPrimary: string;
     /** From the request to every member leading or streaming on the new timeline. */
     readonly healthyMs: number;
+    /** How long PgBouncer held the read-write entry's queries (PAUSE to RESUME); absent when not paused. */
+    readonly pausedMs?: number;
 }
+
+/** How long PgBouncer may hold the entry for the new leader before it resumes anyway. */
+export const PAUSE_LIMIT_MS = 30_000;
 
 /**
  * patronictl with the credentials of the node it runs on: the REST API's (a switchover is an
@@ -62,7 +68,7 @@ export async function patroniSwitchover(
     cluster: string,
     nodes: readonly string[],
     ops: PatroniOps,
-    options: { to?: string; timeoutMs: number },
+    options: { to?: string; timeoutMs: number; pool?: PoolEntry },
 ): Promise<SwitchoverResult> {
     const started = ops.now();
     const before = await clusterView(ops, cluster, nodes);
@@ -80,13 +86,30 @@ export async function patroniSwitchover(
     }
     const candidate = options.to !== undefined ? ["--candidate", options.to.replace(/-/g, "_")] : [];
     ops.log(`switchover from ${oldPrimary}${options.to ? ` to ${options.to}` : " (Patroni's choice)"}`);
-    const r = await ops.containers.exec(`${cluster}-${oldPrimary}`, [
-        "bash",
-        "-c",
-        `${PATRONICTL} switchover --leader ${leader.name} ${candidate.join(" ")} --force`,
-    ]);
-    if (r.exitCode !== 0)
-        throw new Error(`patronictl switchover failed (exit ${r.exitCode}): ${r.output.trim()}`);
+    const pool = options.pool;
+    const pausedAt = pool && (await pauseEntry(ops, pool)) ? ops.now() : undefined;
+    let pausedMs: number | undefined;
+    try {
+        const r = await ops.containers.exec(`${cluster}-${oldPrimary}`, [
+            "bash",
+            "-c",
+            `${PATRONICTL} switchover --leader ${leader.name} ${candidate.join(" ")} --force`,
+        ]);
+        if (r.exitCode !== 0)
+            throw new Error(`patronictl switchover failed (exit ${r.exitCode}): ${r.output.trim()}`);
+        if (pool && pausedAt !== undefined) {
+            // Held queries go on once PgBouncer sends the entry to the new leader (its routing
+            // loop follows Patroni within a second or two).
+            const next = await newLeaderHost(ops, cluster, nodes, leader.host, pausedAt + PAUSE_LIMIT_MS);
+            if (!next || !(await waitUntilRoutedTo(ops, pool, next, pausedAt + PAUSE_LIMIT_MS - ops.now())))
+                ops.log(`PgBouncer did not reach the new leader within ${PAUSE_LIMIT_MS} ms of the pause`);
+        }
+    } finally {
+        if (pool && pausedAt !== undefined) {
+            await resumeEntry(ops, pool);
+            pausedMs = ops.now() - pausedAt;
+        }
+    }
     for (;;) {
         const view = await clusterView(ops, cluster, nodes).catch(() => []);
         const lead = view.find((m) => m.role === "leader" && m.state === "running");
@@ -101,6 +124,7 @@ export async function patroniSwitchover(
                 oldPrimary,
                 newPrimary: nodeOf(cluster, lead.host),
                 healthyMs: ops.now() - started,
+                ...(pausedMs === undefined ? {} : { pausedMs }),
             };
         }
         if (ops.now() - started > options.timeoutMs) {
@@ -110,4 +134,21 @@ export async function patroniSwitchover(
         }
         await ops.sleep(1000);
     }
+}
+
+/** The host of the running leader other than `oldHost`, polled until `deadline` (ops.now() time). */
+async function newLeaderHost(
+    ops: PatroniOps,
+    cluster: string,
+    nodes: readonly string[],
+    oldHost: string,
+    deadline: number,
+): Promise<string | undefined> {
+    while (ops.now() <= deadline) {
+        const view = await clusterView(ops, cluster, nodes).catch(() => []);
+        const lead = view.find((m) => m.role === "leader" && m.state === "running" && m.host !== oldHost);
+        if (lead) return lead.host;
+        await ops.sleep(250);
+    }
+    return undefined;
 }

@@ -6,7 +6,6 @@
  * to recover from any of them. Waits are generous bounds for a loaded 2-core machine; the times
  * themselves are the benchmark's (`npm run bench`), not asserted here.
  */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client } from "pg";
@@ -22,38 +21,30 @@ import {
     withClient,
 } from "./support/devCluster";
 import { disconnectFromNetwork, execIn, killContainer, startContainer } from "./support/docker";
+import {
+    appCredentials as appConfig,
+    AUTOMATIC_CONFIG,
+    patroniGet,
+    runTool as run,
+    TSX,
+    verifyJson,
+    waitForDynamicConfig,
+} from "./support/patroniStack";
 
 const STACK = "auto";
 const CLUSTER = `pgha-${STACK}`;
 const CONFIG = {
-    "pgha:baseImage": "pgha-base:trixie",
-    "pgha:postgresVersion": 17,
-    "pgha:failover": "automatic",
-    "pgha:synchronousMode": "any1",
+    ...AUTOMATIC_CONFIG,
     "pgha:primaryPort": 45432,
     "pgha:replicaBasePort": 45433,
     "pgha:pgbouncerPort": 46432,
-    "pgha:backupEnabled": "false",
 };
 const OUTPUTS = stackOutputsPath(STACK);
-const TSX = path.join(REPO_ROOT, "node_modules/.bin/tsx");
 const NODES = ["primary", "replica-1", "replica-2"] as const;
 const container = (node: string) => `${CLUSTER}-${node}`;
 const outputs = (): DevOutputs => JSON.parse(fs.readFileSync(OUTPUTS, "utf8"));
 /** Figures the suite measured (README "Automatic failover"), written to .e2e/auto-failover-figures.json. */
 const figures: Record<string, number | undefined> = {};
-
-function run(
-    file: string,
-    args: string[],
-    timeout = 120_000,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        execFile(file, args, { cwd: REPO_ROOT, timeout }, (err, stdout, stderr) =>
-            resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
-        );
-    });
-}
 
 interface Member {
     name: string;
@@ -67,12 +58,8 @@ interface Member {
 /** Patroni's view of the cluster (GET /cluster), asked of the first node of `ask` that answers. */
 async function members(ask: readonly string[] = NODES): Promise<Member[]> {
     for (const node of ask) {
-        const r = await run(
-            "docker",
-            ["exec", container(node), "curl", "-sf", "-m", "3", "http://127.0.0.1:8008/cluster"],
-            10_000,
-        );
-        if (r.code === 0) return JSON.parse(r.stdout).members;
+        const cluster = await patroniGet(container(node), "cluster").catch(() => undefined);
+        if (cluster) return cluster.members;
     }
     throw new Error("no Patroni member answered GET /cluster");
 }
@@ -110,10 +97,6 @@ async function waitUntilHealthy(timeoutMs = 180_000): Promise<Member[]> {
     );
 }
 
-const appConfig = (o: DevOutputs) => {
-    const url = new URL(o.writeConnectionString);
-    return { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
-};
 const endpointOf = (o: DevOutputs, node: string) =>
     node === "primary" ? o.primaryEndpoint : o.replicaEndpoints.find((r) => r.name === node)!;
 
@@ -141,7 +124,11 @@ class Writer {
         return at === undefined ? undefined : at - t;
     }
 
-    constructor(private readonly o: DevOutputs) {}
+    /** `queryTimeoutMs`: how long one statement may take before the writer gives up on the connection. */
+    constructor(
+        private readonly o: DevOutputs,
+        private readonly queryTimeoutMs = 5000,
+    ) {}
 
     start(): void {
         this.done = this.loop();
@@ -157,7 +144,7 @@ class Writer {
                         ...appConfig(this.o),
                         database: this.o.databaseName,
                         connectionTimeoutMillis: 3000,
-                        query_timeout: 5000,
+                        query_timeout: this.queryTimeoutMs,
                         keepAlive: true,
                     });
                     c.on("error", () => undefined);
@@ -314,21 +301,14 @@ test("after that failover, npm run verify checks the cluster as it is now: the n
     const leader = await leaderNode();
     expect(leader).not.toBe("primary");
     await waitUntilHealthy();
-    const r = await run(TSX, [
-        path.join(REPO_ROOT, "scripts/verify-replication.ts"),
-        "--outputs",
-        OUTPUTS,
-        "--json",
-    ]);
-    const report = JSON.parse(r.stdout);
-    const failed = report.checks.filter((c: { status: string }) => c.status !== "PASS");
-    expect(failed).toEqual([]);
-    expect(r.code).toBe(0);
-    const primary = report.checks.find((c: { check: string }) => c.check === "primary");
-    expect(primary.detail).toContain(`cluster_name=${leader.replace(/-/g, "_")}`);
+    const report = await verifyJson(OUTPUTS);
+    expect(report.checks.filter((c) => c.status !== "PASS")).toEqual([]);
+    expect(report.code).toBe(0);
+    const primary = report.checks.find((c) => c.check === "primary");
+    expect(primary?.detail).toContain(`cluster_name=${leader.replace(/-/g, "_")}`);
     // The node that bootstrapped the cluster is now checked as a replica, streaming like the other.
-    const streaming = report.checks.filter((c: { check: string }) => c.check === "streaming");
-    expect(streaming.map((c: { node: string }) => c.node).sort()).toEqual(NODES.filter((n) => n !== leader));
+    const streaming = report.checks.filter((c) => c.check === "streaming");
+    expect(streaming.map((c) => c.node).sort()).toEqual(NODES.filter((n) => n !== leader));
 }, 180_000);
 
 test("SIGKILL of the leader's postmaster alone: writes come back with nothing lost", async () => {
@@ -361,11 +341,12 @@ test("SIGKILL of the leader's postmaster alone: writes come back with nothing lo
     await expectEveryAckedEverywhere(o, writer.acked);
 }, 600_000);
 
-test("npm run failover on an automatic cluster is a Patroni switchover to --to, under a writer, nothing lost", async () => {
+test("npm run failover on an automatic cluster is a Patroni switchover to --to inside a PgBouncer PAUSE: a writer sees no error, nothing lost", async () => {
     const o = outputs();
     const before = await leaderNode();
     const to = NODES.find((n) => n !== before)!;
-    const writer = new Writer(o);
+    // An app's statement timeout (30 s), not the fault tests' 5 s: PAUSE holds statements meanwhile.
+    const writer = new Writer(o, 30_000);
     writer.start();
     let r;
     try {
@@ -384,7 +365,13 @@ test("npm run failover on an automatic cluster is a Patroni switchover to --to, 
     const result = JSON.parse(r.stdout);
     expect(result).toMatchObject({ ok: true, mode: "switchover", oldPrimary: before, newPrimary: to });
     figures.switchoverHealthyMs = result.healthyMs;
+    figures.switchoverPausedMs = result.pausedMs;
     figures.switchoverWriterErrors = writer.errors;
+    expect(result.pausedMs).toBeGreaterThan(0);
+    expect(writer.errors).toBe(0);
+    // PgBouncer resumed (its watchdog's process is gone) and routes the entry to the new leader.
+    const watchdog = await execIn(`${CLUSTER}-pgbouncer`, ["test", "-e", "/run/pgha/resume-watchdog.pid"]);
+    expect(watchdog.code).not.toBe(0);
     expect(await leaderNode()).toBe(to);
     const again = await run(TSX, [
         path.join(REPO_ROOT, "scripts/failover.ts"),
@@ -484,21 +471,25 @@ async function partitionLeader(o: DevOutputs, firstInsideId: number): Promise<Pa
         );
         const reconnect = await disconnectFromNetwork(container(leader), `${CLUSTER}-net`);
         cutAt = Date.now();
+        // Demoted: its PostgreSQL in recovery or down (Patroni's REST API stops calling it primary
+        // earlier, when its view of the leader key expires, while PostgreSQL may still be one).
         demotedAt = await waitFor(
             "the isolated leader demoting itself",
             async () => {
                 const r = await execIn(container(leader), [
-                    "curl",
-                    "-s",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                    "-m",
-                    "2",
-                    "http://127.0.0.1:8008/primary",
+                    "timeout",
+                    "3",
+                    "setpriv",
+                    "--reuid=postgres",
+                    "--regid=postgres",
+                    "--init-groups",
+                    "psql",
+                    "-X",
+                    "-tAq",
+                    "-c",
+                    "SELECT pg_is_in_recovery()",
                 ]);
-                return r.stdout === "200" ? undefined : Date.now();
+                return r.stdout.trim() === "f" ? undefined : Date.now();
             },
             120_000,
             500,
@@ -508,6 +499,10 @@ async function partitionLeader(o: DevOutputs, firstInsideId: number): Promise<Pa
         const others = NODES.filter((n) => n !== leader);
         expect(others).toContain(await leaderNode(others));
         await new Promise((r) => setTimeout(r, 5_000));
+        if (process.env.PGHA_DEBUG_PARTITION) {
+            const log = await run("docker", ["logs", "--since", String(Math.floor(cutAt / 1000) - 5), container(leader)]);
+            console.log(`isolated leader's log:\n${log.stdout}${log.stderr}`);
+        }
         await reconnect();
     } finally {
         await execIn(container(leader), ["touch", "/tmp/isolated-stop"]);
@@ -590,21 +585,10 @@ test("the leader's data volume emptied and its node started again: the app never
 test("a redeploy with a changed cluster-wide setting brings it to the DCS of the live cluster", async () => {
     const leaderBefore = await leaderNode();
     await deployStack(STACK, { ...CONFIG, "pgha:walKeepSizeMb": 640 });
-    const config = await waitFor(
-        "wal_keep_size 640MB in Patroni's dynamic configuration",
-        async () => {
-            const r = await execIn(container(await leaderNode()), [
-                "curl",
-                "-sf",
-                "-m",
-                "3",
-                "http://127.0.0.1:8008/config",
-            ]);
-            const c = JSON.parse(r.stdout);
-            return c.postgresql?.parameters?.wal_keep_size === "640MB" ? c : undefined;
-        },
-        120_000,
-        1000,
+    const config = await waitForDynamicConfig(
+        "wal_keep_size 640MB",
+        async () => container(await leaderNode()),
+        (c) => c.postgresql?.parameters?.wal_keep_size === "640MB",
     );
     expect(config).toMatchObject({ ttl: 20, failsafe_mode: true, synchronous_mode: "quorum" });
     await waitUntilHealthy(300_000);
@@ -613,31 +597,27 @@ test("a redeploy with a changed cluster-wide setting brings it to the DCS of the
 
 test("synchronousMode off, the leader cut off the network: it acknowledges alone only until it demotes itself, then follows the new timeline with every row the new leader acknowledged", async () => {
     await deployStack(STACK, { ...CONFIG, "pgha:synchronousMode": "off" });
-    await waitFor(
-        "synchronous_mode off in Patroni's dynamic configuration",
-        async () => {
-            const r = await execIn(container(await leaderNode()), [
-                "curl",
-                "-sf",
-                "-m",
-                "3",
-                "http://127.0.0.1:8008/config",
-            ]);
-            return JSON.parse(r.stdout).synchronous_mode === false ? true : undefined;
-        },
-        120_000,
-        1000,
+    await waitForDynamicConfig(
+        "synchronous_mode off",
+        async () => container(await leaderNode()),
+        (c) => c.synchronous_mode === false,
     );
     await waitUntilHealthy(300_000);
     const o = outputs();
     const p = await partitionLeader(o, 6_000_000);
     const alone = p.insideAcked.filter(([at]) => at > p.cutAt + 1000);
+    // The outside writer's first acknowledgement once the cut is a second old (none can come from
+    // the isolated leader then): the new leader's.
+    const newLeaderFirstAck = p.cutAt + 1000 + (p.writer.firstAckAfter(p.cutAt + 1000) ?? Infinity);
     figures.asyncPartitionAckedAlone = alone.length;
     figures.asyncPartitionDemotedAfterMs = p.demotedAt - p.cutAt;
+    figures.asyncPartitionNewLeaderAfterMs = newLeaderFirstAck - p.cutAt;
     // Asynchronous: the isolated leader acknowledged alone (README: what such a partition can lose)...
     expect(alone.length).toBeGreaterThan(0);
-    // ...but nothing once its own REST API stopped calling it primary (1 s for a psql under way).
+    // ...but nothing once it demoted itself (1 s for a psql under way), which it did before the
+    // new leader acknowledged its first write: never two primaries acknowledging at once.
     expect(alone.filter(([at]) => at > p.demotedAt + 1000)).toEqual([]);
+    expect(p.demotedAt).toBeLessThan(newLeaderFirstAck);
     const m = await waitUntilHealthy(300_000);
     expect(m.find((x) => x.host === container(p.leader))!.state).toBe("streaming");
     // Every write the new leader acknowledged (after the old one demoted: none before the cut is

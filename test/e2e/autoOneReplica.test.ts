@@ -6,8 +6,6 @@
  * that a failover meanwhile can lose those writes.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { REPO_ROOT } from "./harness/client";
 import {
     connect,
     deployStack,
@@ -18,61 +16,36 @@ import {
     waitFor,
     withClient,
 } from "./support/devCluster";
-import { docker, execIn, startContainer } from "./support/docker";
-import { execFile } from "node:child_process";
+import { docker, startContainer } from "./support/docker";
+import {
+    appCredentials,
+    AUTOMATIC_CONFIG,
+    patroniGet,
+    VerifyCheck,
+    verifyJson,
+    waitForDynamicConfig,
+} from "./support/patroniStack";
 
 const STACK = "auto1";
 const CLUSTER = `pgha-${STACK}`;
 const CONFIG = {
-    "pgha:baseImage": "pgha-base:trixie",
-    "pgha:postgresVersion": 17,
-    "pgha:failover": "automatic",
-    "pgha:synchronousMode": "any1",
+    ...AUTOMATIC_CONFIG,
     "pgha:replicas": 1,
     "pgha:primaryPort": 47432,
     "pgha:replicaBasePort": 47433,
     "pgha:pgbouncerPort": 48432,
-    "pgha:backupEnabled": "false",
 };
 const OUTPUTS = stackOutputsPath(STACK);
-const TSX = path.join(REPO_ROOT, "node_modules/.bin/tsx");
 const outputs = (): DevOutputs => JSON.parse(fs.readFileSync(OUTPUTS, "utf8"));
 const REPLICA = `${CLUSTER}-replica-1`;
-
-interface VerifyCheck {
-    check: string;
-    node: string;
-    status: string;
-    detail: string;
-}
-
-/** `npm run verify -- --json` on the stack's outputs: exit code and checks. */
-function verify(): Promise<{ code: number; checks: VerifyCheck[] }> {
-    return new Promise((resolve, reject) =>
-        execFile(
-            TSX,
-            [path.join(REPO_ROOT, "scripts/verify-replication.ts"), "--outputs", OUTPUTS, "--json"],
-            { cwd: REPO_ROOT, timeout: 120_000 },
-            (err, stdout) => {
-                try {
-                    const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-                    resolve({ code, checks: JSON.parse(stdout).checks });
-                } catch (e) {
-                    reject(new Error(`verify printed no JSON: ${stdout} (${e})`));
-                }
-            },
-        ),
-    );
-}
+const verify = () => verifyJson(OUTPUTS);
 
 /** The app's client through PgBouncer's read-write entry, each statement bounded by `timeoutMs`. */
 function app(timeoutMs: number) {
     const o = outputs();
-    const url = new URL(o.writeConnectionString);
     return connect({
         ...o.pgbouncerEndpoint,
-        user: decodeURIComponent(url.username),
-        password: decodeURIComponent(url.password),
+        ...appCredentials(o),
         database: o.databaseName,
         query_timeout: timeoutMs,
     });
@@ -83,14 +56,8 @@ async function waitUntilReplicaConfirms(): Promise<void> {
     await waitFor(
         "the replica streaming as a quorum standby",
         async () => {
-            const r = await execIn(`${CLUSTER}-primary`, [
-                "curl",
-                "-sf",
-                "-m",
-                "3",
-                "http://127.0.0.1:8008/cluster",
-            ]);
-            const m = (JSON.parse(r.stdout).members ?? []) as { role: string; state: string }[];
+            const cluster = await patroniGet(`${CLUSTER}-primary`, "cluster");
+            const m = (cluster.members ?? []) as { role: string; state: string }[];
             return m.some((x) => x.role === "leader" && x.state === "running") &&
                 m.some((x) => x.role === "quorum_standby" && x.state === "streaming")
                 ? true
@@ -143,20 +110,10 @@ test("synchronousStrict true: the only replica stopped, a write waits unacknowle
 
 test("synchronousStrict false: the only replica stopped, writes go on alone and verify warns they can be lost", async () => {
     await deployStack(STACK, { ...CONFIG, "pgha:synchronousStrict": "false" });
-    await waitFor(
-        "synchronous_mode_strict off in Patroni's dynamic configuration",
-        async () => {
-            const r = await execIn(`${CLUSTER}-primary`, [
-                "curl",
-                "-sf",
-                "-m",
-                "3",
-                "http://127.0.0.1:8008/config",
-            ]);
-            return JSON.parse(r.stdout).synchronous_mode_strict === false ? true : undefined;
-        },
-        120_000,
-        1000,
+    await waitForDynamicConfig(
+        "synchronous_mode_strict off",
+        async () => `${CLUSTER}-primary`,
+        (c) => c.synchronous_mode_strict === false,
     );
     await waitUntilReplicaConfirms();
     await docker.getContainer(REPLICA).stop();

@@ -161,13 +161,14 @@ describe("Patroni settings", () => {
         expect(dcs).toMatchObject({
             ttl: 20,
             loop_wait: 2,
-            retry_timeout: 9,
+            retry_timeout: 5,
             failsafe_mode: true,
             primary_start_timeout: 0,
         });
         expect(dcs.postgresql.parameters).toMatchObject({ max_connections: 300, wal_keep_size: "512MB" });
-        // Patroni's invariant: a DCS hiccup shorter than retry_timeout never costs the leader its key (docs: ttl >= loop_wait + 2 * retry_timeout).
-        expect(dcs.ttl).toBeGreaterThanOrEqual(dcs.loop_wait + 2 * dcs.retry_timeout);
+        // Patroni's rule (ttl >= loop_wait + 2 * retry_timeout), with a margin: an isolated leader
+        // demotes itself well before its key expires.
+        expect(dcs.ttl - (dcs.loop_wait + 2 * dcs.retry_timeout)).toBeGreaterThanOrEqual(5);
     });
 
     test.each([

@@ -67,6 +67,88 @@ describe("patroniSwitchover", () => {
         );
     });
 
+    test("with PgBouncer's entry: a RESUME watchdog, PAUSE, the switchover, RESUME once PgBouncer sends the entry to the new leader", async () => {
+        const script = (c: readonly string[]) => (c[0] === "bash" ? c[2] : "");
+        const { ops, execs } = fakeOps([view("primary", 1), view("replica-1", 2)]);
+        let routed = 0;
+        const exec = ops.containers.exec.bind(ops.containers);
+        ops.containers.exec = async (container, cmd) => {
+            if (container !== "pgha-dev-pgbouncer") return exec(container, cmd);
+            execs.push({ container, cmd });
+            // PgBouncer's routing loop follows the new leader at the third look.
+            if (!/SHOW DATABASES/.test(script(cmd))) return { exitCode: 0, output: "" };
+            const host = ++routed >= 3 ? "pgha-dev-replica-1" : "pgha-dev-primary";
+            return { exitCode: 0, output: `app|${host}|5432|app\napp_ro|pgha-dev-replica-2|5432|app\n` };
+        };
+        const r = await patroniSwitchover(CLUSTER, NODES, ops, {
+            to: "replica-1",
+            timeoutMs: 60_000,
+            pool: { container: "pgha-dev-pgbouncer", database: "app" },
+        });
+        expect(r).toMatchObject({ newPrimary: "replica-1", pausedMs: 500 });
+        const steps = execs
+            .filter((e) => e.cmd[0] === "bash")
+            .map(
+                (e) =>
+                    `${e.container} ${script(e.cmd).match(/RESUME app"' >|PAUSE app|switchover|SHOW DATABASES|RESUME app"; s/)![0]}`,
+            );
+        expect(steps).toEqual([
+            `pgha-dev-pgbouncer RESUME app"' >`, // the watchdog, started before anything is paused
+            "pgha-dev-pgbouncer PAUSE app",
+            "pgha-dev-primary switchover",
+            "pgha-dev-pgbouncer SHOW DATABASES",
+            "pgha-dev-pgbouncer SHOW DATABASES",
+            "pgha-dev-pgbouncer SHOW DATABASES",
+            'pgha-dev-pgbouncer RESUME app"; s',
+        ]);
+        expect(script(execs.find((e) => /PAUSE/.test(script(e.cmd)))!.cmd)).toMatch(
+            /^PGPASSFILE=\S+ timeout 10 psql .*-U pgbouncer_auth -d pgbouncer/,
+        );
+    });
+
+    test("a PAUSE that does not complete (a long transaction) is resumed and the switchover goes on unpaused", async () => {
+        const { ops, execs } = fakeOps([view("primary", 1), view("replica-1", 2)]);
+        const exec = ops.containers.exec.bind(ops.containers);
+        ops.containers.exec = async (container, cmd) => {
+            if (container !== "pgha-dev-pgbouncer") return exec(container, cmd);
+            execs.push({ container, cmd });
+            return { exitCode: /PAUSE/.test(cmd[2]) ? 124 : 0, output: "" };
+        };
+        const r = await patroniSwitchover(CLUSTER, NODES, ops, {
+            to: "replica-1",
+            timeoutMs: 60_000,
+            pool: { container: "pgha-dev-pgbouncer", database: "app" },
+        });
+        expect(r.pausedMs).toBeUndefined();
+        const order = execs.filter((e) => e.cmd[0] === "bash").map((e) => e.container);
+        expect(order).toEqual([
+            "pgha-dev-pgbouncer",
+            "pgha-dev-pgbouncer",
+            "pgha-dev-pgbouncer",
+            "pgha-dev-primary",
+        ]);
+        expect(execs.filter((e) => e.cmd[0] === "bash")[2].cmd[2]).toContain('-c "RESUME app"');
+    });
+
+    test("a refused switchover still resumes PgBouncer", async () => {
+        const { ops, execs } = fakeOps([view("primary", 1)], 1);
+        const exec = ops.containers.exec.bind(ops.containers);
+        ops.containers.exec = async (container, cmd) => {
+            if (container !== "pgha-dev-pgbouncer") return exec(container, cmd);
+            execs.push({ container, cmd });
+            return { exitCode: 0, output: "" };
+        };
+        await expect(
+            patroniSwitchover(CLUSTER, NODES, ops, {
+                to: "replica-1",
+                timeoutMs: 60_000,
+                pool: { container: "pgha-dev-pgbouncer", database: "app" },
+            }),
+        ).rejects.toThrow("patronictl switchover failed");
+        expect(execs[execs.length - 1]).toMatchObject({ container: "pgha-dev-pgbouncer" });
+        expect(execs[execs.length - 1].cmd[2]).toContain('-c "RESUME app"; s=$?');
+    });
+
     test("without --to, Patroni chooses the candidate", async () => {
         const { ops, execs } = fakeOps([view("replica-1", 3), view("primary", 4)]);
         const r = await patroniSwitchover(CLUSTER, NODES, ops, { timeoutMs: 60_000 });

@@ -136,6 +136,13 @@ write_private() {
   mv "$target.tmp" "$target"
 }
 
+# The bootstrap SQL's psql variables (SCRAM verifiers of superuser, replicator, app, pgbouncer_auth,
+# monitor, in that order), in a file only postgres reads.
+write_bootstrap_vars() {
+  printf "\\\\set %s_password '%s'\n" superuser "$1" replicator "$2" app "$3" pgbouncer_auth "$4" \
+    monitor "$5" | write_private "$RUN/bootstrap-vars.sql"
+}
+
 # PGDATA/postgresql.conf only includes the rendered file, so a base backup carries no node identity.
 link_config() {
   echo "include '$PGHA_ETC/postgresql.conf'" | as_pg tee "$PGDATA/postgresql.conf" >/dev/null
@@ -162,13 +169,7 @@ run_primary() {
 
   # Roles, database and functions, applied on a socket-only server so nothing connects meanwhile.
   # synchronous_standby_names is cleared there: no replica is connected yet to acknowledge.
-  write_private "$RUN/bootstrap-vars.sql" <<EOF
-\\set superuser_password '$superuser'
-\\set replicator_password '$replicator'
-\\set app_password '$app'
-\\set pgbouncer_auth_password '$pgbouncer_auth'
-\\set monitor_password '$monitor'
-EOF
+  write_bootstrap_vars "$superuser" "$replicator" "$app" "$pgbouncer_auth" "$monitor"
   as_pg pg_ctl -D "$PGDATA" -w -t 300 -l "$RUN/bootstrap.log" \
     -o "-c listen_addresses='' -c synchronous_standby_names=''" start >/dev/null \
     || { cat "$RUN/bootstrap.log" >&2; die "bootstrap server did not start"; }

@@ -52,13 +52,7 @@ run_patroni() {
   secret_to api_password patroni_api
   secret_to etcd_password etcd_patroni
   # The bootstrap SQL's values (SCRAM verifiers only), for the leader's callbacks, which run as postgres.
-  write_private "$RUN/bootstrap-vars.sql" <<EOF
-\\set superuser_password '$superuser'
-\\set replicator_password '$replicator'
-\\set app_password '$app'
-\\set pgbouncer_auth_password '$pgbouncer_auth'
-\\set monitor_password '$monitor'
-EOF
+  write_bootstrap_vars "$superuser" "$replicator" "$app" "$pgbouncer_auth" "$monitor"
   # For the leader's callbacks (they run as postgres): the REST API's credentials, for PATCH /config.
   printf 'machine 127.0.0.1 login patroni password %s\n' "$api_password" | write_private "$RUN/patroni-api.netrc"
   # A data directory without PG_VERSION is not one: Patroni clones it from the leader, or

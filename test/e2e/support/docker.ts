@@ -121,8 +121,18 @@ export async function disconnectFromNetwork(
     );
     await docker.getNetwork(network).disconnect({ Container: container, Force: true });
     return async () => {
-        await docker
-            .getNetwork(network)
-            .connect({ Container: container, EndpointConfig: { Aliases: aliases } });
+        // Docker re-binds the container's published ports on connect; the proxy of the endpoint it
+        // just left may hold them a moment longer ("address already in use", seen in CI): retry.
+        for (let attempt = 1; ; attempt++) {
+            try {
+                await docker
+                    .getNetwork(network)
+                    .connect({ Container: container, EndpointConfig: { Aliases: aliases } });
+                return;
+            } catch (err) {
+                if (attempt >= 10 || !/address already in use/.test((err as Error).message)) throw err;
+                await new Promise((r) => setTimeout(r, 2000));
+            }
+        }
     };
 }
