@@ -499,8 +499,15 @@ async function partitionLeader(o: DevOutputs, firstInsideId: number): Promise<Pa
         const others = NODES.filter((n) => n !== leader);
         expect(others).toContain(await leaderNode(others));
         await new Promise((r) => setTimeout(r, 5_000));
+        // PGHA_DEBUG_PARTITION=1 prints what the isolated leader logged since the cut (how the
+        // 10 s DNS lookups behind the late demotion were found).
         if (process.env.PGHA_DEBUG_PARTITION) {
-            const log = await run("docker", ["logs", "--since", String(Math.floor(cutAt / 1000) - 5), container(leader)]);
+            const log = await run("docker", [
+                "logs",
+                "--since",
+                String(Math.floor(cutAt / 1000) - 5),
+                container(leader),
+            ]);
             console.log(`isolated leader's log:\n${log.stdout}${log.stderr}`);
         }
         await reconnect();

@@ -55,6 +55,9 @@ describe("dev stack with automatic failover (Patroni and etcd)", () => {
                 expect(c.inputs.entrypoints).toEqual(["/etc/pgha/bin/pgha-patroni"]);
                 expect(c.inputs.command).toEqual(["patroni"]);
                 expect(c.inputs.stopSignal).toBe("SIGTERM");
+                // A failed lookup of an etcd member takes 1 s, not glibc's 10: an isolated leader
+                // demotes itself before its key expires.
+                expect(c.inputs.dnsOpts).toEqual(["timeout:1", "attempts:1"]);
                 expect(c.inputs.healthcheck.tests).toEqual(["CMD", "/etc/pgha/bin/pgha-patroni", "health"]);
                 const patroni = JSON.parse(uploaded(c, "/etc/pgha/patroni.yml"));
                 expect(patroni.etcd3.hosts).toEqual(members.map((m) => `${m}:2379`));
@@ -63,6 +66,7 @@ describe("dev stack with automatic failover (Patroni and etcd)", () => {
             for (const m of members) {
                 const c = named(resources, m);
                 expect(c.inputs.command).toEqual(["etcd"]);
+                expect(c.inputs.dnsOpts).toBeUndefined();
                 // The DCS and the REST API are never published on the host.
                 expect(c.inputs.ports).toEqual([]);
                 expect(nodeEnv(c).PGHA_ETCD_HOSTS).toBe(members.join(" "));
