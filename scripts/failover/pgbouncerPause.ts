@@ -4,7 +4,7 @@
  * transactions under way finish, then holds new queries of that database in PgBouncer instead of
  * sending them to a leader that is shutting down; RESUME sends them on to the new one.
  */
-import type { ContainerControl } from "../docker/containers";
+import type { PatroniOps as PauseOps } from "./patroni";
 
 /** The read-write entry of a cluster's PgBouncer. */
 export interface PoolEntry {
@@ -12,13 +12,6 @@ export interface PoolEntry {
     readonly container: string;
     /** The read-write database of PgBouncer (`pgha:databaseName`, a validated lower-case identifier). */
     readonly database: string;
-}
-
-export interface PauseOps {
-    readonly containers: ContainerControl;
-    readonly log: (line: string) => void;
-    readonly now: () => number;
-    readonly sleep: (ms: number) => Promise<void>;
 }
 
 /** How long PAUSE may wait for the transactions under way before the switchover goes on unpaused. */
